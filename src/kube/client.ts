@@ -70,6 +70,7 @@ export interface ListOptions {
 export interface WatchOptions {
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
   resourceVersion: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
@@ -308,6 +309,7 @@ export class KubeClient {
         allowWatchBookmarks: opts.allowWatchBookmarks,
         timeoutSeconds: opts.timeoutSeconds,
         labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
       },
     });
     if (res.statusCode !== 200) {

@@ -94,6 +94,19 @@ export const workqueueRetriesTotal = new Counter({
   labelNames: queueLabels,
   registers,
 });
+
+// The two in-progress gauges depend on the time of the scrape, so queues register a hook that
+// sets them, and every scrape runs the hooks first.
+const scrapeHooks = new Set<() => void>();
+/** Run `hook` before every scrape; returns the function that unregisters it. */
+export function onScrape(hook: () => void): () => void {
+  scrapeHooks.add(hook);
+  return () => scrapeHooks.delete(hook);
+}
+const runScrapeHooks = (): void => {
+  for (const hook of scrapeHooks) hook();
+};
+
 export const workqueueUnfinishedWorkSeconds = new Gauge({
   name: 'workqueue_unfinished_work_seconds',
   help:
@@ -101,12 +114,14 @@ export const workqueueUnfinishedWorkSeconds = new Gauge({
     'work_duration. Large values indicate stuck threads.',
   labelNames: queueLabels,
   registers,
+  collect: runScrapeHooks,
 });
 export const workqueueLongestRunningProcessorSeconds = new Gauge({
   name: 'workqueue_longest_running_processor_seconds',
   help: 'How many seconds has the longest running processor for workqueue been running',
   labelNames: queueLabels,
   registers,
+  collect: runScrapeHooks,
 });
 
 export const restClientRequestsTotal = new Counter({
