@@ -1,0 +1,27 @@
+// Writing the status of our own custom resources — only when it changed (API §1.2: "Status is
+// written only when it changes"), so a converged reconcile sends nothing and our own status
+// writes do not wake anyone up for nothing.
+//
+// The write is a server-side apply of the status subresource (manager `frappe-operator`,
+// force): no resourceVersion conflicts with spec edits, and fields we stop reporting are
+// removed. Equality is JSON equality ignoring key order and undefined fields. Condition times
+// must be second-precision (conditions.ts does that), or the stored value never matches.
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { jsonEqual } from '../kube/json.ts';
+import { FIELD_MANAGER } from './apply.ts';
+
+/** Write `status` if it differs from `obj.status`; returns the object as written (or `obj`). */
+export async function updateStatus<S, T extends KubeObject & { status?: S }>(
+  client: KubeClient,
+  obj: T,
+  status: S,
+): Promise<T> {
+  if (jsonEqual(obj.status, status)) return obj;
+  const { apiVersion, kind } = obj;
+  const { name, namespace } = obj.metadata;
+  return client.apply<T>({ apiVersion, kind, metadata: { name, namespace }, status } as T, {
+    fieldManager: FIELD_MANAGER,
+    force: true,
+    subresource: 'status',
+  });
+}
