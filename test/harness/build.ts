@@ -1,0 +1,367 @@
+// Builds (once per version) and locates the binaries of the test control plane: kube-apiserver,
+// kube-controller-manager, kube-scheduler and kubectl from k8s.io/kubernetes, etcd, and kwok with
+// its kustomize YAML. See docs TEST-CLUSTER.md §3 for why each technique is needed:
+//
+// - k8s.io/kubernetes cannot be `go install`ed (its go.mod redirects the staging modules with
+//   local replaces), so a throw-away wrapper module requires it and replaces every staging module
+//   with its published v0.x.y twin. The list is read from the tag's own go.mod, with its godebug
+//   settings, so a version bump needs no edits here.
+// - etcd's server module has local replaces too, but real requires: a wrapper needs no replaces.
+// - kwok installs with plain `go install`; its stage YAML is copied from the module cache.
+//
+// Results live in the cache (FRAPPE_K8S_CACHE, else $XDG_CACHE_HOME/frappe-operator, else
+// ~/.cache/frappe-operator) as <component>/<version>/ with BUILD-INFO written last; a directory
+// without it is incomplete and rebuilt. A lock file keeps parallel runs from building at once.
+// FRAPPE_K8S_ASSETS=/dir skips all of this and uses pre-built binaries from a flat directory.
+import { existsSync } from 'node:fs';
+import {
+  access,
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from './exec.ts';
+import { withLock } from './lock.ts';
+import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION } from './versions.ts';
+
+export interface Binaries {
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  kwok: string;
+  /** kwok's kustomize/ tree: stage/, crd/, metrics/. */
+  kwokKustomize: string;
+}
+
+export interface BuildOptions {
+  log?: (line: string) => void;
+}
+
+const KUBE_COMMANDS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
+
+export function cacheRoot(): string {
+  const explicit = process.env['FRAPPE_K8S_CACHE'];
+  if (explicit !== undefined && explicit !== '') return explicit;
+  const xdg = process.env['XDG_CACHE_HOME'];
+  const base = xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache');
+  return join(base, 'frappe-operator');
+}
+
+/** Where each binary lives; builds whatever the cache lacks unless FRAPPE_K8S_ASSETS is set. */
+export async function ensureBinaries(opts: BuildOptions = {}): Promise<Binaries> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const assets = process.env['FRAPPE_K8S_ASSETS'];
+  if (assets !== undefined && assets !== '') return assetBinaries(assets);
+
+  const root = cacheRoot();
+  const etcdDir = await ensureComponent(root, 'etcd', ETCD_VERSION, buildEtcd, log);
+  const kwokDir = await ensureComponent(root, 'kwok', KWOK_VERSION, buildKwok, log);
+  const k8sDir = await ensureComponent(root, 'k8s', K8S_VERSION, buildKubernetes, log);
+  return {
+    etcd: join(etcdDir, 'etcd'),
+    kubeApiserver: join(k8sDir, 'kube-apiserver'),
+    kubeControllerManager: join(k8sDir, 'kube-controller-manager'),
+    kubeScheduler: join(k8sDir, 'kube-scheduler'),
+    kubectl: join(k8sDir, 'kubectl'),
+    kwok: join(kwokDir, 'kwok'),
+    kwokKustomize: join(kwokDir, 'kustomize'),
+  };
+}
+
+/** FRAPPE_K8S_ASSETS: a flat directory of pre-built binaries; anything missing is fatal. */
+async function assetBinaries(dir: string): Promise<Binaries> {
+  const b: Binaries = {
+    etcd: join(dir, 'etcd'),
+    kubeApiserver: join(dir, 'kube-apiserver'),
+    kubeControllerManager: join(dir, 'kube-controller-manager'),
+    kubeScheduler: join(dir, 'kube-scheduler'),
+    kubectl: join(dir, 'kubectl'),
+    kwok: join(dir, 'kwok'),
+    kwokKustomize: join(dir, 'kwok-kustomize'),
+  };
+  const missing: string[] = [];
+  for (const [key, path] of Object.entries(b) as [keyof Binaries, string][]) {
+    try {
+      await access(path, key === 'kwokKustomize' ? constants.R_OK : constants.X_OK);
+    } catch (e) {
+      missing.push(`${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `FRAPPE_K8S_ASSETS=${dir} lacks required test control plane files:\n  ${missing.join('\n  ')}\n` +
+        'Unset FRAPPE_K8S_ASSETS to build them into the cache, or add the missing files.',
+    );
+  }
+  return b;
+}
+
+type Builder = (out: string, log: (line: string) => void) => Promise<string>;
+
+/**
+ * The cache directory of one component, building it first if it has no BUILD-INFO. The builder
+ * fills `<dir>.tmp` and returns the BUILD-INFO text; the rename makes the result appear whole.
+ */
+async function ensureComponent(
+  root: string,
+  name: string,
+  version: string,
+  builder: Builder,
+  log: (line: string) => void,
+): Promise<string> {
+  const dir = join(root, name, version);
+  if (existsSync(join(dir, 'BUILD-INFO'))) return dir;
+  await mkdir(root, { recursive: true });
+  return withLock(join(root, '.lock'), log, async () => {
+    if (existsSync(join(dir, 'BUILD-INFO'))) return dir; // another run built it while we waited
+    const tmp = `${dir}.tmp`;
+    await removeTree(dir);
+    await removeTree(tmp);
+    await mkdir(tmp, { recursive: true });
+    const started = Date.now();
+    const info = await builder(tmp, log);
+    const took = Math.round((Date.now() - started) / 1000);
+    const goVersion = (await run(goBin(), ['version'], { env: goEnv() })).stdout.trim();
+    await writeFile(
+      join(tmp, 'BUILD-INFO'),
+      `${info}\n${goVersion}\nbuilt ${new Date().toISOString()} in ${took}s\n`,
+    );
+    await rename(tmp, dir);
+    log(`${name} ${version}: built in ${formatDuration(took)} → ${dir}`);
+    return dir;
+  });
+}
+
+/** Deletes a tree even if it holds read-only directories (copied from the Go module cache). */
+async function removeTree(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  await makeWritable(path);
+  await rm(path, { recursive: true, force: true });
+}
+
+async function makeWritable(path: string): Promise<void> {
+  const st = await stat(path);
+  await chmod(path, st.mode | 0o200);
+  if (!st.isDirectory()) return;
+  for (const entry of await readdir(path)) await makeWritable(join(path, entry));
+}
+
+function goBin(): string {
+  const fromRoot = process.env['GOROOT'];
+  if (fromRoot !== undefined && fromRoot !== '') return join(fromRoot, 'bin', 'go');
+  for (const dir of (process.env['PATH'] ?? '').split(':')) {
+    if (dir !== '' && existsSync(join(dir, 'go'))) return join(dir, 'go');
+  }
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error(
+    'Go ≥ 1.26 is needed to build the test control plane, but `go` is not on PATH ' +
+      '(or set FRAPPE_K8S_ASSETS to a directory of pre-built binaries)',
+  );
+}
+
+/** Never download a toolchain behind the user's back; static binaries. */
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
+}
+
+function go(args: string[], cwd: string, log?: (line: string) => void) {
+  return run(goBin(), args, {
+    cwd,
+    env: goEnv(),
+    ...(log === undefined
+      ? {}
+      : {
+          onLine: (l: string) => {
+            log(`  ${l}`);
+          },
+        }),
+  });
+}
+
+interface GoModJson {
+  Go?: string;
+  Replace?: { Old: { Path: string }; New: { Path: string } }[] | null;
+  Godebug?: { Key: string; Value: string }[] | null;
+  GoDebug?: { Key: string; Value: string }[] | null;
+}
+
+interface ModDownloadJson {
+  Dir?: string;
+  GoMod?: string;
+  Origin?: { Hash?: string };
+  Error?: string;
+}
+
+async function modDownload(mod: string, cwd: string): Promise<ModDownloadJson> {
+  const res = await go(['mod', 'download', '-json', mod], cwd);
+  const info = JSON.parse(res.stdout) as ModDownloadJson;
+  if (info.Error !== undefined) throw new Error(`go mod download ${mod}: ${info.Error}`);
+  return info;
+}
+
+async function readGoMod(path: string, cwd: string): Promise<GoModJson> {
+  return JSON.parse((await go(['mod', 'edit', '-json', path], cwd)).stdout) as GoModJson;
+}
+
+/** A fresh wrapper module in a temporary directory; removed by the caller. */
+async function wrapperModule(name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `frappe-${name}-`));
+  await go(['mod', 'init', `frappe.local/${name}`], dir);
+  return dir;
+}
+
+async function verifyVersion(binary: string, args: string[], expected: string): Promise<void> {
+  const res = await run(binary, args);
+  if (!res.stdout.includes(expected)) {
+    throw new Error(
+      `${binary} ${args.join(' ')} printed ${JSON.stringify(res.stdout.trim())}, expected ${expected}`,
+    );
+  }
+}
+
+const buildKubernetes: Builder = async (out, log) => {
+  const v = K8S_VERSION;
+  const staging = `v0.${v.slice('v1.'.length)}`;
+  const w = await wrapperModule('kubebuild');
+  try {
+    log(`k8s.io/kubernetes ${v}: resolving the module and its staging modules…`);
+    const kk = await modDownload(`k8s.io/kubernetes@${v}`, w);
+    if (kk.GoMod === undefined) throw new Error(`go mod download k8s.io/kubernetes@${v}: no GoMod`);
+    const kkMod = await readGoMod(kk.GoMod, w);
+    const replaces = (kkMod.Replace ?? [])
+      .filter((r) => r.New.Path.startsWith('./staging/'))
+      .map((r) => r.Old.Path);
+    if (replaces.length === 0)
+      throw new Error(`k8s.io/kubernetes@${v} go.mod has no staging replaces`);
+    const godebug = kkMod.Godebug ?? kkMod.GoDebug ?? [];
+    const edits = [
+      `-require=k8s.io/kubernetes@${v}`,
+      ...replaces.map((m) => `-replace=${m}=${m}@${staging}`),
+      ...godebug.map((g) => `-godebug=${g.Key}=${g.Value}`),
+      ...(kkMod.Go === undefined ? [] : [`-go=${kkMod.Go}`]),
+    ];
+    await go(['mod', 'edit', ...edits], w);
+    log(
+      `k8s.io/kubernetes ${v}: ${replaces.length} staging modules replaced with ${staging}` +
+        (godebug.length > 0
+          ? `, godebug ${godebug.map((g) => `${g.Key}=${g.Value}`).join(',')}`
+          : ''),
+    );
+
+    const [, minor = ''] = v.split('.');
+    const vars: Record<string, string> = {
+      gitVersion: v,
+      gitMajor: '1',
+      gitMinor: minor,
+      gitTreeState: 'clean',
+      buildDate: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      ...(kk.Origin?.Hash === undefined ? {} : { gitCommit: kk.Origin.Hash }),
+    };
+    const ldflags = ['-s', '-w'];
+    for (const [k, val] of Object.entries(vars)) {
+      ldflags.push(`-X k8s.io/component-base/version.${k}=${val}`);
+      ldflags.push(`-X k8s.io/client-go/pkg/version.${k}=${val}`);
+    }
+    log(
+      `building ${KUBE_COMMANDS.join(', ')} ${v}… (the first build takes ~20–40 min on 2 cores ` +
+        'and downloads ~1 GB of modules; later builds reuse Go’s caches)',
+    );
+    await go(
+      [
+        'build',
+        '-mod=mod',
+        '-v',
+        '-trimpath',
+        '-tags=selinux,notest,grpcnotrace',
+        `-ldflags=${ldflags.join(' ')}`,
+        '-o',
+        `${out}/`,
+        ...KUBE_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`),
+      ],
+      w,
+      log,
+    );
+    await verifyVersion(join(out, 'kube-apiserver'), ['--version'], `Kubernetes ${v}`);
+    await verifyVersion(join(out, 'kubectl'), ['version', '--client'], v);
+    // Keep the resolved go.mod/go.sum: they pin every dependency of this build.
+    await cp(join(w, 'go.mod'), join(out, 'go.mod.build'));
+    await cp(join(w, 'go.sum'), join(out, 'go.sum.build'));
+    return `k8s.io/kubernetes@${v} (staging modules @${staging}: ${replaces.join(' ')})`;
+  } finally {
+    await rm(w, { recursive: true, force: true });
+  }
+};
+
+const buildEtcd: Builder = async (out, log) => {
+  const v = ETCD_VERSION;
+  const w = await wrapperModule('etcdbuild');
+  try {
+    const server = await modDownload(`go.etcd.io/etcd/server/v3@${v}`, w);
+    const goLine = server.GoMod === undefined ? undefined : (await readGoMod(server.GoMod, w)).Go;
+    await go(
+      [
+        'mod',
+        'edit',
+        `-require=go.etcd.io/etcd/server/v3@${v}`,
+        `-require=go.etcd.io/etcd/etcdctl/v3@${v}`,
+        ...(goLine === undefined ? [] : [`-go=${goLine}`]),
+      ],
+      w,
+    );
+    log(`building etcd, etcdctl ${v}… (first build takes ~2–4 min)`);
+    for (const [bin, pkg] of [
+      ['etcd', 'go.etcd.io/etcd/server/v3'],
+      ['etcdctl', 'go.etcd.io/etcd/etcdctl/v3'],
+    ] as const) {
+      await go(
+        ['build', '-mod=mod', '-v', '-trimpath', '-ldflags=-s -w', '-o', join(out, bin), pkg],
+        w,
+        log,
+      );
+    }
+    await verifyVersion(join(out, 'etcd'), ['--version'], `etcd Version: ${v.slice(1)}`);
+    return `go.etcd.io/etcd/server/v3@${v} go.etcd.io/etcd/etcdctl/v3@${v}`;
+  } finally {
+    await rm(w, { recursive: true, force: true });
+  }
+};
+
+const buildKwok: Builder = async (out, log) => {
+  const v = KWOK_VERSION;
+  log(`building kwok ${v}… (first build takes ~2–4 min)`);
+  const cwd = tmpdir();
+  await run(
+    goBin(),
+    ['install', '-v', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${v}`],
+    {
+      cwd,
+      env: { ...goEnv(), GOBIN: out },
+      onLine: (l) => {
+        log(`  ${l}`);
+      },
+    },
+  );
+  const src = await modDownload(`sigs.k8s.io/kwok@${v}`, cwd);
+  if (src.Dir === undefined) throw new Error(`go mod download sigs.k8s.io/kwok@${v}: no Dir`);
+  await cp(join(src.Dir, 'kustomize'), join(out, 'kustomize'), { recursive: true });
+  await makeWritable(join(out, 'kustomize'));
+  await verifyVersion(join(out, 'kwok'), ['--version'], v);
+  return `sigs.k8s.io/kwok/cmd/kwok@${v} (+ kustomize/ from the module)`;
+};
+
+export function formatDuration(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return m === 0 ? `${s}s` : `${m}m${String(s).padStart(2, '0')}s`;
+}

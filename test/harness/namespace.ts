@@ -1,0 +1,81 @@
+// Per-test isolation: every integration test works in its own freshly created namespace, and
+// installs the third-party CRD fixtures it needs (idempotently, as tests run in parallel).
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { eventually } from './eventually.ts';
+import { kubectl } from './kubectl.ts';
+
+const FIXTURE_CRDS = fileURLToPath(new URL('../fixtures/crds/', import.meta.url));
+
+/**
+ * Creates a namespace named `${prefix}-${random}` (the prefix is trimmed so the name fits 63
+ * characters), with the given labels, and waits until its default ServiceAccount exists (pods are
+ * rejected before that). Deleted with the cluster at the end of the run, or by deleteNamespace().
+ */
+export async function createTestNamespace(
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
+  const suffix = randomBytes(4).toString('hex');
+  const base = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 63 - suffix.length - 1)
+    .replace(/^-+|-+$/g, '');
+  const name = base === '' ? `t-${suffix}` : `${base}-${suffix}`;
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'frappe.io/test': 'true', ...labels } },
+  };
+  await kubectl(['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  await eventually(
+    () => kubectl(['get', 'serviceaccount', 'default', '-o', 'name'], { namespace: name }),
+    {
+      timeout: 30_000,
+      message: `ServiceAccount ${name}/default was not created (is kube-controller-manager running?)`,
+    },
+  );
+  return name;
+}
+
+/** Starts deleting a namespace; does not wait for its finalizers. */
+export async function deleteNamespace(name: string): Promise<void> {
+  await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
+}
+
+/**
+ * Applies test/fixtures/crds/<name>.yaml for each name (e.g. 'keda', 'mariadb') with server-side
+ * apply, so concurrent tests applying the same file don't conflict, and waits until every CRD in
+ * them is Established.
+ */
+export async function applyFixtureCrds(names: string[]): Promise<void> {
+  const crdNames: string[] = [];
+  for (const name of names) {
+    const path = `${FIXTURE_CRDS}${name}.yaml`;
+    const text = await readFile(path, 'utf8').catch((e: unknown) => {
+      throw new Error(`no CRD fixture ${name}: cannot read ${path}`, { cause: e });
+    });
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJS() as { metadata?: { name?: unknown } } | null;
+      if (typeof obj?.metadata?.name === 'string') crdNames.push(obj.metadata.name);
+    }
+    await kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=frappe-tests',
+      '-f',
+      path,
+    ]);
+  }
+  if (crdNames.length === 0) return;
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    ...crdNames.map((n) => `customresourcedefinition/${n}`),
+  ]);
+}
