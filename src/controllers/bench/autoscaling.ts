@@ -1,0 +1,277 @@
+// Scaling of the bench Deployments (API.md §2.1 ComponentAutoscaling, §3.1 Replicas, §3.2): the
+// per-component plan (static or autoscaled, provider, the replicas the operator sends), and the
+// HorizontalPodAutoscaler (`autoscaling/v2`), KEDA ScaledObject (`keda.sh/v1alpha1`) and
+// TriggerAuthentication that carry it out.
+//
+// Replicas: a static component gets `staticReplicas` (the scheduler always 1). An autoscaled one
+// gets no `spec.replicas` — except while switching, when the operator keeps sending the current
+// count until the autoscaler has written the field, so the switch never resets it to 1. Without
+// KEDA a keda component runs `staticReplicas`, and status says why.
+import type { AutoscaledComponent, FrappeBench } from '../../api/v1alpha1/index.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { childMeta } from '../shared/meta.ts';
+import { KINDS, type HorizontalPodAutoscaler } from '../shared/objects.ts';
+import {
+  benchChild,
+  benchId,
+  benchLabels,
+  DEPLOYMENT_COMPONENTS,
+  type BenchContext,
+  type DeploymentComponent,
+} from './context.ts';
+import { redisEndpoints } from './redis.ts';
+
+export type Provider = 'hpa' | 'keda';
+
+/** ComponentAutoscaling with every default filled in. */
+export interface AutoscalingSettings {
+  enabled: boolean;
+  provider: Provider;
+  staticReplicas: number;
+  minReplicas: number;
+  maxReplicas: number;
+  cooldownPeriod: number;
+  pollingInterval: number;
+  hpa: {
+    metric: 'cpu' | 'memory';
+    targetUtilization: number;
+    scaleUpStabilization: number;
+    scaleDownStabilization: number;
+  };
+  keda: {
+    trigger: 'redis' | 'cpu' | 'memory';
+    targetValue: string;
+    metadata: Record<string, string>;
+  };
+}
+
+export interface ScalingPlan {
+  /** What the user asked for. */
+  mode: 'autoscaled' | 'static';
+  provider: Provider | '';
+  /** An HPA or ScaledObject exists for the component (its provider is available). */
+  providerManaged: boolean;
+  /** `spec.replicas` to send; undefined leaves the field to the autoscaler. */
+  replicas: number | undefined;
+  /** The fewest replicas the component runs by design (PDBs need ≥ 2). */
+  minReplicas: number;
+  settings: AutoscalingSettings | undefined;
+}
+
+const isWorker = (c: DeploymentComponent): boolean => c.startsWith('worker-');
+
+export function autoscalingSettings(
+  bench: FrappeBench,
+  component: AutoscaledComponent,
+): AutoscalingSettings {
+  const a = bench.spec.componentAutoscaling?.[component];
+  const trigger = a?.keda?.trigger ?? (isWorker(component) ? 'redis' : 'cpu');
+  return {
+    enabled: a?.enabled ?? false,
+    provider: a?.provider ?? 'hpa',
+    staticReplicas: a?.staticReplicas ?? 1,
+    minReplicas: a?.minReplicas ?? 1,
+    maxReplicas: a?.maxReplicas ?? 10,
+    cooldownPeriod: a?.cooldownPeriod ?? 300,
+    pollingInterval: a?.pollingInterval ?? 30,
+    hpa: {
+      metric: a?.hpa?.metric ?? 'cpu',
+      targetUtilization: a?.hpa?.targetUtilization ?? 70,
+      scaleUpStabilization: a?.hpa?.scaleUpStabilization ?? 0,
+      scaleDownStabilization: a?.hpa?.scaleDownStabilization ?? 300,
+    },
+    keda: {
+      trigger,
+      targetValue: a?.keda?.targetValue ?? (trigger === 'redis' ? '5' : '70'),
+      metadata: a?.keda?.metadata ?? {},
+    },
+  };
+}
+
+export function scalingPlan(
+  bench: FrappeBench,
+  ctx: BenchContext,
+  component: DeploymentComponent,
+): ScalingPlan {
+  if (component === 'scheduler') {
+    return {
+      mode: 'static',
+      provider: '',
+      providerManaged: false,
+      replicas: 1,
+      minReplicas: 1,
+      settings: undefined,
+    };
+  }
+  const settings = autoscalingSettings(bench, component);
+  if (!settings.enabled) {
+    return {
+      mode: 'static',
+      provider: '',
+      providerManaged: false,
+      replicas: settings.staticReplicas,
+      minReplicas: settings.staticReplicas,
+      settings,
+    };
+  }
+  const available = settings.provider === 'hpa' || ctx.kedaAvailable;
+  if (!available) {
+    return {
+      mode: 'autoscaled',
+      provider: settings.provider,
+      providerManaged: false,
+      replicas: settings.staticReplicas,
+      minReplicas: settings.staticReplicas,
+      settings,
+    };
+  }
+  const current = ctx.deployments[component];
+  const handedOver = current === undefined || current.autoscalerOwnsReplicas;
+  return {
+    mode: 'autoscaled',
+    provider: settings.provider,
+    providerManaged: true,
+    replicas: handedOver ? undefined : current.replicas,
+    minReplicas: settings.minReplicas,
+    settings,
+  };
+}
+
+export const scalingPlans = (
+  bench: FrappeBench,
+  ctx: BenchContext,
+): Record<DeploymentComponent, ScalingPlan> =>
+  Object.fromEntries(DEPLOYMENT_COMPONENTS.map((c) => [c, scalingPlan(bench, ctx, c)])) as Record<
+    DeploymentComponent,
+    ScalingPlan
+  >;
+
+/** A ScaledObject or TriggerAuthentication (keda.sh/v1alpha1). */
+export interface KedaObject extends KubeObject {
+  spec: Record<string, unknown>;
+}
+
+export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
+
+const target = (bench: FrappeBench, component: AutoscaledComponent) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  name: benchChild(bench, component),
+});
+
+export function horizontalPodAutoscaler(
+  bench: FrappeBench,
+  component: AutoscaledComponent,
+  s: AutoscalingSettings,
+): HorizontalPodAutoscaler {
+  return {
+    ...KINDS.HorizontalPodAutoscaler,
+    metadata: childMeta(bench, benchChild(bench, component), benchLabels(bench, component)),
+    spec: {
+      scaleTargetRef: target(bench, component),
+      minReplicas: s.minReplicas,
+      maxReplicas: s.maxReplicas,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: {
+            name: s.hpa.metric,
+            target: { type: 'Utilization', averageUtilization: s.hpa.targetUtilization },
+          },
+        },
+      ],
+      behavior: {
+        scaleUp: { stabilizationWindowSeconds: s.hpa.scaleUpStabilization },
+        scaleDown: { stabilizationWindowSeconds: s.hpa.scaleDownStabilization },
+      },
+    },
+  };
+}
+
+/** The TriggerAuthentication shared by the redis triggers of one bench. */
+export const triggerAuthName = (bench: FrappeBench): string => benchChild(bench, 'redis-queue');
+
+const QUEUES: Partial<Record<AutoscaledComponent, string>> = {
+  'worker-default': 'default',
+  'worker-short': 'short',
+  'worker-long': 'long',
+};
+
+function trigger(bench: FrappeBench, component: AutoscaledComponent, s: AutoscalingSettings) {
+  if (s.keda.trigger !== 'redis') {
+    return {
+      type: s.keda.trigger,
+      metricType: 'Utilization',
+      metadata: { value: s.keda.targetValue, ...s.keda.metadata },
+    };
+  }
+  const redis = redisEndpoints(bench);
+  return {
+    type: 'redis',
+    metadata: {
+      address: redis.queue,
+      listName: `rq:queue:${benchId(bench)}:${QUEUES[component] ?? 'default'}`,
+      listLength: s.keda.targetValue,
+      activationListLength: '0',
+      databaseIndex: '0',
+      ...s.keda.metadata,
+    },
+    ...(redis.password === undefined
+      ? {}
+      : { authenticationRef: { name: triggerAuthName(bench) } }),
+  };
+}
+
+export function scaledObject(
+  bench: FrappeBench,
+  component: AutoscaledComponent,
+  s: AutoscalingSettings,
+): KedaObject {
+  return {
+    apiVersion: KEDA_API_VERSION,
+    kind: 'ScaledObject',
+    metadata: childMeta(bench, benchChild(bench, component), benchLabels(bench, component)),
+    spec: {
+      scaleTargetRef: target(bench, component),
+      minReplicaCount: s.minReplicas,
+      maxReplicaCount: s.maxReplicas,
+      cooldownPeriod: s.cooldownPeriod,
+      pollingInterval: s.pollingInterval,
+      triggers: [trigger(bench, component, s)],
+    },
+  };
+}
+
+export function triggerAuthentication(bench: FrappeBench): KedaObject | undefined {
+  const password = redisEndpoints(bench).password;
+  if (password === undefined) return undefined;
+  return {
+    apiVersion: KEDA_API_VERSION,
+    kind: 'TriggerAuthentication',
+    metadata: childMeta(bench, triggerAuthName(bench), benchLabels(bench, 'redis-queue')),
+    spec: {
+      secretTargetRef: [{ parameter: 'password', name: password.secretName, key: password.key }],
+    },
+  };
+}
+
+/** The autoscaler objects the plans call for. */
+export function autoscalingObjects(
+  bench: FrappeBench,
+  plans: Record<DeploymentComponent, ScalingPlan>,
+): (HorizontalPodAutoscaler | KedaObject)[] {
+  const out: (HorizontalPodAutoscaler | KedaObject)[] = [];
+  let redisTrigger = false;
+  for (const component of DEPLOYMENT_COMPONENTS) {
+    const plan = plans[component];
+    if (component === 'scheduler' || !plan.providerManaged || plan.settings === undefined) continue;
+    if (plan.provider === 'hpa') {
+      out.push(horizontalPodAutoscaler(bench, component, plan.settings));
+    } else {
+      out.push(scaledObject(bench, component, plan.settings));
+      redisTrigger ||= plan.settings.keda.trigger === 'redis';
+    }
+  }
+  const auth = redisTrigger ? triggerAuthentication(bench) : undefined;
+  return auth === undefined ? out : [...out, auth];
+}

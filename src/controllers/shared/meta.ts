@@ -1,0 +1,42 @@
+// Metadata of child objects: name, namespace, labels, annotations and the controller
+// ownerReference (`blockOwnerDeletion: true`) of API.md §3.1, so garbage collection removes a
+// child with its owner and owner watches find the owner of a changed child.
+import type { KubeObject, ObjectMeta, OwnerReference } from '../../kube/client.ts';
+import type { Labels } from './labels.ts';
+
+/** The controller ownerReference to `owner` (which must have been read from the server). */
+export function controllerRef(owner: KubeObject): OwnerReference {
+  const { name, uid } = owner.metadata;
+  if (name === undefined || uid === undefined) {
+    throw new Error(`${owner.kind} without name or uid cannot own objects`);
+  }
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Metadata of a child of `owner` in the owner's namespace. */
+export function childMeta(
+  owner: KubeObject,
+  name: string,
+  labels: Labels,
+  annotations?: Record<string, string>,
+): ObjectMeta {
+  return {
+    name,
+    namespace: owner.metadata.namespace,
+    labels,
+    ...(annotations === undefined ? {} : { annotations }),
+    ownerReferences: [controllerRef(owner)],
+  };
+}
+
+/** Whether `obj` is controlled by the object with this uid. */
+export const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
+  uid !== undefined &&
+  (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
