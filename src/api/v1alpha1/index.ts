@@ -2,12 +2,44 @@
 // validators of FrappeBench, FrappeSite, SiteBackup and SiteJob. Controllers import from here.
 import { createValidator } from '../validate.ts';
 import { FrappeBenchDefinition } from './frappebench.ts';
+import { FrappeSiteDefinition } from './frappesite.ts';
+import { SiteBackupDefinition } from './sitebackup.ts';
+import { SiteJobDefinition } from './sitejob.ts';
 
 export * from './common.ts';
 export * from './frappebench.ts';
+export * from './frappesite.ts';
+export * from './sitebackup.ts';
+export * from './sitejob.ts';
 export type { ValidationResult } from '../validate.ts';
 
 /** Every kind of the group, in documentation order. */
-export const KINDS = [FrappeBenchDefinition] as const;
+export const KINDS = [
+  FrappeBenchDefinition,
+  FrappeSiteDefinition,
+  SiteBackupDefinition,
+  SiteJobDefinition,
+] as const;
+
+export type KindName = (typeof KINDS)[number]['kind'];
+
+/** Kind names, e.g. `KIND.FrappeBench === 'FrappeBench'`. */
+export const KIND = {
+  FrappeBench: FrappeBenchDefinition.kind,
+  FrappeSite: FrappeSiteDefinition.kind,
+  SiteBackup: SiteBackupDefinition.kind,
+  SiteJob: SiteJobDefinition.kind,
+} as const;
+
+/** Resource (plural) names, e.g. `PLURAL.FrappeBench === 'frappebenches'`. */
+export const PLURAL = {
+  FrappeBench: FrappeBenchDefinition.plural,
+  FrappeSite: FrappeSiteDefinition.plural,
+  SiteBackup: SiteBackupDefinition.plural,
+  SiteJob: SiteJobDefinition.plural,
+} as const;
 
 export const validateFrappeBench = createValidator(FrappeBenchDefinition);
+export const validateFrappeSite = createValidator(FrappeSiteDefinition);
+export const validateSiteBackup = createValidator(SiteBackupDefinition);
+export const validateSiteJob = createValidator(SiteJobDefinition);
