@@ -38,9 +38,9 @@ export function withAppliedHash<T extends KubeObject>(obj: T): T {
 export async function applyObject<T extends KubeObject>(
   client: KubeClient,
   obj: T,
-  live?: KubeObject,
+  live?: T,
 ): Promise<T> {
   const desired = withAppliedHash(obj);
-  if (live !== undefined && isSubset(desired, live)) return live as T;
+  if (live !== undefined && isSubset(desired, live)) return live;
   return client.apply(desired, { fieldManager: FIELD_MANAGER, force: true });
 }

@@ -11,10 +11,10 @@ import { jsonEqual } from '../kube/json.ts';
 import { FIELD_MANAGER } from './apply.ts';
 
 /** Write `status` if it differs from `obj.status`; returns the object as written (or `obj`). */
-export async function updateStatus<S, T extends KubeObject & { status?: S }>(
+export async function updateStatus<T extends KubeObject & { status?: unknown }>(
   client: KubeClient,
   obj: T,
-  status: S,
+  status: T['status'],
 ): Promise<T> {
   if (jsonEqual(obj.status, status)) return obj;
   const { apiVersion, kind } = obj;
