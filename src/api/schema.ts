@@ -90,7 +90,7 @@ export function MessageEnum<const T extends readonly string[]>(
   message: string,
   options: Options,
 ) {
-  return StringEnum(values, { ...options, [MESSAGE]: message });
+  return StringEnum(values, { maxLength: 64, ...options, [MESSAGE]: message });
 }
 
 /** A string that must match `pattern`, enforced by CEL `matches` with `message`. */

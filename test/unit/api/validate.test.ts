@@ -1,0 +1,207 @@
+// Runtime validators: schema defaults are applied as the API server applies them (nested defaults
+// included), the OpenAPI part is checked, and CEL-enforced patterns report the admission message.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import {
+  API_VERSION,
+  validateFrappeBench,
+  validateFrappeSite,
+  validateSiteBackup,
+  validateSiteJob,
+} from '../../../src/api/v1alpha1/index.ts';
+import type { ValidationResult } from '../../../src/api/v1alpha1/index.ts';
+
+function errorsOf<T>(result: ValidationResult<T>): string[] {
+  return result.ok ? [] : result.errors;
+}
+
+function valueOf<T>(result: ValidationResult<T>): T {
+  if (!result.ok) assert.fail(result.errors.join('\n'));
+  return result.value;
+}
+
+const bench = (spec: unknown, name = 'prod-bench') => ({
+  apiVersion: API_VERSION,
+  kind: 'FrappeBench',
+  metadata: { name },
+  spec,
+});
+
+void describe('validateFrappeBench', () => {
+  void it('applies the schema defaults, nested ones included', () => {
+    const value = valueOf(
+      validateFrappeBench({
+        apiVersion: API_VERSION,
+        kind: 'FrappeBench',
+        metadata: { name: 'b' },
+      }),
+    );
+    assert.equal(value.spec.storageSize, '10Gi');
+    assert.equal(value.spec.storageAccessMode, 'ReadWriteMany');
+    assert.equal(value.spec.storageRetentionPolicy, 'Retain');
+    assert.deepEqual(value.spec.siteMigration, { policy: 'Auto', maxConcurrent: 5 });
+    assert.deepEqual(value.spec.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
+    assert.deepEqual(value.spec.imageConfig, { pullPolicy: 'IfNotPresent' });
+  });
+
+  void it('defaults inside map values (componentAutoscaling entries)', () => {
+    const value = valueOf(
+      validateFrappeBench(bench({ componentAutoscaling: { nginx: { hpa: {} } } })),
+    );
+    assert.deepEqual(value.spec.componentAutoscaling?.nginx, {
+      enabled: false,
+      provider: 'hpa',
+      staticReplicas: 1,
+      minReplicas: 1,
+      maxReplicas: 10,
+      cooldownPeriod: 300,
+      pollingInterval: 30,
+      hpa: {
+        metric: 'cpu',
+        targetUtilization: 70,
+        scaleUpStabilization: 0,
+        scaleDownStabilization: 300,
+      },
+    });
+  });
+
+  void it('does not modify its argument', () => {
+    const input = bench({});
+    validateFrappeBench(input);
+    assert.deepEqual(input, bench({}));
+  });
+
+  void it('reports the admission messages of CEL-enforced patterns', () => {
+    const errors = errorsOf(
+      validateFrappeBench(
+        bench(
+          {
+            frappeVersion: '15 beta',
+            appsJSON: 'erpnext',
+            apps: [{ name: 'ERPNext', source: 'git' }],
+            componentAutoscaling: { scheduler: {} },
+            componentResources: { gunicorn: { requests: { cpu: 'lots', gpu: '1' } } },
+          },
+          'Bad_Name',
+        ),
+      ),
+    );
+    for (const expected of [
+      'metadata.name: FrappeBench name must be a DNS-1035 label',
+      'spec.frappeVersion: frappeVersion must look like 15, 15.1.0, version-15 or v15.1.0',
+      'spec.appsJSON: appsJSON must be a JSON array of app names',
+      'spec.apps[0].name: apps[].name must be a Python package name',
+      "spec.apps[0].source: only source 'image' is supported in v1alpha1",
+      'spec.componentAutoscaling.scheduler: componentAutoscaling keys must be',
+      'spec.componentResources.gunicorn.requests.cpu: resource values must be quantities',
+      'spec.componentResources.gunicorn.requests.gpu: only cpu, memory and ephemeral-storage',
+    ]) {
+      assert.ok(
+        errors.some((e) => e.startsWith(expected)),
+        `missing ${expected} in\n${errors.join('\n')}`,
+      );
+    }
+  });
+
+  void it('rejects enums and bounds with the schema message', () => {
+    const errors = errorsOf(
+      validateFrappeBench(
+        bench({ storageAccessMode: 'ReadOnlyMany', siteReconcileConcurrency: 101 }),
+      ),
+    );
+    assert.ok(
+      errors.some((e) => e.startsWith('spec.storageAccessMode:')),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => e.startsWith('spec.siteReconcileConcurrency:')),
+      errors.join('\n'),
+    );
+  });
+
+  void it('accepts int-or-string quantities in both forms', () => {
+    valueOf(
+      validateFrappeBench(
+        bench({
+          storageSize: 20,
+          componentResources: { nginx: { limits: { cpu: 2, memory: '1Gi' } } },
+        }),
+      ),
+    );
+  });
+});
+
+void describe('validateFrappeSite', () => {
+  void it('applies defaults and checks siteName', () => {
+    const value = valueOf(
+      validateFrappeSite({
+        apiVersion: API_VERSION,
+        kind: 'FrappeSite',
+        metadata: { name: 's' },
+        spec: { benchRef: { name: 'b' }, siteName: 'erp.example.com', tls: {} },
+      }),
+    );
+    assert.equal(value.spec.deletionPolicy, 'Retain');
+    assert.equal(value.spec.skipInit, false);
+    assert.deepEqual(value.spec.ingress, { enabled: true });
+    assert.deepEqual(value.spec.tls, { enabled: false });
+    const errors = errorsOf(
+      validateFrappeSite({
+        apiVersion: API_VERSION,
+        kind: 'FrappeSite',
+        metadata: { name: 's' },
+        spec: { benchRef: { name: 'b' }, siteName: 'ERP_site' },
+      }),
+    );
+    assert.deepEqual(errors, [
+      'spec.siteName: siteName must be a lowercase DNS name such as erp.example.com',
+    ]);
+  });
+});
+
+void describe('validateSiteBackup and validateSiteJob', () => {
+  void it('check destinations, schedules and job types', () => {
+    const backup = errorsOf(
+      validateSiteBackup({
+        apiVersion: API_VERSION,
+        kind: 'SiteBackup',
+        metadata: { name: 'b' },
+        spec: {
+          siteRef: { name: 's' },
+          schedule: 'daily',
+          destination: { type: 'gcs', config: { endpoint: 'ftp://x' } },
+        },
+      }),
+    );
+    assert.ok(
+      backup.some((e) => e.startsWith('spec.schedule: schedule must be a cron expression')),
+    );
+    assert.ok(backup.some((e) => e.startsWith('spec.destination.type:')));
+    assert.ok(
+      backup.includes(
+        'spec.destination.config.endpoint: destination.config.endpoint must be an http(s) URL',
+      ),
+    );
+    const job = errorsOf(
+      validateSiteJob({
+        apiVersion: API_VERSION,
+        kind: 'SiteJob',
+        metadata: { name: 'j' },
+        spec: { siteRef: { name: 's' }, jobType: 'restart' },
+      }),
+    );
+    assert.ok(
+      job.some((e) => e.startsWith('spec.jobType:')),
+      job.join('\n'),
+    );
+    const defaults = valueOf(
+      validateSiteJob({
+        apiVersion: API_VERSION,
+        kind: 'SiteJob',
+        metadata: { name: 'j' },
+        spec: { siteRef: { name: 's' }, jobType: 'migrate' },
+      }),
+    );
+    assert.equal(defaults.spec.activeDeadlineSeconds, 7200);
+  });
+});
