@@ -2,9 +2,13 @@
 // Kubernetes minor or patch is a one-line change: the build derives everything else (staging
 // module replaces, godebug settings, version ldflags) from the tag itself.
 //
-// v1.34.12 is the newest 1.34 patch the Go module proxy serves for k8s.io/kubernetes together with
-// its staging modules (k8s.io/*@v0.34.12); etcd 3.6 is the line kwokctl pairs with 1.34–1.36.
+// v1.34.10 is the newest 1.34 patch that builds through the module proxy with checksum
+// verification: the proxy serves k8s.io/kubernetes v1.34.11 and v1.34.12, but the checksum
+// database (sum.golang.org, reached through the proxy) answers 404 for them, so `go` refuses
+// them unless GONOSUMDB is set. Try a newer patch with `go mod download -json
+// k8s.io/kubernetes@v1.34.N` (no "Error" field = usable). etcd 3.6 is the line kwokctl pairs with
+// Kubernetes 1.34–1.36.
 
-export const K8S_VERSION = 'v1.34.12';
+export const K8S_VERSION = 'v1.34.10';
 export const ETCD_VERSION = 'v3.6.16';
 export const KWOK_VERSION = 'v0.8.0';
