@@ -93,8 +93,7 @@ export function commonSiteConfig(
  * names), BENCH_INIT_CONFIG (JSON object to merge), BENCH_INIT_REDIS_PASSWORD_FILE (optional).
  * Result on /dev/termination-log: {"apps":[{"name","version"}]} or {"error","message"}.
  */
-export const BENCH_INIT_SCRIPT = String.raw`
-import json, os, re, sys
+export const BENCH_INIT_SCRIPT = String.raw`import json, os, re, sys
 from urllib.parse import quote
 
 BENCH = '${BENCH_DIR}'

@@ -1,0 +1,102 @@
+// FrappeBench objects of the Operations Guide (API.md §2.1 examples) as the API server stores
+// them (schema defaults applied), and a BenchContext with the operator's defaults.
+import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/security.ts';
+
+/** `obj` as stored: validated, schema defaults filled in, uid and generation set. */
+export function stored(obj: unknown): FrappeBench {
+  const result = validateFrappeBench(obj);
+  if (!result.ok) throw new Error(`invalid FrappeBench: ${result.errors.join('; ')}`);
+  const bench = result.value;
+  return {
+    ...bench,
+    metadata: {
+      uid: '6f1c2d3e-0000-4000-8000-000000000001',
+      generation: 1,
+      ...bench.metadata,
+      namespace: bench.metadata.namespace ?? 'default',
+    },
+  };
+}
+
+export const prodBenchManifest = {
+  apiVersion: 'vyogo.tech/v1alpha1',
+  kind: 'FrappeBench',
+  metadata: { name: 'prod-bench', namespace: 'production' },
+  spec: {
+    frappeVersion: 'version-15',
+    appsJSON: '["erpnext", "hrms"]',
+    siteReconcileConcurrency: 20,
+    componentResources: {
+      gunicorn: { requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+    },
+    componentAutoscaling: {
+      gunicorn: {
+        enabled: true,
+        provider: 'hpa',
+        minReplicas: 3,
+        maxReplicas: 10,
+        hpa: { metric: 'cpu', targetUtilization: 70 },
+      },
+      'worker-short': {
+        enabled: true,
+        provider: 'keda',
+        minReplicas: 0,
+        maxReplicas: 15,
+        keda: { trigger: 'redis', targetValue: '5' },
+      },
+      'worker-long': {
+        enabled: true,
+        provider: 'keda',
+        minReplicas: 1,
+        maxReplicas: 5,
+        keda: { trigger: 'redis', targetValue: '1' },
+      },
+    },
+  },
+};
+
+export const complianceBenchManifest = {
+  apiVersion: 'vyogo.tech/v1alpha1',
+  kind: 'FrappeBench',
+  metadata: { name: 'compliance-bench' },
+  spec: {
+    security: {
+      podSecurityContext: {
+        runAsUser: 5000,
+        runAsGroup: 5000,
+        fsGroup: 5000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      securityContext: {
+        runAsUser: 5000,
+        runAsGroup: 5000,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        readOnlyRootFilesystem: false,
+      },
+    },
+    apps: [{ name: 'erpnext' }],
+  },
+};
+
+export const prodBench = (): FrappeBench => stored(prodBenchManifest);
+export const complianceBench = (): FrappeBench => stored(complianceBenchManifest);
+
+/** The operator's defaults, KEDA installed, bench-init done for the desired image. */
+export function context(overrides: Partial<BenchContext> = {}): BenchContext {
+  return {
+    defaults: {
+      frappeImage: 'docker.io/frappe/erpnext:version-15',
+      redisImage: 'docker.io/library/redis:7.4-alpine',
+      redisExporterImage: 'docker.io/oliver006/redis_exporter:v1.62.0',
+      security: BUILTIN_SECURITY_DEFAULTS,
+      isOpenShift: false,
+    },
+    kedaAvailable: true,
+    deployments: {},
+    initialized: undefined,
+    ...overrides,
+  };
+}

@@ -1,0 +1,187 @@
+// Rules of the bench builders that snapshots do not make obvious: the replicas switch rule
+// (API.md §3.1), when bench-init re-runs (§3.2), apps merging, serving Deployments waiting for
+// bench-init, PDB thresholds and KEDA fallbacks.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { scalingPlan } from '../../../../src/controllers/bench/autoscaling.ts';
+import { benchChildren } from '../../../../src/controllers/bench/children.ts';
+import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
+import {
+  benchInitJob,
+  initInputsHash,
+  parseInitReport,
+  requiredApps,
+} from '../../../../src/controllers/bench/init.ts';
+import { context, prodBench, stored, prodBenchManifest } from './fixtures.ts';
+
+const withSpec = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>
+  stored({
+    ...prodBenchManifest,
+    metadata: {
+      ...prodBenchManifest.metadata,
+      ...(annotations === undefined ? {} : { annotations }),
+    },
+    spec: { ...prodBenchManifest.spec, ...spec },
+  });
+
+void test('replicas: static sends staticReplicas; autoscaled keeps the current count until handed over', () => {
+  const bench = prodBench();
+  assert.equal(scalingPlan(bench, context(), 'scheduler').replicas, 1);
+  assert.equal(scalingPlan(bench, context(), 'nginx').replicas, 1);
+  // A new Deployment: no replicas, the autoscaler sets them.
+  assert.equal(scalingPlan(bench, context(), 'gunicorn').replicas, undefined);
+  const switching = context({
+    deployments: {
+      gunicorn: { replicas: 4, autoscalerOwnsReplicas: false, versionLabel: undefined },
+    },
+  });
+  assert.equal(scalingPlan(bench, switching, 'gunicorn').replicas, 4);
+  const handedOver = context({
+    deployments: {
+      gunicorn: { replicas: 4, autoscalerOwnsReplicas: true, versionLabel: undefined },
+    },
+  });
+  assert.equal(scalingPlan(bench, handedOver, 'gunicorn').replicas, undefined);
+});
+
+void test('KEDA missing: keda components run staticReplicas, not provider-managed, no ScaledObject', () => {
+  const ctx = context({ kedaAvailable: false, initialized: { image: 'x', inputsHash: 'y' } });
+  const plan = scalingPlan(prodBench(), ctx, 'worker-short');
+  assert.deepEqual(
+    {
+      mode: plan.mode,
+      provider: plan.provider,
+      providerManaged: plan.providerManaged,
+      replicas: plan.replicas,
+    },
+    { mode: 'autoscaled', provider: 'keda', providerManaged: false, replicas: 1 },
+  );
+  const kinds = benchChildren(prodBench(), ctx).autoscaling.map(
+    (o) => `${o.kind}/${o.metadata.name ?? ''}`,
+  );
+  assert.deepEqual(kinds, ['HorizontalPodAutoscaler/prod-bench-gunicorn']);
+});
+
+void test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis and retry only', () => {
+  const ctx = context();
+  const base = initInputsHash(prodBench(), ctx);
+  assert.equal(initInputsHash(withSpec({ componentResources: {} }), ctx), base);
+  assert.equal(initInputsHash(withSpec({ componentAutoscaling: {} }), ctx), base);
+  for (const changed of [
+    withSpec({ imageConfig: { tag: 'v15.1.0' } }),
+    withSpec({ appsJSON: '["erpnext", "hrms", "custom_app@v2.0.0"]' }),
+    withSpec({ commonSiteConfig: { maintenance_mode: '1' } }),
+    withSpec({ redisConfig: { auth: { enabled: true } } }),
+    withSpec({}, { 'vyogo.tech/retry': '1' }),
+  ]) {
+    assert.notEqual(initInputsHash(changed, ctx), base);
+  }
+  assert.equal(
+    benchInitJob(prodBench(), ctx).metadata.annotations?.['vyogo.tech/inputs-hash'],
+    base,
+  );
+});
+
+void test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
+  const bench = withSpec({
+    appsJSON: '["erpnext@v15.0.0", "hrms"]',
+    apps: [{ name: 'erpnext', version: '15.1.0' }, { name: 'payments' }],
+  });
+  assert.deepEqual(requiredApps(bench), [
+    { name: 'erpnext', version: '15.1.0' },
+    { name: 'hrms' },
+    { name: 'payments' },
+  ]);
+});
+
+void test('bench-init report: apps with versions, or the failure reason', () => {
+  assert.deepEqual(parseInitReport('{"apps":[{"name":"frappe","version":"15.2.0"}]}'), {
+    ok: true,
+    apps: [{ name: 'frappe', version: '15.2.0' }],
+  });
+  assert.deepEqual(parseInitReport('{"error":"AppsMissing","message":"no hrms"}'), {
+    ok: false,
+    reason: 'AppsMissing',
+    message: 'no hrms',
+  });
+  assert.equal(parseInitReport(undefined).ok, false);
+  assert.equal(parseInitReport('oops').ok, false);
+});
+
+void test('Deployments wait for bench-init and then run the image it succeeded for', () => {
+  const bench = withSpec({ imageConfig: { tag: 'v15.1.0' } });
+  assert.deepEqual(benchChildren(bench, context()).components, []);
+  const old = context({
+    initialized: { image: 'docker.io/frappe/erpnext:version-15', inputsHash: 'old' },
+    deployments: {
+      gunicorn: { replicas: 3, autoscalerOwnsReplicas: true, versionLabel: 'version-14' },
+    },
+  });
+  const d = componentDeployment(bench, old, 'gunicorn', scalingPlan(bench, old, 'gunicorn'));
+  const pod = d.spec.template.spec;
+  assert.deepEqual(
+    [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image),
+    ['docker.io/frappe/erpnext:version-15', 'docker.io/frappe/erpnext:version-15'],
+  );
+  assert.equal(d.spec.template.metadata?.labels?.['app.kubernetes.io/version'], 'version-14');
+  assert.equal(
+    benchInitJob(bench, old).spec.template.spec?.containers[0]?.image,
+    'docker.io/frappe/erpnext:v15.1.0',
+  );
+});
+
+void test('PDBs only while enabled and the minimum replicas are at least 2', () => {
+  const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
+  const names = (spec: Record<string, unknown>) =>
+    benchChildren(withSpec(spec), ctx).disruptionBudgets.map((p) => p.metadata.name);
+  assert.deepEqual(names({}), ['prod-bench-gunicorn']);
+  assert.deepEqual(names({ podDisruptionBudget: { enabled: false } }), []);
+  assert.deepEqual(
+    names({
+      componentAutoscaling: {
+        nginx: { enabled: false, staticReplicas: 2 },
+        socketio: { enabled: false, staticReplicas: 1 },
+      },
+    }),
+    ['prod-bench-nginx'],
+  );
+});
+
+void test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user metadata wins', () => {
+  const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
+  const withAuth = withSpec({
+    redisConfig: { auth: { enabled: true } },
+    componentAutoscaling: {
+      'worker-default': {
+        enabled: true,
+        provider: 'keda',
+        keda: { metadata: { listLength: '9', host: 'h' } },
+      },
+    },
+  });
+  const objs = benchChildren(withAuth, ctx).autoscaling;
+  const auth = objs.find((o) => o.kind === 'TriggerAuthentication');
+  assert.deepEqual((auth as { spec: unknown } | undefined)?.spec, {
+    secretTargetRef: [{ parameter: 'password', name: 'prod-bench-redis-auth', key: 'password' }],
+  });
+  const so = objs.find((o) => o.kind === 'ScaledObject') as
+    { spec: { triggers: unknown[] } } | undefined;
+  assert.deepEqual(so?.spec.triggers, [
+    {
+      type: 'redis',
+      metadata: {
+        address: 'prod-bench-redis-queue.production.svc:6379',
+        listName: 'rq:queue:production-prod-bench:default',
+        listLength: '9',
+        activationListLength: '0',
+        databaseIndex: '0',
+        host: 'h',
+      },
+      authenticationRef: { name: 'prod-bench-redis-queue' },
+    },
+  ]);
+  assert.equal(
+    benchChildren(prodBench(), ctx).autoscaling.some((o) => o.kind === 'TriggerAuthentication'),
+    false,
+  );
+});
