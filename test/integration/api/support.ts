@@ -1,0 +1,80 @@
+// Shared steps of the API integration tests: install our CRDs (server-side apply, then wait for
+// Established), apply an object into a test namespace, read objects back, and compare a stored
+// object with what was sent.
+import { strict as assert } from 'node:assert';
+import { fileURLToPath } from 'node:url';
+import { kubectl } from '../../harness/kubectl.ts';
+import { KINDS } from '../../../src/api/v1alpha1/index.ts';
+
+const CRD_DIR = fileURLToPath(new URL('../../../config/crd/bases/', import.meta.url));
+
+/**
+ * Installs config/crd/bases. CRDs are cluster-scoped; test files running in parallel apply the
+ * same content with the same field manager, which server-side apply treats as a no-op.
+ */
+export async function installCrds(): Promise<void> {
+  await kubectl([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=frappe-api-tests',
+    '-f',
+    CRD_DIR,
+  ]);
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...KINDS.map((k) => `customresourcedefinition/${k.plural}.${k.group}`),
+  ]);
+}
+
+/**
+ * The object without metadata.namespace: the guide's manifests say `namespace: production`, and
+ * each test applies them into its own namespace with `-n <namespace>` instead (kubectl refuses a
+ * manifest whose namespace differs from -n, so the field is removed in memory, nothing else).
+ */
+export function withoutNamespace(obj: Record<string, unknown>): Record<string, unknown> {
+  const metadata = { ...(obj.metadata as Record<string, unknown>) };
+  delete metadata.namespace;
+  return { ...obj, metadata };
+}
+
+/** `kubectl <verb> -n namespace -f -` with the object (namespace removed); returns the result. */
+export async function submit(
+  verb: 'apply' | 'create',
+  obj: Record<string, unknown>,
+  namespace: string,
+  allowFailure = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return kubectl([verb, '-f', '-'], {
+    namespace,
+    input: JSON.stringify(withoutNamespace(obj)),
+    allowFailure,
+  });
+}
+
+/** The stored object, as JSON. */
+export async function getObject(
+  resource: string,
+  name: string,
+  namespace: string,
+): Promise<Record<string, unknown>> {
+  const res = await kubectl(['get', resource, name, '-o', 'json'], { namespace });
+  return JSON.parse(res.stdout) as Record<string, unknown>;
+}
+
+/** Asserts that every field of `expected` is in `actual` with the same value (recursively). */
+export function assertContains(actual: unknown, expected: unknown, path = ''): void {
+  if (typeof expected === 'object' && expected !== null && !Array.isArray(expected)) {
+    assert.ok(
+      typeof actual === 'object' && actual !== null && !Array.isArray(actual),
+      `${path || '<root>'} is not an object in ${JSON.stringify(actual)}`,
+    );
+    for (const [key, value] of Object.entries(expected)) {
+      assertContains((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
+    }
+    return;
+  }
+  assert.deepEqual(actual, expected, `${path} differs`);
+}
