@@ -1,0 +1,318 @@
+// Controllers against the real API server: a reconcile in progress absorbs 1,000 changes into
+// one more reconcile; a failing key backs off exponentially without delaying other keys; and a
+// converged controller that applies children and writes status sends no write request at all
+// for 60 s while resyncs keep reconciling (the contract of issue 3).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
+import { Informer } from '../../../src/kube/informer.ts';
+import { noopLogger } from '../../../src/kube/logger.ts';
+import { applyObject } from '../../../src/runtime/apply.ts';
+import { setCondition, type Condition } from '../../../src/runtime/conditions.ts';
+import { Controller, type Reconciler } from '../../../src/runtime/controller.ts';
+import { updateStatus } from '../../../src/runtime/status.ts';
+import { kubeConfig } from '../../harness/env.ts';
+import { eventually } from '../../harness/eventually.ts';
+import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import { clientFor, writeRequests } from './helpers.ts';
+
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+interface Widget extends KubeObject {
+  spec: { value: string };
+  status?: { observedGeneration?: number; value?: string; conditions?: Condition[] };
+}
+
+const GROUP = 'runtime-test.vyogo.tech';
+
+/** A CRD of the tests' own, with a status subresource like our real kinds. */
+const widgetCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `widgets.${GROUP}` },
+  spec: {
+    group: GROUP,
+    scope: 'Namespaced',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: { type: 'object', properties: { value: { type: 'string' } } },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+describe('controller against the API server', () => {
+  let client: KubeClient;
+  const cleanup: (() => Promise<void>)[] = [];
+
+  before(() => {
+    client = clientFor(kubeConfig());
+  });
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  async function namespace(prefix: string): Promise<string> {
+    const ns = await createTestNamespace(prefix);
+    cleanup.push(() => deleteNamespace(ns));
+    return ns;
+  }
+
+  function informer<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    ns: string,
+    resyncMs?: number,
+  ) {
+    const i = new Informer<T>(client, {
+      apiVersion,
+      kind,
+      namespace: ns,
+      logger: noopLogger,
+      resyncMs,
+    });
+    cleanup.push(() => i.stop());
+    return i;
+  }
+
+  function controller(
+    name: string,
+    reconcile: Reconciler,
+    maxConcurrentReconciles = 1,
+  ): Controller {
+    const c = new Controller({ name, reconcile, maxConcurrentReconciles, logger: noopLogger });
+    cleanup.push(() => c.stop());
+    return c;
+  }
+
+  it('1,000 changes while a key is reconciled lead to exactly one more reconcile', async () => {
+    const ns = await namespace('rt-dedup');
+    await client.create<ConfigMap>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'hot', namespace: ns },
+    });
+    const cms = informer<ConfigMap>('v1', 'ConfigMap', ns);
+    let reconciles = 0;
+    let release: (() => void) | undefined;
+    const c = controller('rt-dedup', async () => {
+      reconciles++;
+      if (reconciles === 1) await new Promise<void>((resolve) => (release = resolve));
+    });
+    c.watchPrimary(cms);
+    cms.start();
+    c.start();
+    await eventually(() => {
+      assert.ok(release, 'first reconcile running');
+    });
+    let last: ConfigMap | undefined;
+    for (let i = 0; i < 1000; i++) {
+      last = await client.patch<ConfigMap>(
+        'v1',
+        'ConfigMap',
+        ns,
+        'hot',
+        { metadata: { labels: { i: String(i) } } },
+        'merge',
+      );
+    }
+    // Every change has reached the controller (as queue adds) before the reconcile ends.
+    await eventually(() => {
+      assert.equal(cms.get(ns, 'hot')?.metadata.resourceVersion, last?.metadata.resourceVersion);
+    });
+    assert.equal(reconciles, 1);
+    release?.();
+    await eventually(() => {
+      assert.equal(reconciles, 2);
+      assert.equal(c.queue.len(), 0);
+    });
+  });
+
+  it('backs a failing key off exponentially without delaying other keys', async () => {
+    const ns = await namespace('rt-backoff');
+    const cms = informer<ConfigMap>('v1', 'ConfigMap', ns);
+    const failures: number[] = [];
+    const reconciledAt = new Map<string, number>();
+    // One worker: the failing key must not hold it while it waits.
+    const c = controller('rt-backoff', (req) => {
+      if (req.name === 'bad') {
+        failures.push(performance.now());
+        return Promise.reject(new Error('always failing'));
+      }
+      reconciledAt.set(req.name, performance.now());
+      return Promise.resolve();
+    });
+    c.watchPrimary(cms);
+    cms.start();
+    c.start();
+    await client.create<ConfigMap>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'bad', namespace: ns },
+    });
+    const createdAt = new Map<string, number>();
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const name = `good-${String(i)}`;
+      await client.create<ConfigMap>({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: ns },
+      });
+      createdAt.set(name, performance.now());
+    }
+    await eventually(
+      () => {
+        assert.ok(failures.length >= 10, `${String(failures.length)} attempts`);
+      },
+      { timeout: 30_000 },
+    );
+    const gaps = failures.slice(1).map((t, i) => t - (failures[i] ?? t));
+    // Per-item backoff: 5, 10, 20, 40, ... ms; a delayed retry never fires early.
+    gaps.slice(0, 9).forEach((gap, i) => {
+      assert.ok(
+        gap >= 5 * 2 ** i - 1,
+        `gap ${String(i)} = ${gap.toFixed(1)} ms, expected ≥ ${String(5 * 2 ** i)}`,
+      );
+    });
+    for (let i = 3; i < 9; i++) {
+      assert.ok(
+        (gaps[i] ?? 0) > (gaps[i - 1] ?? 0),
+        `gaps grow: ${gaps.map((g) => g.toFixed(0)).join(', ')}`,
+      );
+    }
+    for (const [name, created] of createdAt) {
+      const at = reconciledAt.get(name);
+      assert.ok(at !== undefined && at - created < 1000, `${name} reconciled promptly`);
+    }
+  });
+
+  it(
+    'a converged controller that applies children sends no write for 60 s',
+    { timeout: 180_000 },
+    async () => {
+      await client.apply(widgetCrd, { fieldManager: 'frappe-operator-tests', force: true });
+      await eventually(
+        async () => {
+          const crd = await client.get<KubeObject & { status?: { conditions?: Condition[] } }>(
+            'apiextensions.k8s.io/v1',
+            'CustomResourceDefinition',
+            undefined,
+            `widgets.${GROUP}`,
+          );
+          assert.ok(
+            crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
+          );
+          assert.ok(await client.hasResource(`${GROUP}/v1`, 'Widget'));
+        },
+        { message: 'Widget CRD established' },
+      );
+      const ns = await namespace('rt-quiet');
+      // Resync every 5 s, so reconciles keep happening during the quiet minute.
+      const widgets = informer<Widget>(`${GROUP}/v1`, 'Widget', ns, 5000);
+      const children = informer<ConfigMap>('v1', 'ConfigMap', ns, 5000);
+      let reconciles = 0;
+      const c = controller(
+        'rt-quiet',
+        async (req) => {
+          reconciles++;
+          const w = widgets.get(req.namespace, req.name);
+          if (w === undefined) return;
+          const { name = '', uid = '', generation } = w.metadata;
+          const child: ConfigMap = {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: `${name}-child`,
+              namespace: req.namespace,
+              labels: { app: 'frappe' },
+              ownerReferences: [
+                {
+                  apiVersion: w.apiVersion,
+                  kind: 'Widget',
+                  name,
+                  uid,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            data: { value: w.spec.value },
+          };
+          await applyObject(client, child, children.get(req.namespace, `${name}-child`));
+          await updateStatus(client, w, {
+            observedGeneration: generation,
+            value: w.spec.value,
+            conditions: setCondition(w.status?.conditions, {
+              type: 'Ready',
+              status: 'True',
+              reason: 'ChildApplied',
+              message: `child ${name}-child holds ${w.spec.value}`,
+              observedGeneration: generation,
+            }),
+          });
+        },
+        2,
+      );
+      c.watchPrimary(widgets);
+      c.watchOwned(children, 'Widget');
+      widgets.start();
+      children.start();
+      c.start();
+      for (let i = 0; i < 5; i++) {
+        await client.create<Widget>({
+          apiVersion: `${GROUP}/v1`,
+          kind: 'Widget',
+          metadata: { name: `w${String(i)}`, namespace: ns },
+          spec: { value: `v${String(i)}` },
+        });
+      }
+      await eventually(
+        () => {
+          for (let i = 0; i < 5; i++) {
+            assert.equal(children.get(ns, `w${String(i)}-child`)?.data?.value, `v${String(i)}`);
+            assert.equal(widgets.get(ns, `w${String(i)}`)?.status?.observedGeneration, 1);
+          }
+          assert.equal(c.queue.len(), 0);
+        },
+        { message: 'converged' },
+      );
+      // A hand edit of a child is repaired (drift), then everything is quiet again.
+      await client.patch('v1', 'ConfigMap', ns, 'w0-child', { data: { value: 'edited' } }, 'merge');
+      await eventually(
+        () => {
+          assert.equal(children.get(ns, 'w0-child')?.data?.value, 'v0');
+        },
+        { message: 'drift repaired' },
+      );
+      await eventually(() => {
+        assert.equal(c.queue.len(), 0);
+      });
+
+      const writesBefore = await writeRequests(client.host);
+      const reconcilesBefore = reconciles;
+      await new Promise((resolve) => setTimeout(resolve, 60_000)); // the contract is about 60 s of quiet
+      assert.ok(
+        reconciles - reconcilesBefore >= 30,
+        `resyncs reconciled (${String(reconciles - reconcilesBefore)})`,
+      );
+      assert.equal(
+        await writeRequests(client.host),
+        writesBefore,
+        'no write request while nothing changed',
+      );
+    },
+  );
+});
