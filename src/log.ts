@@ -1,8 +1,8 @@
 // The operator's structured JSON logger (pino).
 //
-// One root logger for the process; code that works on one object takes a child with the
-// `controller`, `namespace`, `name` and `reconcileID` fields (`reconcileLogger`), so every line
-// of a reconcile can be found with one query. The level comes from FRAPPE_LOG_LEVEL (API.md §4.1).
+// One root logger for the process, handed to the runtime (it satisfies src/kube/logger.ts);
+// controllers log each reconcile through a child carrying `controller`, `namespace`, `name` and
+// `reconcileID`, so every line of a reconcile can be found with one query. The level comes from FRAPPE_LOG_LEVEL (API.md §4.1).
 //
 // Secrets must never reach the log (API.md §5.2). Callers do not log Secret objects or values;
 // as a second line of defence the paths below are redacted wherever they appear at the top
@@ -55,15 +55,3 @@ export function createLogger(cfg: LoggerConfig = {}): Logger {
 
 /** The process's root logger. */
 export const log: Logger = createLogger();
-
-export interface ReconcileContext {
-  controller: string;
-  namespace?: string;
-  name: string;
-  reconcileID: string;
-}
-
-/** The logger for one reconcile: every line carries controller, namespace, name, reconcileID. */
-export function reconcileLogger(parent: Logger, ctx: ReconcileContext): Logger {
-  return parent.child(ctx);
-}

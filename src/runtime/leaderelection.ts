@@ -1,0 +1,296 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics
+// (k8s.io/client-go/tools/leaderelection), so that of several operator replicas exactly one runs
+// the controllers. Hand-written: @kubernetes/client-node has no leader election.
+//
+//   - Timings: lease duration 15 s, renew deadline 10 s, retry period 2 s (controller-runtime's
+//     defaults). Identity `<hostname>_<uuid>`.
+//   - Acquire when the lease has no holder, is ours, or has not been renewed for its
+//     leaseDurationSeconds. "Not renewed" is judged by *our* clock from when *we* last saw the
+//     record change, never by comparing the renewTime written by another machine's clock.
+//   - Every write is an update carrying the resourceVersion we read (or a create when there is
+//     no lease): of two replicas racing, one gets a 409 Conflict and simply tries again later.
+//   - The leader renews every retry period. If it has not renewed successfully for the renew
+//     deadline it stops leading AT ONCE — a timer fires even while a request hangs — because
+//     after the lease duration another replica may take over. `onStoppedLeading` is called; the
+//     manager then stops its controllers and exits non-zero, as controller-runtime does.
+//   - `stop()` (graceful shutdown) releases a held lease the way client-go's ReleaseOnCancel
+//     does: holderIdentity emptied and leaseDurationSeconds 1, so another replica acquires it
+//     on its next retry (≤ 2.4 s) instead of waiting out 15 s.
+//   - leader_election_master_status{name} is 1 while leading, 0 otherwise.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlreadyExists, isConflict, type KubeClient, type KubeObject } from '../kube/client.ts';
+import { noopLogger, type Logger } from '../kube/logger.ts';
+import { leaderElectionMasterStatus } from './metrics.ts';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'update'>;
+
+export interface LeaderElectionOptions {
+  client: LeaseClient;
+  namespace: string;
+  /** Lease name, e.g. `frappe-operator.vyogo.tech`. */
+  name: string;
+  /** Defaults to `<hostname>_<uuid>`. */
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Called once when this replica becomes leader. */
+  onStartedLeading: () => void;
+  /** Called once when leadership is LOST (renew deadline passed); not on a graceful stop(). */
+  onStoppedLeading: () => void;
+  /** Called when the observed holder changes (including to ourselves). */
+  onNewLeader?: (identity: string) => void;
+  logger?: Logger;
+}
+
+export const DEFAULT_LEASE_NAME = 'frappe-operator.vyogo.tech';
+
+/** client-go's JitterFactor for the retry loop. */
+const JITTER = 1.2;
+
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
+const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/** For abortable sleeps: an abort is the expected way out, anything else is rethrown. */
+function ignoreAbort(e: unknown): void {
+  if (!(e instanceof Error && e.name === 'AbortError')) throw e;
+}
+
+export class LeaderElector {
+  readonly identity: string;
+  readonly #client: LeaseClient;
+  readonly #namespace: string;
+  readonly #name: string;
+  readonly #leaseDurationMs: number;
+  readonly #renewDeadlineMs: number;
+  readonly #retryPeriodMs: number;
+  readonly #opts: LeaderElectionOptions;
+  readonly #log: Logger;
+  readonly #stopping = new AbortController();
+
+  #leading = false;
+  /** The lease as we last read or wrote it, and when (performance.now()) its spec last changed. */
+  #observed: Lease | undefined;
+  #observedAt = 0;
+  #lastHolder: string | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: LeaderElectionOptions) {
+    this.#opts = opts;
+    this.#client = opts.client;
+    this.#namespace = opts.namespace;
+    this.#name = opts.name;
+    this.identity = opts.identity ?? `${os.hostname()}_${randomUUID()}`;
+    this.#leaseDurationMs = opts.leaseDurationMs ?? 15_000;
+    this.#renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
+    this.#retryPeriodMs = opts.retryPeriodMs ?? 2_000;
+    if (!(
+      this.#leaseDurationMs > this.#renewDeadlineMs &&
+      this.#renewDeadlineMs > this.#retryPeriodMs * JITTER
+    )) {
+      throw new Error('leader election: need leaseDuration > renewDeadline > retryPeriod × 1.2');
+    }
+    this.#log = (opts.logger ?? noopLogger).child({
+      lease: `${opts.namespace}/${opts.name}`,
+      identity: this.identity,
+    });
+    leaderElectionMasterStatus.set({ name: this.#name }, 0);
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Start campaigning in the background; returns at once. */
+  start(): void {
+    this.#loop ??= this.#run().catch((e: unknown) => {
+      // Every expected failure is handled in the loop; reaching here is a bug worth surfacing.
+      this.#log.error({ err: e }, 'leader election loop failed');
+      this.#lose();
+    });
+  }
+
+  /**
+   * Stop campaigning; when leading, release the lease so another replica takes over at once.
+   * The caller stops its controllers BEFORE this, so two leaders never work at the same time.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    if (!this.#leading) return; // nothing to hand back; an attempt in flight cleans up after itself
+    // Let a renewal in flight finish, so the release carries the latest resourceVersion; bounded,
+    // as a hung API server must not hold up shutdown (the lease then simply expires).
+    const bound = new AbortController();
+    await Promise.race([
+      this.#loop,
+      sleep(this.#renewDeadlineMs, undefined, { signal: bound.signal }).catch(ignoreAbort),
+    ]);
+    bound.abort();
+    clearTimeout(this.#deadlineTimer);
+    if (this.isLeader()) {
+      this.#leading = false;
+      leaderElectionMasterStatus.set({ name: this.#name }, 0);
+      await this.#release();
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stopping.signal;
+    this.#log.info({}, 'attempting to acquire leader lease');
+    while (!signal.aborted && !(await this.#tryAcquireOrRenew())) {
+      if (!(await this.#wait(this.#retryPeriodMs * (1 + Math.random() * (JITTER - 1))))) return;
+    }
+    if (signal.aborted) {
+      // The attempt that raced with stop() may have acquired the lease: hand it back.
+      await this.#release();
+      return;
+    }
+    this.#leading = true;
+    leaderElectionMasterStatus.set({ name: this.#name }, 1);
+    this.#log.info({}, 'acquired leader lease');
+    this.#armDeadline();
+    this.#opts.onStartedLeading();
+
+    // Renew every retry period; the deadline timer ends leadership if renewals keep failing.
+    while (this.isLeader() && (await this.#wait(this.#retryPeriodMs))) {
+      // A renewal that ends after the deadline fired changes nothing: leadership is gone.
+      if ((await this.#tryAcquireOrRenew()) && this.isLeader()) this.#armDeadline();
+    }
+  }
+
+  /** Sleep; false when stop() was called meanwhile. */
+  async #wait(ms: number): Promise<boolean> {
+    await sleep(ms, undefined, { signal: this.#stopping.signal }).catch(ignoreAbort);
+    return !this.#stopping.signal.aborted;
+  }
+
+  #armDeadline(): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = setTimeout(() => {
+      this.#log.error(
+        { renewDeadlineMs: this.#renewDeadlineMs },
+        'failed to renew leader lease within the renew deadline: leadership lost',
+      );
+      this.#lose();
+    }, this.#renewDeadlineMs);
+  }
+
+  #lose(): void {
+    clearTimeout(this.#deadlineTimer);
+    const wasLeading = this.#leading;
+    this.#leading = false;
+    leaderElectionMasterStatus.set({ name: this.#name }, 0);
+    this.#stopping.abort();
+    if (wasLeading) this.#opts.onStoppedLeading();
+  }
+
+  #observe(lease: Lease): void {
+    const prev = this.#observed?.spec;
+    const next = lease.spec;
+    if (
+      prev?.holderIdentity !== next?.holderIdentity ||
+      prev?.renewTime !== next?.renewTime ||
+      prev?.leaseDurationSeconds !== next?.leaseDurationSeconds
+    ) {
+      this.#observedAt = performance.now();
+    }
+    this.#observed = lease;
+    const holder = next?.holderIdentity ?? '';
+    if (holder !== '' && holder !== this.#lastHolder) {
+      this.#lastHolder = holder;
+      this.#log.info({ holder }, 'new leader observed');
+      this.#opts.onNewLeader?.(holder);
+    }
+  }
+
+  /** One attempt; true when we hold the lease afterwards. Never throws. */
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    const desired: LeaseSpec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.round(this.#leaseDurationMs / 1000),
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: 0,
+    };
+    try {
+      const current = await this.#client.get<Lease>(
+        'coordination.k8s.io/v1',
+        'Lease',
+        this.#namespace,
+        this.#name,
+      );
+      if (current === undefined) {
+        const created = await this.#client.create<Lease>({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.#name, namespace: this.#namespace },
+          spec: desired,
+        });
+        this.#observe(created);
+        return true;
+      }
+      this.#observe(current);
+      const spec = current.spec ?? {};
+      const holder = spec.holderIdentity ?? '';
+      const held = holder !== '' && holder !== this.identity;
+      const validUntil = this.#observedAt + (spec.leaseDurationSeconds ?? 0) * 1000;
+      if (held && validUntil > performance.now()) return false;
+
+      if (holder === this.identity) {
+        desired.acquireTime = spec.acquireTime ?? desired.acquireTime;
+        desired.leaseTransitions = spec.leaseTransitions ?? 0;
+      } else {
+        desired.leaseTransitions = (spec.leaseTransitions ?? 0) + 1;
+      }
+      const updated = await this.#client.update<Lease>({ ...current, spec: desired });
+      this.#observe(updated);
+      return true;
+    } catch (e) {
+      if (isConflict(e) || isAlreadyExists(e)) {
+        this.#log.debug({}, 'lease changed under us; will retry');
+      } else {
+        this.#log.warn({ err: e }, 'error acquiring or renewing leader lease');
+      }
+      return false;
+    }
+  }
+
+  /** client-go's release(): empty holder, 1 s duration, on the resourceVersion we hold. */
+  async #release(): Promise<void> {
+    const lease = this.#observed;
+    if (lease?.spec?.holderIdentity !== this.identity) return;
+    const now = microTime(new Date());
+    try {
+      await this.#client.update<Lease>({
+        ...lease,
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: lease.spec.leaseTransitions ?? 0,
+        },
+      });
+      this.#log.info({}, 'released leader lease');
+    } catch (e) {
+      // A conflict means someone else already holds it: nothing left to release.
+      this.#log.warn({ err: e }, 'could not release leader lease; it will expire');
+    }
+  }
+}
