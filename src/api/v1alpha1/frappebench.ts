@@ -14,6 +14,7 @@ import {
   celIsQuantity,
   celList,
   celQuantity,
+  celRegex,
 } from '../schema.ts';
 import type { KindDefinition } from '../schema.ts';
 import {
@@ -86,6 +87,8 @@ const MESSAGES = {
   b20: 'commonSiteConfig must not set operator-managed keys: bench_id, redis_cache, redis_queue, redis_socketio, socketio_port',
   b21: 'podDisruptionBudget.maxUnavailable must be at least 1 or a percentage from 1% to 100%',
 } as const;
+
+const KEDA_TARGET = String.raw`^[0-9]+(\.[0-9]+)?$`;
 
 /** Labels the operator sets on every object; podConfig.labels may not override them (B19). */
 export const RESERVED_LABELS = ['app', 'bench', 'component', 'site'] as const;
@@ -304,11 +307,17 @@ export const ComponentAutoscaling = Type.Object(
             }),
           ),
           targetValue: Type.Optional(
-            PatternString(String.raw`^[0-9]+(\.[0-9]+)?$`, MESSAGES.b12, {
+            PatternString(KEDA_TARGET, MESSAGES.b12, {
               maxLength: 32,
               description:
                 'Positive number in a string: queue length per replica (redis) or utilisation percent (cpu, memory). Default "5" for redis, "70" for cpu and memory.',
-              'x-kubernetes-validations': [{ rule: 'double(self) > 0.0', message: MESSAGES.b12 }],
+              // Guarded so that a non-number reports only the pattern rule, not an evaluation error.
+              'x-kubernetes-validations': [
+                {
+                  rule: `!self.matches(${celRegex(KEDA_TARGET)}) || double(self) > 0.0`,
+                  message: MESSAGES.b12,
+                },
+              ],
             }),
           ),
           metadata: Type.Optional(
