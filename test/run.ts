@@ -1,0 +1,121 @@
+// The test runner behind `npm test`, `npm run test:unit` and `npm run test:integration`:
+//
+//   node test/run.ts unit | integration | all
+//
+// unit runs test/unit/**/*.test.ts with no cluster. integration and all first make sure the
+// control plane binaries exist (building them with visible progress if needed), start ONE
+// cluster, hand it to the tests through environment variables (test/harness/env.ts), run every
+// file in one `node --test` process (so the output ends with one summary), then stop the cluster
+// and exit with the test run's code. If the cluster cannot be built or started the tests still
+// run, with the reason in the environment, so every integration test fails with it; the run then
+// exits non-zero whatever the tests did. SIGINT/SIGTERM stop the tests, then the cluster.
+import { spawn } from 'node:child_process';
+import { glob } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { startCluster, type Cluster } from './harness/cluster.ts';
+import { ENV } from './harness/env.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MODES = {
+  unit: ['test/unit/**/*.test.ts'],
+  integration: ['test/integration/**/*.test.ts'],
+  all: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+} as const;
+/** Test files run in parallel; integration tests mostly wait on the apiserver. */
+const CONCURRENCY = 4;
+
+function say(line: string): void {
+  process.stderr.write(`[test-run] ${line}\n`);
+}
+
+async function testFiles(patterns: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of patterns) for await (const f of glob(p, { cwd: ROOT })) files.push(f);
+  return files.sort();
+}
+
+let interrupted: NodeJS.Signals | undefined;
+let killTests: ((sig: NodeJS.Signals) => void) | undefined;
+
+/** Read through a call: TypeScript cannot see the signal handler assign `interrupted`. */
+function signalled(): NodeJS.Signals | undefined {
+  return interrupted;
+}
+
+function onSignal(sig: NodeJS.Signals): void {
+  // A second signal escalates: the test process gets SIGKILL.
+  const escalate = interrupted !== undefined;
+  interrupted = sig;
+  say(`${sig}: stopping the tests and the test cluster…`);
+  killTests?.(escalate ? 'SIGKILL' : 'SIGTERM');
+}
+
+async function main(mode: string | undefined): Promise<number> {
+  if (mode !== 'unit' && mode !== 'integration' && mode !== 'all') {
+    say(`usage: node test/run.ts unit|integration|all (got ${mode ?? 'nothing'})`);
+    return 2;
+  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const files = await testFiles(MODES[mode]);
+  if (files.length === 0) {
+    say(`no test files match ${MODES[mode].join(' ')}`);
+    return 1;
+  }
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  let cluster: Cluster | undefined;
+  let clusterError: string | undefined;
+  if (mode !== 'unit') {
+    try {
+      cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
+      env[ENV.kubeconfig] = cluster.kubeconfigPath;
+      env[ENV.server] = cluster.server;
+      env[ENV.kubectl] = cluster.kubectlPath;
+      env['KUBECACHEDIR'] = `${cluster.workDir}/kubectl-cache`;
+    } catch (e) {
+      clusterError = e instanceof Error ? e.message : String(e);
+      env[ENV.error] = clusterError;
+      say(`the test control plane could not start; integration tests will fail:\n${clusterError}`);
+    }
+  }
+  try {
+    if (signalled() !== undefined) return 130;
+    const code = await runTests(files, env);
+    const sig = signalled();
+    if (sig !== undefined) return sig === 'SIGINT' ? 130 : 143;
+    if (clusterError !== undefined) {
+      say(`failed: the test control plane could not start: ${clusterError.split('\n')[0] ?? ''}`);
+      return code === 0 ? 1 : code;
+    }
+    return code;
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--test', `--test-concurrency=${CONCURRENCY}`, ...files],
+      { cwd: ROOT, env, stdio: 'inherit' },
+    );
+    killTests = (sig) => child.kill(sig);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      killTests = undefined;
+      resolve(code ?? (signal === null ? 1 : 128));
+    });
+  });
+}
+
+main(process.argv[2]).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    say(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exitCode = 1;
+  },
+);
