@@ -53,7 +53,7 @@ const widgetCrd = {
   },
 };
 
-describe('controller against the API server', () => {
+void describe('controller against the API server', () => {
   let client: KubeClient;
   const cleanup: (() => Promise<void>)[] = [];
 
@@ -97,7 +97,7 @@ describe('controller against the API server', () => {
     return c;
   }
 
-  it('1,000 changes while a key is reconciled lead to exactly one more reconcile', async () => {
+  void it('1,000 changes while a key is reconciled lead to exactly one more reconcile', async () => {
     const ns = await namespace('rt-dedup');
     await client.create<ConfigMap>({
       apiVersion: 'v1',
@@ -140,7 +140,7 @@ describe('controller against the API server', () => {
     });
   });
 
-  it('backs a failing key off exponentially without delaying other keys', async () => {
+  void it('backs a failing key off exponentially without delaying other keys', async () => {
     const ns = await namespace('rt-backoff');
     const cms = informer<ConfigMap>('v1', 'ConfigMap', ns);
     const failures: number[] = [];
@@ -199,7 +199,7 @@ describe('controller against the API server', () => {
     }
   });
 
-  it(
+  void it(
     'a converged controller that applies children sends no write for 60 s',
     { timeout: 180_000 },
     async () => {

@@ -27,7 +27,7 @@ const configMap = (namespace: string, name: string, data: Record<string, string>
   data,
 });
 
-describe('informer against the API server', () => {
+void describe('informer against the API server', () => {
   let client: KubeClient;
   let proxy: ApiProxy;
   let ns: string;
@@ -67,7 +67,7 @@ describe('informer against the API server', () => {
     return { informer, events, logger };
   }
 
-  it('lists, then watches creates, updates and deletes', async () => {
+  void it('lists, then watches creates, updates and deletes', async () => {
     await client.create(configMap(ns, 'pre', { v: '0' }));
     const { informer, events } = start();
     await informer.waitForSync();
@@ -95,7 +95,7 @@ describe('informer against the API server', () => {
     await client.delete('v1', 'ConfigMap', ns, 'pre');
   });
 
-  it('loses no update across watch cuts and short server-side watch timeouts', async () => {
+  void it('loses no update across watch cuts and short server-side watch timeouts', async () => {
     await client.create(configMap(ns, 'counter', { n: '0' }));
     // Watches end on the server every 1–2 s, and the test resets the connection every 700 ms.
     const { informer, events, logger } = start({ minWatchTimeoutSeconds: 1 });
@@ -130,7 +130,7 @@ describe('informer against the API server', () => {
     assert.ok(!logger.has('relisting'), 'resumed by watching, not by relisting');
   });
 
-  it('relists after a forced 410 and delivers every change it missed', async () => {
+  void it('relists after a forced 410 and delivers every change it missed', async () => {
     for (const n of ['x1', 'x2', 'x3']) await client.create(configMap(ns, n, { v: 'old' }));
     const { informer, events, logger } = start();
     await informer.waitForSync();

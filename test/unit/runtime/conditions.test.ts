@@ -12,8 +12,8 @@ import {
 const t0 = new Date('2025-01-02T03:04:05.678Z');
 const t1 = new Date('2025-01-02T04:00:00.001Z');
 
-describe('conditions', () => {
-  it('adds a condition with a second-precision transition time', () => {
+void describe('conditions', () => {
+  void it('adds a condition with a second-precision transition time', () => {
     const c = setCondition(
       undefined,
       { type: 'Ready', status: 'False', reason: 'Init', message: 'm' },
@@ -30,7 +30,7 @@ describe('conditions', () => {
     ]);
   });
 
-  it('keeps lastTransitionTime when only reason, message or observedGeneration change', () => {
+  void it('keeps lastTransitionTime when only reason, message or observedGeneration change', () => {
     const a = setCondition(
       [],
       { type: 'Ready', status: 'False', reason: 'A', message: 'a', observedGeneration: 1 },
@@ -47,7 +47,7 @@ describe('conditions', () => {
     assert.equal(ready.observedGeneration, 2);
   });
 
-  it('moves lastTransitionTime when status changes, and leaves other conditions alone', () => {
+  void it('moves lastTransitionTime when status changes, and leaves other conditions alone', () => {
     let c: Condition[] = setCondition(
       [],
       { type: 'Ready', status: 'False', reason: 'A', message: '' },
@@ -69,13 +69,13 @@ describe('conditions', () => {
     assert.equal(isTrue(after, 'Missing'), false);
   });
 
-  it('setting the same condition twice yields an identical array (no status write)', () => {
+  void it('setting the same condition twice yields an identical array (no status write)', () => {
     const input = { type: 'Ready', status: 'True', reason: 'Ok', message: 'fine' } as const;
     const a = setCondition([], input, t0);
     assert.deepEqual(setCondition(a, input, t1), a);
   });
 
-  it('formats metav1.Time without fractions', () => {
+  void it('formats metav1.Time without fractions', () => {
     assert.equal(toMetaTime(t0), '2025-01-02T03:04:05Z');
   });
 });

@@ -73,7 +73,7 @@ function until(check: () => boolean, message: string, timeoutMs = 5000): Promise
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-describe('defaultPrimaryPredicate', () => {
+void describe('defaultPrimaryPredicate', () => {
   const base = obj('a', { resourceVersion: '1', labels: { x: '1' } });
   const cases: [string, Partial<KubeObject['metadata']>, boolean][] = [
     ['status-only update', { resourceVersion: '2' }, false],
@@ -85,15 +85,15 @@ describe('defaultPrimaryPredicate', () => {
     ['deletion', { resourceVersion: '2', deletionTimestamp: '2025-01-01T00:00:00Z' }, true],
   ];
   for (const [what, change, expected] of cases) {
-    it(`${what} → ${String(expected)}`, () => {
+    void it(`${what} → ${String(expected)}`, () => {
       const next = { ...base, metadata: { ...base.metadata, ...change } };
       assert.equal(defaultPrimaryPredicate(base, next), expected);
     });
   }
 });
 
-describe('Controller', () => {
-  it('reconciles primaries on add/delete and filtered updates, owners of owned objects, mapped keys', async () => {
+void describe('Controller', () => {
+  void it('reconciles primaries on add/delete and filtered updates, owners of owned objects, mapped keys', async () => {
     const seen: string[] = [];
     const { c } = harness((req) => {
       seen.push(`${req.namespace}/${req.name}`);
@@ -135,7 +135,7 @@ describe('Controller', () => {
     }
   });
 
-  it('retries thrown errors with backoff, never retries a TerminalError, honours requeueAfter', async () => {
+  void it('retries thrown errors with backoff, never retries a TerminalError, honours requeueAfter', async () => {
     const calls = new Map<string, number>();
     const { c, name } = harness((req) => {
       const n = (calls.get(req.name) ?? 0) + 1;
@@ -185,7 +185,7 @@ describe('Controller', () => {
     }
   });
 
-  it('runs at most N reconciles at once, resizable at run time; one key never runs twice at once', async () => {
+  void it('runs at most N reconciles at once, resizable at run time; one key never runs twice at once', async () => {
     let running = 0;
     let peak = 0;
     let done = 0;
@@ -234,7 +234,7 @@ describe('Controller', () => {
     }
   });
 
-  it('stop() takes no new keys and resolves only after in-flight reconciles finished', async () => {
+  void it('stop() takes no new keys and resolves only after in-flight reconciles finished', async () => {
     let release: (() => void) | undefined;
     let finished = 0;
     const started: string[] = [];
