@@ -1,7 +1,10 @@
 // Bind addresses of the manager's flags (`--metrics-bind-address=:8443`,
 // `--health-probe-bind-address=:8081`), in controller-runtime's format: `[host]:port`, where an
 // empty host means every interface, `[::1]:8443` names an IPv6 host, port 0 picks a free port
-// (tests), and the single value `0` disables the server.
+// (tests), and the single value `0` disables the server. Also the listen/close pair both of the
+// manager's servers use.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface BindAddress {
   /** undefined: every interface. */
@@ -24,4 +27,27 @@ export function parseBindAddress(flag: string, value: string): BindAddress | und
 export function formatBindAddress(a: { host: string | undefined; port: number }): string {
   if (a.host === undefined) return `:${a.port}`;
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Listen on `addr`; resolves with the bound address (the real port when 0 was asked for). */
+export function listen(server: http.Server, addr: BindAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Stop accepting connections, let requests in flight finish, drop idle keep-alive sockets. */
+export function close(server: http.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    server.close((err) => {
+      if (err === undefined) resolve();
+      else reject(err);
+    });
+    server.closeIdleConnections();
+  });
 }
