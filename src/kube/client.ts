@@ -163,6 +163,7 @@ export class KubeClient {
   #agent: http.Agent | undefined;
   /** group-version → kind → resource; a miss re-reads that group-version once. */
   readonly #discovery = new Map<string, { at: number; kinds: Map<string, ResourceInfo> }>();
+  readonly #discovering = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
   private constructor(kc: KubeConfig, userAgent: string) {
     const cluster = kc.getCurrentCluster();
@@ -190,21 +191,29 @@ export class KubeClient {
 
   // ---- discovery -------------------------------------------------------------------------
 
-  async #discover(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+  /** Read one group-version's resources; concurrent callers share one request. */
+  #discover(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+    const inFlight = this.#discovering.get(apiVersion);
+    if (inFlight !== undefined) return inFlight;
     const { group, version } = splitApiVersion(apiVersion);
-    const kinds = new Map<string, ResourceInfo>();
-    const list = await this.#json<ApiResourceList | undefined>(
+    const request = this.#json<ApiResourceList | undefined>(
       { method: 'GET', path: groupVersionPath(apiVersion) },
       true,
-    );
-    for (const r of list?.resources ?? []) {
-      // Subresources ("deployments/status") share the kind of their parent; skip them.
-      if (!r.name.includes('/')) {
-        kinds.set(r.kind, { group, version, plural: r.name, namespaced: r.namespaced });
-      }
-    }
-    this.#discovery.set(apiVersion, { at: Date.now(), kinds });
-    return kinds;
+    )
+      .then((list) => {
+        const kinds = new Map<string, ResourceInfo>();
+        for (const r of list?.resources ?? []) {
+          // Subresources ("deployments/status") share the kind of their parent; skip them.
+          if (!r.name.includes('/')) {
+            kinds.set(r.kind, { group, version, plural: r.name, namespaced: r.namespaced });
+          }
+        }
+        this.#discovery.set(apiVersion, { at: Date.now(), kinds });
+        return kinds;
+      })
+      .finally(() => this.#discovering.delete(apiVersion));
+    this.#discovering.set(apiVersion, request);
+    return request;
   }
 
   /** Resolve apiVersion + kind to its REST resource; cached, re-discovered on a miss. */

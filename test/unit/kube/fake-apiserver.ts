@@ -31,12 +31,16 @@ const discovery: Record<string, { name: string; kind: string; namespaced: boolea
 
 export interface FakeApiServer {
   client: KubeClient;
+  /** Every request but discovery. */
   requests: RecordedRequest[];
+  /** Discovery requests, by path. */
+  discovery: string[];
   close(): Promise<void>;
 }
 
 export async function fakeApiServer(handler: Handler): Promise<FakeApiServer> {
   const requests: RecordedRequest[] = [];
+  const discoveryRequests: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -52,6 +56,7 @@ export async function fakeApiServer(handler: Handler): Promise<FakeApiServer> {
       };
       const resources = discovery[rec.path];
       if (resources !== undefined) {
+        discoveryRequests.push(rec.path);
         res.end(JSON.stringify({ resources }));
         return;
       }
@@ -75,6 +80,7 @@ export async function fakeApiServer(handler: Handler): Promise<FakeApiServer> {
   return {
     client: KubeClient.fromKubeConfig(kc),
     requests,
+    discovery: discoveryRequests,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
