@@ -1,0 +1,144 @@
+// The `frappe-operator` command.
+//
+//   frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
+//                       [--leader-elect=true] [--metrics-cert-dir=DIR]
+//
+// `run` reads the operator configuration (ConfigMap + FRAPPE_* env; any invalid value stops
+// start-up with an error naming it), builds the manager with the controllers of CONTROLLERS,
+// and runs until SIGTERM/SIGINT (graceful: exit 0; a second signal exits at once with 1) or
+// until leadership is lost (exit 1 at once, as controller-runtime does). Flags use Go's syntax
+// (`--flag=value`, `--flag value`, a bare `--leader-elect` meaning true), as kubebuilder's
+// manifests pass them.
+import { parseArgs } from 'node:util';
+import { parseBindAddress } from './config/bind-address.ts';
+import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holder.ts';
+import { operatorNamespace } from './config/namespace.ts';
+import { KubeClient } from './kube/client.ts';
+import { log } from './log.ts';
+import { Manager, type ManagedController } from './runtime/manager.ts';
+
+/** Builds one controller (its informers and watches) on the manager. */
+export type ControllerSetup = (manager: Manager) => ManagedController;
+
+/** The operator's controllers: the single place where a controller is registered. */
+export const CONTROLLERS: readonly ControllerSetup[] = [];
+
+export interface RunFlags {
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  metricsCertDir: string | undefined;
+}
+
+export function parseRunFlags(argv: readonly string[]): RunFlags {
+  // parseArgs has no `--bool=false`; take booleans as strings, a bare flag meaning true.
+  const args = argv.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'metrics-bind-address': { type: 'string', default: ':8443' },
+      'health-probe-bind-address': { type: 'string', default: ':8081' },
+      'leader-elect': { type: 'string', default: 'true' },
+      'metrics-cert-dir': { type: 'string' },
+    },
+  });
+  const leaderElect = values['leader-elect'];
+  if (leaderElect !== 'true' && leaderElect !== 'false') {
+    throw new Error(`--leader-elect=${leaderElect}: expected true or false`);
+  }
+  const certDir = values['metrics-cert-dir'];
+  return {
+    metricsBindAddress: values['metrics-bind-address'],
+    healthProbeBindAddress: values['health-probe-bind-address'],
+    leaderElect: leaderElect === 'true',
+    metricsCertDir: certDir === '' ? undefined : certDir,
+  };
+}
+
+/** Read the configuration (fatal when invalid) and assemble the manager with `controllers`. */
+export async function buildManager(
+  flags: RunFlags,
+  controllers: readonly ControllerSetup[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Manager> {
+  const namespace = operatorNamespace(env);
+  const client = KubeClient.fromDefault();
+  const { holder, unknownKeys } = OperatorConfigHolder.fromStartup({
+    configMapData: await fetchOperatorConfigMapData(client, namespace),
+    env,
+  });
+  log.level = holder.config.logLevel;
+  if (unknownKeys.length > 0) {
+    log.warn({ keys: unknownKeys }, 'unknown operator configuration keys ignored');
+  }
+  const manager = new Manager({
+    client,
+    namespace,
+    config: holder,
+    leaderElection: flags.leaderElect ? {} : false,
+    healthProbeAddress: parseBindAddress('health-probe-bind-address', flags.healthProbeBindAddress),
+    metricsAddress: parseBindAddress('metrics-bind-address', flags.metricsBindAddress),
+    metricsCertDir: flags.metricsCertDir,
+    logger: log,
+  });
+  for (const setup of controllers) manager.addController(setup(manager));
+  return manager;
+}
+
+/** `frappe-operator run`: resolves with the process exit code. */
+export async function runCommand(
+  argv: readonly string[],
+  controllers: readonly ControllerSetup[],
+): Promise<number> {
+  let manager: Manager;
+  try {
+    manager = await buildManager(parseRunFlags(argv), controllers);
+    await manager.start();
+  } catch (e) {
+    log.error({ err: e }, 'start-up failed');
+    return 1;
+  }
+  log.info({ identity: manager.identity, namespace: manager.namespace }, 'manager started');
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    log.info({ signal }, 'signal received: shutting down');
+    // The outcome (including a shutdown timeout) is reported through wait().
+    manager.stop().catch(() => undefined);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await manager.wait();
+    return 0;
+  } catch (e) {
+    log.error({ err: e }, 'manager failed');
+    return 1;
+  }
+}
+
+const USAGE = `usage: frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
+                          [--leader-elect=true] [--metrics-cert-dir=DIR]`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runCommand(rest, CONTROLLERS);
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  // Exit explicitly: keep-alive sockets and timers must not keep a finished operator alive.
+  process.exit(await main(process.argv.slice(2)));
+}
