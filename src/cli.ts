@@ -111,7 +111,7 @@ export async function runCommand(
     signalled = true;
     log.info({ signal }, 'signal received: shutting down');
     // The outcome (including a shutdown timeout) is reported through wait().
-    manager.stop().catch(() => undefined);
+    void manager.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -24,11 +24,6 @@ export function parseBindAddress(flag: string, value: string): BindAddress | und
   return { host: host === '' ? undefined : host, port };
 }
 
-export function formatBindAddress(a: { host: string | undefined; port: number }): string {
-  if (a.host === undefined) return `:${a.port}`;
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
 /** Listen on `addr`; resolves with the bound address (the real port when 0 was asked for). */
 export function listen(server: http.Server, addr: BindAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,10 @@
 //     defaults). Identity `<hostname>_<uuid>`.
 //   - Acquire when the lease has no holder, is ours, or has not been renewed for its
 //     leaseDurationSeconds. "Not renewed" is judged by *our* clock from when *we* last saw the
-//     record change, never by comparing the renewTime written by another machine's clock.
+//     record change, never by comparing the renewTime written by another machine's clock. A
+//     stand-by retries every retry period and also right when the lease it observed runs out,
+//     so a crashed leader is replaced at most lease duration + one retry period after its last
+//     renewal (client-go may wait one more jittered retry period).
 //   - Every write is an update carrying the resourceVersion we read (or a create when there is
 //     no lease): of two replicas racing, one gets a 409 Conflict and simply tries again later.
 //   - The leader renews every retry period. If it has not renewed successfully for the renew
@@ -53,8 +56,6 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   /** Called once when leadership is LOST (renew deadline passed); not on a graceful stop(). */
   onStoppedLeading: () => void;
-  /** Called when the observed holder changes (including to ourselves). */
-  onNewLeader?: (identity: string) => void;
   logger?: Logger;
 }
 
@@ -62,6 +63,8 @@ export const DEFAULT_LEASE_NAME = 'frappe-operator.vyogo.tech';
 
 /** client-go's JitterFactor for the retry loop. */
 const JITTER = 1.2;
+/** A take-over attempt goes this long after the observed lease has run out. */
+const EXPIRY_MARGIN_MS = 50;
 
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
 const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -87,6 +90,8 @@ export class LeaderElector {
   /** The lease as we last read or wrote it, and when (performance.now()) its spec last changed. */
   #observed: Lease | undefined;
   #observedAt = 0;
+  /** When the other holder's lease, as we observed it, runs out (performance.now()). */
+  #heldUntil = Infinity;
   #lastHolder: string | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
@@ -153,7 +158,11 @@ export class LeaderElector {
     const signal = this.#stopping.signal;
     this.#log.info({}, 'attempting to acquire leader lease');
     while (!signal.aborted && !(await this.#tryAcquireOrRenew())) {
-      if (!(await this.#wait(this.#retryPeriodMs * (1 + Math.random() * (JITTER - 1))))) return;
+      // Next attempt after a jittered retry period — or right when the holder's lease runs out,
+      // if that comes first, so a take-over does not wait for the next retry tick.
+      const retry = this.#retryPeriodMs * (1 + Math.random() * (JITTER - 1));
+      const untilExpiry = Math.max(0, this.#heldUntil - performance.now()) + EXPIRY_MARGIN_MS;
+      if (!(await this.#wait(Math.min(retry, untilExpiry)))) return;
     }
     if (signal.aborted) {
       // The attempt that raced with stop() may have acquired the lease: hand it back.
@@ -214,12 +223,12 @@ export class LeaderElector {
     if (holder !== '' && holder !== this.#lastHolder) {
       this.#lastHolder = holder;
       this.#log.info({ holder }, 'new leader observed');
-      this.#opts.onNewLeader?.(holder);
     }
   }
 
   /** One attempt; true when we hold the lease afterwards. Never throws. */
   async #tryAcquireOrRenew(): Promise<boolean> {
+    this.#heldUntil = Infinity;
     const now = new Date();
     const desired: LeaseSpec = {
       holderIdentity: this.identity,
@@ -250,7 +259,10 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const held = holder !== '' && holder !== this.identity;
       const validUntil = this.#observedAt + (spec.leaseDurationSeconds ?? 0) * 1000;
-      if (held && validUntil > performance.now()) return false;
+      if (held && validUntil > performance.now()) {
+        this.#heldUntil = validUntil;
+        return false;
+      }
 
       if (holder === this.identity) {
         desired.acquireTime = spec.acquireTime ?? desired.acquireTime;

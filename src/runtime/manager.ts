@@ -92,7 +92,6 @@ export class Manager {
   readonly #metrics: MetricsServer | undefined;
   readonly #finished = Promise.withResolvers<undefined>();
   #state: 'new' | 'running' | 'stopping' | 'stopped' | 'failed' = 'new';
-  #controllersStarted: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(opts: ManagerOptions) {
@@ -103,8 +102,6 @@ export class Manager {
     this.logger = opts.logger;
     this.cache = new Cache(opts.client, { logger: opts.logger });
     this.events = new EventRecorder(opts.client, { logger: opts.logger });
-    // Nobody may miss the outcome; a caller that never calls wait() must not crash the process.
-    this.#finished.promise.catch(() => undefined);
 
     if (opts.leaderElection === false) {
       this.#elector = undefined;
@@ -121,7 +118,7 @@ export class Manager {
         retryPeriodMs: le.retryPeriodMs,
         logger: opts.logger,
         onStartedLeading: () => {
-          this.#controllersStarted = this.#startControllers();
+          void this.#startControllers();
         },
         onStoppedLeading: () => {
           this.#fail(new LeaderElectionLostError(lease));
@@ -166,7 +163,7 @@ export class Manager {
     this.#watchConfig();
     this.cache.start();
     if (this.#elector === undefined) {
-      this.#controllersStarted = this.#startControllers();
+      void this.#startControllers();
     } else {
       this.#elector.start();
     }
@@ -178,12 +175,16 @@ export class Manager {
     return this.#finished.promise;
   }
 
-  /** Graceful shutdown; idempotent. Rejects if reconciles outlive the shutdown timeout. */
+  /**
+   * Graceful shutdown; idempotent. Resolves when done; reconciles outliving the shutdown
+   * timeout are reported through wait(), which then rejects.
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
   }
 
+  /** Start the workers once the caches have synced, unless shutting down by then. */
   async #startControllers(): Promise<void> {
     await this.cache.waitForSync();
     if (this.#state !== 'running') return;
@@ -198,10 +199,8 @@ export class Manager {
     const timeoutMs = this.#opts.gracefulShutdownTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      // A start in progress finishes first, so every started controller is also stopped.
-      Promise.resolve(this.#controllersStarted)
-        .then(() => Promise.all(this.#controllers.map((c) => c.stop())))
-        .then(() => true),
+      // Controllers not started yet (caches still syncing) stop at once and never start.
+      Promise.all(this.#controllers.map((c) => c.stop())).then(() => true),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => {
           resolve(false);
@@ -218,9 +217,9 @@ export class Manager {
       this.logger.info({}, 'shut down');
       this.#finished.resolve(undefined);
     } else {
-      const err = new Error(`in-flight reconciles did not finish within ${timeoutMs} ms`);
-      this.#finished.reject(err);
-      throw err;
+      this.#finished.reject(
+        new Error(`in-flight reconciles did not finish within ${timeoutMs} ms`),
+      );
     }
   }
 
