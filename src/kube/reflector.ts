@@ -103,15 +103,6 @@ export class Reflector<T extends KubeObject> {
     this.#watch?.abort();
   }
 
-  /**
-   * Resume watching from `resourceVersion` (tests use this to force a watch from a compacted,
-   * too-old resourceVersion and observe the 410 → relist path).
-   */
-  resumeFrom(resourceVersion: string): void {
-    this.#resourceVersion = resourceVersion;
-    this.#watch?.abort();
-  }
-
   async #run(): Promise<void> {
     const log = this.#opts.logger;
     let failures = 0;
@@ -197,7 +188,7 @@ export class Reflector<T extends KubeObject> {
         if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
       }
     } catch (err) {
-      // Our own abort (stop, relist, resumeFrom) ends the watch quietly; the watchdog's is a failure.
+      // Our own abort (stop, relist) ends the watch quietly; the watchdog's is a failure.
       if (!abort.signal.aborted) throw err;
       if (abort.signal.reason instanceof WatchdogTimeout) throw abort.signal.reason;
     } finally {

@@ -67,12 +67,14 @@ const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON
 /**
  * The default predicate for primary objects: a resync (same resourceVersion: re-check for
  * drift), or a change of generation (spec), labels, annotations, finalizers or deletion
- * timestamp. Status-only updates — often our own status writes — are ignored.
+ * timestamp. Status-only updates — often our own status writes — are ignored. Kinds without
+ * metadata.generation (ConfigMap, Secret, ...) cannot tell spec from status: every update passes.
  */
 export function defaultPrimaryPredicate<T extends KubeObject>(oldObj: T, newObj: T): boolean {
   const o = oldObj.metadata;
   const n = newObj.metadata;
   return (
+    n.generation === undefined ||
     o.resourceVersion === n.resourceVersion ||
     o.generation !== n.generation ||
     o.deletionTimestamp !== n.deletionTimestamp ||

@@ -84,6 +84,11 @@ void describe('defaultPrimaryPredicate', () => {
     ['finalizers', { resourceVersion: '2', finalizers: ['f'] }, true],
     ['deletion', { resourceVersion: '2', deletionTimestamp: '2025-01-01T00:00:00Z' }, true],
   ];
+  void it('any update of a kind without metadata.generation → true', () => {
+    const cm = { ...base, metadata: { ...base.metadata, generation: undefined } };
+    const next = { ...cm, metadata: { ...cm.metadata, resourceVersion: '2' } };
+    assert.equal(defaultPrimaryPredicate(cm, next), true);
+  });
   for (const [what, change, expected] of cases) {
     void it(`${what} → ${String(expected)}`, () => {
       const next = { ...base, metadata: { ...base.metadata, ...change } };
