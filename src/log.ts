@@ -2,7 +2,8 @@
 //
 // One root logger for the process, handed to the runtime (it satisfies src/kube/logger.ts);
 // controllers log each reconcile through a child carrying `controller`, `namespace`, `name` and
-// `reconcileID`, so every line of a reconcile can be found with one query. The level comes from FRAPPE_LOG_LEVEL (API.md §4.1).
+// `reconcileID`, so every line of a reconcile can be found with one query. The level comes from
+// FRAPPE_LOG_LEVEL (API.md §4.1).
 //
 // Secrets must never reach the log (API.md §5.2). Callers do not log Secret objects or values;
 // as a second line of defence the paths below are redacted wherever they appear at the top

@@ -208,7 +208,8 @@ export class Manager {
       }),
     ]);
     clearTimeout(timer);
-    // Only now that no reconcile runs may another replica lead.
+    // Only now that no reconcile runs may another replica lead (after a timeout the caller exits
+    // at once, ending the stragglers).
     await this.#elector?.stop();
     await this.cache.stop();
     await Promise.all([this.#metrics?.stop(), this.#health?.stop()]);
