@@ -12,7 +12,7 @@ import { kubectl } from '../../harness/kubectl.ts';
 import { createTestNamespace } from '../../harness/namespace.ts';
 import {
   adminClient,
-  killAll,
+  cleanUp,
   probe,
   sample,
   scrape,
@@ -51,7 +51,7 @@ const operatorConfig = (namespace: string, data: Record<string, string>): object
 });
 
 void describe('manager endpoints and configuration', { concurrency: true }, () => {
-  after(killAll);
+  after(cleanUp);
 
   void it('serves /metrics only to tokens allowed to get /metrics', async () => {
     const ns = await createTestNamespace('mgr-metrics');

@@ -20,7 +20,7 @@ import { kubectl } from '../../harness/kubectl.ts';
 import { createTestNamespace } from '../../harness/namespace.ts';
 import {
   adminClient,
-  killAll,
+  cleanUp,
   probe,
   sample,
   scrape,
@@ -97,7 +97,7 @@ async function metricsReaderToken(namespace: string): Promise<string> {
 const seconds = (since: number): number => Math.round(performance.now() - since) / 1000;
 
 void describe('manager: leader election across operator processes', { concurrency: true }, () => {
-  after(killAll);
+  after(cleanUp);
 
   void it('one replica reconciles; kill -9 and SIGTERM hand over within 20 s and 5 s', async (t) => {
     const ns = await createTestNamespace('mgr-handover');

@@ -2,8 +2,8 @@
 // processes (each a complete `frappe-operator run`), follow their JSON logs, scrape their
 // endpoints, and make ServiceAccount tokens with the TokenRequest API.
 //
-// Every child is remembered and `killAll()` (call it in an `after` hook) SIGKILLs those still
-// running, by pid. Ports are always 0: the children report what they bound in their logs.
+// Every child is remembered and `cleanUp()` (call it in an `after` hook) SIGKILLs those still
+// running, by pid, and deletes the token kubeconfigs. Ports are always 0: the children report what they bound in their logs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -136,11 +136,15 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
   };
 }
 
-/** SIGKILL every child still running (for `after` hooks). */
-export function killAll(): void {
+const tempDirs = new Set<string>();
+
+/** For `after` hooks: SIGKILL every child still running, delete the token kubeconfigs. */
+export function cleanUp(): void {
   for (const child of children) {
     if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
   }
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 
 export interface HttpAnswer {
@@ -218,7 +222,9 @@ export function tokenKubeconfig(token: string): string {
   const ca =
     cluster.caData ??
     (cluster.caFile === undefined ? undefined : fs.readFileSync(cluster.caFile).toString('base64'));
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kubeconfig-')), 'config');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kubeconfig-'));
+  tempDirs.add(dir);
+  const file = path.join(dir, 'config');
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
