@@ -266,7 +266,15 @@ export function openAPIV3Schema(definition: KindDefinition): StructuralSchema {
           'Kind is a string value representing the REST resource this object represents.',
         type: 'string',
       },
-      metadata: { type: 'object' },
+      // name and generateName typed and bounded (object names are at most 253 characters) so the
+      // CEL cost estimate of the metadata.name rule uses that bound, not the request size.
+      metadata: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: 253 },
+          generateName: { type: 'string', maxLength: 253 },
+        },
+      },
       ...rest,
     },
     ...(rules.length > 0 ? { 'x-kubernetes-validations': rules } : {}),

@@ -57,16 +57,41 @@ export function celRegex(pattern: string): string {
 }
 
 /**
+ * CEL: the int-or-string expression holds an integer. Written `type(x) in [int]`, not
+ * `type(x) == int`: the cost estimator prices `==` by the size of `x`, which for int-or-string is
+ * the whole request (3 MiB), and `in` by the length of the list.
+ */
+export function celIsInt(expr: string): string {
+  return `(type(${expr}) in [int])`;
+}
+
+/**
  * CEL for the quantity of an int-or-string expression. `string(x)` is avoided on purpose: the CEL
  * cost estimator cannot bound the size of a converted value and would reject the rule.
  */
 export function celQuantity(expr: string): string {
-  return `(type(${expr}) == int ? quantity('0').add(${expr}) : quantity(${expr}))`;
+  return `(${celIsInt(expr)} ? quantity('0').add(${expr}) : quantity(${expr}))`;
 }
 
 /** CEL that is true when an int-or-string expression is an integer or a valid quantity string. */
 export function celIsQuantity(expr: string): string {
-  return `(type(${expr}) == int || isQuantity(${expr}))`;
+  return `(${celIsInt(expr)} || isQuantity(${expr}))`;
+}
+
+/** CEL: every step of the dotted `path` under `root` is set, e.g. `has(self.a) && has(self.a.b)`. */
+export function celHas(path: string, root = 'self'): string {
+  const steps = path.split('.');
+  return steps.map((_, i) => `has(${root}.${steps.slice(0, i + 1).join('.')})`).join(' && ');
+}
+
+/**
+ * CEL transition rule: the optional field at `path` is unchanged, presence included. Written with
+ * has() rather than optionals (`self.?a == oldSelf.?a`): the CEL cost estimator cannot bound the
+ * size of an optional value and rejects such rules.
+ */
+export function celUnchanged(path: string): string {
+  const now = celHas(path, 'self');
+  return `(${now}) == (${celHas(path, 'oldSelf')}) && (!(${now}) || self.${path} == oldSelf.${path})`;
 }
 
 /** A CEL list literal of strings. */

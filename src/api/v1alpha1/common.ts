@@ -10,6 +10,7 @@ import {
   MESSAGE,
   PatternString,
   StringEnum,
+  celIsInt,
   celIsQuantity,
   celList,
   celQuantity,
@@ -88,7 +89,7 @@ export function PositiveQuantity(field: string, example: string, options: Option
   return Quantity({
     ...options,
     message: `${field} must be a positive quantity such as ${example}`,
-    rule: "type(self) == int ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+    rule: `${celIsInt('self')} ? self > 0 : (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))`,
   });
 }
 
@@ -258,7 +259,7 @@ export const DatabaseConfig = Type.Object(
         [MESSAGE]: DB_MESSAGES.d5Port,
         'x-kubernetes-validations': [
           {
-            rule: "type(self) == int ? (self >= 1 && self <= 65535) : (self.matches(r'^[0-9]{1,5}$') && int(self) >= 1 && int(self) <= 65535)",
+            rule: `${celIsInt('self')} ? (self >= 1 && self <= 65535) : (self.matches(r'^[0-9]{1,5}$') && int(self) >= 1 && int(self) <= 65535)`,
             message: DB_MESSAGES.d5Port,
           },
         ],

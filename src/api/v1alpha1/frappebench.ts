@@ -11,10 +11,13 @@ import {
   PatternString,
   PreserveUnknown,
   StringEnum,
+  celIsInt,
   celIsQuantity,
   celList,
+  celHas,
   celQuantity,
   celRegex,
+  celUnchanged,
 } from '../schema.ts';
 import type { KindDefinition } from '../schema.ts';
 import {
@@ -476,7 +479,7 @@ const SecurityContext = Type.Object(
         rule: [
           '!self.?privileged.orValue(false) && !self.?allowPrivilegeEscalation.orValue(false)',
           '&& self.?runAsUser.orValue(1) != 0 && self.?runAsNonRoot.orValue(true)',
-          "&& self.?capabilities.?add.orValue([]).all(c, c == 'NET_BIND_SERVICE')",
+          `&& (!(${celHas('capabilities.add')}) || self.capabilities.add.all(c, c == 'NET_BIND_SERVICE'))`,
           "&& self.?seccompProfile.?type.orValue('') != 'Unconfined'",
         ].join(' '),
         message: MESSAGES.b18,
@@ -830,7 +833,7 @@ export const FrappeBenchSpec = Type.Object(
               [MESSAGE]: MESSAGES.b21,
               'x-kubernetes-validations': [
                 {
-                  rule: "type(self) == int ? self >= 1 : self.matches(r'^([1-9][0-9]?|100)%$')",
+                  rule: `${celIsInt('self')} ? self >= 1 : self.matches(r'^([1-9][0-9]?|100)%$')`,
                   message: MESSAGES.b21,
                 },
               ],
@@ -847,7 +850,7 @@ export const FrappeBenchSpec = Type.Object(
     description: 'Desired state of the bench.',
     'x-kubernetes-validations': [
       {
-        rule: 'self.?storageClassName == oldSelf.?storageClassName',
+        rule: celUnchanged('storageClassName'),
         message: MESSAGES.b14Class,
         fieldPath: '.storageClassName',
       },

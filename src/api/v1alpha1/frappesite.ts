@@ -3,7 +3,7 @@
 // (and D1–D6 on dbConfig) of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { PatternString, StringEnum } from '../schema.ts';
+import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
 import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
@@ -209,12 +209,12 @@ export const FrappeSiteSpec = Type.Object(
     description: 'Desired state of the site.',
     'x-kubernetes-validations': [
       {
-        rule: 'self.?dbConfig.?provider == oldSelf.?dbConfig.?provider',
+        rule: celUnchanged('dbConfig.provider'),
         message: MESSAGES.s6Provider,
         fieldPath: '.dbConfig.provider',
       },
       {
-        rule: 'self.?dbConfig.?mode == oldSelf.?dbConfig.?mode',
+        rule: celUnchanged('dbConfig.mode'),
         message: MESSAGES.s6Mode,
         fieldPath: '.dbConfig.mode',
       },

@@ -2,7 +2,7 @@
 // retention. Schema, types, printer columns and the admission rules K0–K8 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { PatternString, StringEnum } from '../schema.ts';
+import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
 import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
@@ -93,7 +93,7 @@ export const SiteBackupSpec = Type.Object(
     'x-kubernetes-validations': [
       { rule: 'has(self.siteRef) != has(self.site)', message: MESSAGES.k1 },
       {
-        rule: 'self.?siteRef == oldSelf.?siteRef && self.?site == oldSelf.?site',
+        rule: `${celUnchanged('siteRef')} && ${celUnchanged('site')}`,
         message: MESSAGES.k1Immutable,
       },
       { rule: '!has(self.retention) || has(self.destination)', message: MESSAGES.k3Retention },

@@ -3,7 +3,7 @@
 // the admission rules J0–J7 of API.md §6 (K4–K8 through jobConfig.destination).
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { PatternString, StringEnum, celList } from '../schema.ts';
+import { PatternString, StringEnum, celHas, celList } from '../schema.ts';
 import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
@@ -133,7 +133,7 @@ export const SiteJobSpec = Type.Object(
         message: MESSAGES.j5Enabled,
       },
       {
-        rule: "self.jobType != 'uninstall-app' || !('frappe' in self.?jobConfig.?apps.orValue([]))",
+        rule: `self.jobType != 'uninstall-app' || !(${celHas('jobConfig.apps')}) || !('frappe' in self.jobConfig.apps)`,
         message: MESSAGES.j6,
       },
     ],

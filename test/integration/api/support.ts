@@ -64,9 +64,20 @@ export async function getObject(
   return JSON.parse(res.stdout) as Record<string, unknown>;
 }
 
-/** Asserts that every field of `expected` is in `actual` with the same value (recursively). */
+/**
+ * Asserts that every field of `expected` is in `actual` with the same value, recursively; lists
+ * must have the same length, element by element (the API server may add defaulted fields).
+ */
 export function assertContains(actual: unknown, expected: unknown, path = ''): void {
-  if (typeof expected === 'object' && expected !== null && !Array.isArray(expected)) {
+  if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual), `${path} is not a list in ${JSON.stringify(actual)}`);
+    assert.equal(actual.length, expected.length, `${path} length`);
+    expected.forEach((item, i) => {
+      assertContains(actual[i], item, `${path}[${i}]`);
+    });
+    return;
+  }
+  if (typeof expected === 'object' && expected !== null) {
     assert.ok(
       typeof actual === 'object' && actual !== null && !Array.isArray(actual),
       `${path || '<root>'} is not an object in ${JSON.stringify(actual)}`,
