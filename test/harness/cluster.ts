@@ -278,6 +278,9 @@ function apiserverArgs(
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
     `--proxy-client-key-file=${pki.frontProxyClientKey}`,
+    // On SIGTERM, drain in-flight requests, then give open watches 2 s instead of the default 60 s
+    // (--request-timeout) to close: restartApiServer() and stop() take seconds, not a minute.
+    '--shutdown-send-retry-after=true',
     '--v=1',
   ];
 }
