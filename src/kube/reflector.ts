@@ -110,8 +110,12 @@ export class Reflector<T extends KubeObject> {
     while (!this.#isStopped()) {
       try {
         if (this.#needList) {
-          await this.#list();
+          // Cleared first, so a relist() asked for during this list is not lost.
           this.#needList = false;
+          await this.#list().catch((err: unknown) => {
+            this.#needList = true;
+            throw err;
+          });
         }
         // A watch ending normally (server timeout, our own abort) is routine.
         if (await this.#watchOnce()) failures = 0;
@@ -167,6 +171,7 @@ export class Reflector<T extends KubeObject> {
       abort.abort(new WatchdogTimeout(watchdogMs));
     }, watchdogMs);
     const min = this.#opts.minWatchTimeoutSeconds;
+    const started = performance.now();
     let delivered = false;
     try {
       const events = this.#client.watch<T>(this.#opts.apiVersion, this.#opts.kind, {
@@ -179,14 +184,17 @@ export class Reflector<T extends KubeObject> {
         signal: abort.signal,
       });
       for await (const event of events) {
-        delivered = true;
         watchdog.refresh();
         if (event.type === 'ERROR') throw statusError('watch', 500, event.object);
+        delivered = true;
         const rv = event.object.metadata.resourceVersion;
         if (event.type !== 'BOOKMARK')
           this.#store.apply(event.type, stripManagedFields(event.object));
         if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
       }
+      // As client-go: a watch the server ends at once, empty, is a failure (no hot loop).
+      const ms = performance.now() - started;
+      if (!delivered && ms < 1000) throw new Error(`watch ended after ${ms.toFixed(0)} ms, empty`);
     } catch (err) {
       // Our own abort (stop, relist) ends the watch quietly; the watchdog's is a failure.
       if (!abort.signal.aborted) throw err;

@@ -221,6 +221,23 @@ void describe('Reflector + Informer (fake API server)', () => {
     );
   });
 
+  void it('backs off when the server ends watches at once without an event (no hot loop)', async () => {
+    const a = await scripted(
+      () => [],
+      () => '1',
+      [
+        (_req, res) => {
+          res.end();
+        },
+      ],
+    );
+    start(a);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const watches = a.requests.filter((r) => r.query.get('watch') === 'true').length;
+    // Backoff 5 ms doubling to 20 ms (test settings): about 15 watches in 300 ms, not thousands.
+    assert.ok(watches >= 2 && watches <= 30, `${String(watches)} watches in 300 ms`);
+  });
+
   void it('aborts a silent watch (watchdog) and watches again', async () => {
     const a = await scripted(
       () => [],
