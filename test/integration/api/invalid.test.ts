@@ -7,7 +7,7 @@ import { createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { API_VERSION, KINDS } from '../../../src/api/v1alpha1/index.ts';
 import type { KindName } from '../../../src/api/v1alpha1/index.ts';
-import { installCrds, submit } from './support.ts';
+import { installCrds, installedCrdDiffers, submit } from './support.ts';
 
 type Spec = Record<string, unknown>;
 
@@ -841,7 +841,9 @@ void describe(
             { namespace: ns, allowFailure: true },
           );
         }
-        assert.notEqual(res.code, 0, `accepted: ${res.stdout}`);
+        if (res.code === 0) {
+          assert.fail(`accepted: ${res.stdout}${(await installedCrdDiffers(c.kind)) ?? ''}`);
+        }
         assert.ok(res.stderr.includes(c.message), `expected "${c.message}" in:\n${res.stderr}`);
       });
     }

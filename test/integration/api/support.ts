@@ -3,8 +3,11 @@
 // object with what was sent.
 import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { kubectl } from '../../harness/kubectl.ts';
+import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/v1alpha1/index.ts';
+import type { KindName } from '../../../src/api/v1alpha1/index.ts';
 
 const CRD_DIR = fileURLToPath(new URL('../../../config/crd/bases/', import.meta.url));
 
@@ -27,6 +30,24 @@ export async function installCrds(): Promise<void> {
     '--timeout=60s',
     ...KINDS.map((k) => `customresourcedefinition/${k.plural}.${k.group}`),
   ]);
+}
+
+/**
+ * Why an invalid object may have been accepted: CRDs are cluster-wide, so a test applying another
+ * version of our CRDs replaces config/crd/bases for every test of the run. Returns a description
+ * of the difference, or undefined when the installed schema is the generated one.
+ */
+export async function installedCrdDiffers(kind: KindName): Promise<string | undefined> {
+  const definition = KINDS.find((k) => k.kind === kind);
+  if (definition === undefined) return `unknown kind ${kind}`;
+  const name = `${definition.plural}.${definition.group}`;
+  const live = JSON.parse((await kubectl(['get', 'crd', name, '-o', 'json'])).stdout) as {
+    spec: { versions: { schema: unknown }[] };
+  };
+  const expected = customResourceDefinition(definition) as typeof live;
+  return isDeepStrictEqual(live.spec.versions[0]?.schema, expected.spec.versions[0]?.schema)
+    ? undefined
+    : `the installed CRD ${name} is not config/crd/bases (another test applied a different one)`;
 }
 
 /**
