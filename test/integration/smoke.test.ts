@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { eventually } from '../harness/eventually.ts';
 import { kubectl } from '../harness/kubectl.ts';
 import { createTestNamespace } from '../harness/namespace.ts';
+import { failJobPods } from '../harness/stages.ts';
 
 interface Condition {
   type: string;
@@ -86,6 +87,36 @@ void describe('test control plane', { concurrency: true }, () => {
     }
   });
 
+  void it('crash-loops the pods labelled for our own pod-crash-loop stage', async () => {
+    const ns = await createTestNamespace('smoke-crashloop');
+    const labels = { app: 'crash', 'pod-crash-loop.stage.frappe.io': 'true' };
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'crash' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'crash' } },
+        template: { metadata: { labels }, spec: { containers: [container] } },
+      },
+    };
+    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(deployment) });
+    await eventually(
+      async () => {
+        const pods = await get<{ items: (Obj & { status?: { containerStatuses?: unknown[] } })[] }>(
+          ['pods', '-l', 'app=crash'],
+          ns,
+        );
+        const [pod, ...others] = pods.items;
+        assert.ok(pod !== undefined && others.length === 0, 'one pod');
+        assert.equal(pod.status?.phase, 'Running');
+        assert.ok(!conditionTrue(pod, 'Ready'), 'not Ready');
+        assert.match(JSON.stringify(pod.status?.containerStatuses), /CrashLoopBackOff/);
+      },
+      { message: 'pod never went into CrashLoopBackOff' },
+    );
+  });
+
   void it('completes a Job', async () => {
     const ns = await createTestNamespace('smoke-job');
     await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(job('ok')) });
@@ -115,6 +146,27 @@ void describe('test control plane', { concurrency: true }, () => {
       { message: 'Job bad never failed' },
     );
     assert.ok(!conditionTrue(j, 'Complete'));
+  });
+
+  void it('fails the pods of a chosen Job through a per-test Stage created at run time', async (t) => {
+    const ns = await createTestNamespace('smoke-stage');
+    const removeStage = await failJobPods(ns, 'init', { exitCode: 3 });
+    t.after(removeStage);
+    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(job('init')) });
+    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(job('other')) });
+    await eventually(
+      async () => {
+        assert.ok(conditionTrue(await get(['job', 'init'], ns), 'Failed'), 'init Failed');
+        assert.ok(conditionTrue(await get(['job', 'other'], ns), 'Complete'), 'other Complete');
+      },
+      { message: 'Job init never failed (or Job other never completed)' },
+    );
+    const pod = await get<{
+      items: {
+        status?: { containerStatuses?: { state?: { terminated?: { exitCode?: number } } }[] };
+      }[];
+    }>(['pods', '-l', 'batch.kubernetes.io/job-name=init'], ns);
+    assert.equal(pod.items[0]?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
   });
 
   void it('enforces PodSecurity restricted on a labelled namespace', async () => {
