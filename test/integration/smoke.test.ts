@@ -111,7 +111,7 @@ void describe('test control plane', { concurrency: true }, () => {
         assert.ok(pod !== undefined && others.length === 0, 'one pod');
         assert.equal(pod.status?.phase, 'Running');
         assert.ok(!conditionTrue(pod, 'Ready'), 'not Ready');
-        assert.match(JSON.stringify(pod.status?.containerStatuses), /CrashLoopBackOff/);
+        assert.match(JSON.stringify(pod.status.containerStatuses), /CrashLoopBackOff/);
       },
       { message: 'pod never went into CrashLoopBackOff' },
     );
