@@ -153,12 +153,16 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
     await sup.start('kube-controller-manager', bins.kubeControllerManager, kcmArgs(pki, kcmPort));
     await sup.start('kube-scheduler', bins.kubeScheduler, schedulerArgs(pki, schedPort));
     await kubectl(['apply', '--server-side', '-f', join(bins.kwokKustomize, STAGE_CRD)]);
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'customresourcedefinition/stages.kwok.x-k8s.io',
-    ]);
+    // Not `kubectl wait`: it fails at once while a new CRD has no status.conditions yet.
+    await waitUntil(sup, 'kube-apiserver', 'Stage CRD Established', 30_000, async () => {
+      const r = await kubectl([
+        'get',
+        'customresourcedefinition/stages.kwok.x-k8s.io',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]);
+      if (r.stdout !== 'True') throw new Error(`Established=${r.stdout || 'unknown'}`);
+    });
     const objects = [...(await kwokStageFiles(bins.kwokKustomize)), ...(await ownStageFiles())];
     await kubectl(
       ['apply', '--server-side', ...objects.flatMap((f) => ['-f', f]), '-f', '-'],

@@ -71,11 +71,26 @@ export async function applyFixtureCrds(names: string[]): Promise<void> {
       path,
     ]);
   }
-  if (crdNames.length === 0) return;
-  await kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    ...crdNames.map((n) => `customresourcedefinition/${n}`),
-  ]);
+  await waitForCrdsEstablished(crdNames);
+}
+
+/**
+ * Waits until every named CRD (e.g. `scaledobjects.keda.sh`) is Established. Unlike
+ * `kubectl wait --for=condition=Established`, tolerates a CRD whose status is not written yet.
+ */
+export async function waitForCrdsEstablished(names: string[], timeout = 30_000): Promise<void> {
+  for (const name of names) {
+    await eventually(
+      async () => {
+        const r = await kubectl([
+          'get',
+          `customresourcedefinition/${name}`,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+        ]);
+        if (r.stdout !== 'True') throw new Error(`Established=${r.stdout || 'unknown'}`);
+      },
+      { timeout, message: `CRD ${name} not Established` },
+    );
+  }
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventually } from '../harness/eventually.ts';
 import { kubectl } from '../harness/kubectl.ts';
-import { createTestNamespace } from '../harness/namespace.ts';
+import { createTestNamespace, waitForCrdsEstablished } from '../harness/namespace.ts';
 import { failJobPods } from '../harness/stages.ts';
 
 interface Condition {
@@ -261,12 +261,7 @@ void describe('test control plane', { concurrency: true }, () => {
     };
     await kubectl(['create', '-f', '-'], { input: JSON.stringify(crd) });
     t.after(() => kubectl(['delete', 'crd', `widgets.${group}`, '--wait=false']));
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      `customresourcedefinition/widgets.${group}`,
-    ]);
+    await waitForCrdsEstablished([`widgets.${group}`]);
     const widget = (spec: Record<string, unknown>) =>
       JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec });
 
