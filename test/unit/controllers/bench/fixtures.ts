@@ -1,8 +1,10 @@
-// FrappeBench objects of the Operations Guide (API.md §2.1 examples) as the API server stores
-// them (schema defaults applied), and a BenchContext with the operator's defaults.
+// FrappeBench objects of the Operations Guide as the API server stores them (schema defaults
+// applied): prod-bench as API.md §2.1 assembles it from the guide's snippets, compliance-bench
+// from the guide's text; and a BenchContext with the operator's defaults.
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
 import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/security.ts';
+import { loadManifest, MANIFESTS } from '../../../fixtures/guide/guide.ts';
 
 /** `obj` as stored: validated, schema defaults filled in, uid and generation set. */
 export function stored(obj: unknown): FrappeBench {
@@ -57,32 +59,13 @@ export const prodBenchManifest = {
   },
 };
 
-export const complianceBenchManifest = {
-  apiVersion: 'vyogo.tech/v1alpha1',
-  kind: 'FrappeBench',
-  metadata: { name: 'compliance-bench' },
-  spec: {
-    security: {
-      podSecurityContext: {
-        runAsUser: 5000,
-        runAsGroup: 5000,
-        fsGroup: 5000,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      securityContext: {
-        runAsUser: 5000,
-        runAsGroup: 5000,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ['ALL'] },
-        readOnlyRootFilesystem: false,
-      },
-    },
-    apps: [{ name: 'erpnext' }],
-  },
-};
-
 export const prodBench = (): FrappeBench => stored(prodBenchManifest);
-export const complianceBench = (): FrappeBench => stored(complianceBenchManifest);
+/** The guide's compliance-bench, from its text (test/fixtures/guide). */
+export async function complianceBench(): Promise<FrappeBench> {
+  const fixture = MANIFESTS.find((m) => m.file === 'compliance-bench.yaml');
+  if (fixture === undefined) throw new Error('no compliance-bench fixture');
+  return stored(await loadManifest(fixture));
+}
 
 /** The operator's defaults, KEDA installed, bench-init done for the desired image. */
 export function context(overrides: Partial<BenchContext> = {}): BenchContext {

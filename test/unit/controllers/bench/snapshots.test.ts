@@ -31,8 +31,8 @@ void test('prod-bench (guide): every child', (t) => {
   t.assert.snapshot(render(prodBench(), context()), { serializers: [yaml] });
 });
 
-void test('compliance-bench (guide): every child', (t) => {
-  t.assert.snapshot(render(complianceBench(), context()), { serializers: [yaml] });
+void test('compliance-bench (guide): every child', async (t) => {
+  t.assert.snapshot(render(await complianceBench(), context()), { serializers: [yaml] });
 });
 
 void test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and podConfig', (t) => {

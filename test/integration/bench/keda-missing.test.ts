@@ -1,0 +1,112 @@
+// Without KEDA (discovery does not list keda.sh/v1alpha1 ScaledObjects) a component asking for
+// provider keda runs staticReplicas, and the bench says so: AutoscalingReady=False
+// ProviderNotInstalled naming the components, Degraded=True and a Warning event (API.md §3.2).
+// Other tests of the run install KEDA's fixture CRDs cluster-wide, so this one has a private
+// control plane where KEDA never exists.
+import assert from 'node:assert/strict';
+import type { KubeClient } from '../../../src/kube/client.ts';
+import { after, before, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Deployment } from '../../../src/controllers/shared/objects.ts';
+import { startCluster, type Cluster } from '../../harness/cluster.ts';
+import { eventually } from '../../harness/eventually.ts';
+import { kubectl } from '../../harness/kubectl.ts';
+import {
+  apply,
+  applyOurCrds,
+  condition,
+  startBenchOperator,
+  waitFor,
+  waitForCondition,
+} from './support.ts';
+
+let cluster: Cluster | undefined;
+let kubeconfigPath = '';
+let client: KubeClient;
+let stop: (() => Promise<void>) | undefined;
+const ns = 'no-keda';
+
+before(async () => {
+  cluster = await startCluster({ log: () => undefined });
+  kubeconfigPath = cluster.kubeconfigPath;
+  await kubectl(['create', 'namespace', ns], { kubeconfigPath });
+  await eventually(() =>
+    kubectl(['get', 'serviceaccount', 'default'], { namespace: ns, kubeconfigPath }),
+  );
+  await applyOurCrds(['frappebenches', 'frappesites'], kubeconfigPath);
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  ({ client, stop } = await startBenchOperator(ns, {}, kc));
+});
+
+after(async () => {
+  await stop?.();
+  await cluster?.stop();
+});
+
+void it('keda components run staticReplicas; AutoscalingReady=False ProviderNotInstalled, Degraded, Warning', async () => {
+  await apply(
+    {
+      apiVersion: 'vyogo.tech/v1alpha1',
+      kind: 'FrappeBench',
+      metadata: { name: 'prod-bench' },
+      spec: {
+        componentAutoscaling: {
+          'worker-short': {
+            enabled: true,
+            provider: 'keda',
+            minReplicas: 0,
+            maxReplicas: 15,
+            staticReplicas: 2,
+          },
+          'worker-long': { enabled: true, provider: 'keda', minReplicas: 1, maxReplicas: 5 },
+        },
+      },
+    },
+    ns,
+    kubeconfigPath,
+  );
+  const bench = await waitForCondition(
+    client,
+    ns,
+    'prod-bench',
+    'AutoscalingReady',
+    'False',
+    'ProviderNotInstalled',
+  );
+  const message = condition(bench, 'AutoscalingReady')?.message ?? '';
+  assert.match(message, /worker-short \(2 replicas\)/);
+  assert.match(message, /worker-long \(1 replicas\)/);
+  const degraded = await waitForCondition(
+    client,
+    ns,
+    'prod-bench',
+    'Degraded',
+    'True',
+    'ProviderNotInstalled',
+  );
+  // Serving works meanwhile.
+  await waitForCondition(client, ns, 'prod-bench', 'Ready', 'True');
+  await waitFor<Deployment>(client, 'apps/v1', 'Deployment', ns, 'prod-bench-worker-short', (d) => {
+    assert.equal(d.spec.replicas, 2);
+  });
+  const scaling = degraded.status?.componentScaling?.['worker-short'];
+  assert.deepEqual(
+    { mode: scaling?.mode, provider: scaling?.provider, providerManaged: scaling?.providerManaged },
+    { mode: 'autoscaled', provider: 'keda', providerManaged: false },
+  );
+  await eventually(async () => {
+    const events = await kubectl(
+      [
+        'get',
+        'events',
+        '--field-selector',
+        'reason=ProviderNotInstalled',
+        '-o',
+        'jsonpath={.items[*].type}',
+      ],
+      { namespace: ns, kubeconfigPath },
+    );
+    assert.match(events.stdout, /Warning/);
+  });
+});

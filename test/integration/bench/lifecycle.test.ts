@@ -1,0 +1,189 @@
+// The bench controller keeping its children right over time, on a real control plane: switching
+// the autoscaling provider and turning autoscaling off clean up the other objects and never
+// reset replicas; a child deleted or edited by hand is repaired; deletion waits for every
+// FrappeSite referencing the bench (in any namespace), then the sites PVC follows
+// storageRetentionPolicy.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KubeObject } from '../../../src/kube/client.ts';
+import type { Deployment, PersistentVolumeClaim } from '../../../src/controllers/shared/objects.ts';
+import { eventually } from '../../harness/eventually.ts';
+import { kubectl } from '../../harness/kubectl.ts';
+import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import {
+  apply,
+  condition,
+  getBench,
+  patchBench,
+  useBenchOperator,
+  waitFor,
+  waitForCondition,
+  waitForGone,
+} from './support.ts';
+
+const bench = (name: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'vyogo.tech/v1alpha1',
+  kind: 'FrappeBench',
+  metadata: { name },
+  spec: { frappeVersion: '15', ...spec },
+});
+
+void describe('bench lifecycle', () => {
+  const env = useBenchOperator('bench-life', { keda: true });
+
+  void it('switching provider and disabling autoscaling clean up, replicas are never reset', async () => {
+    const { client, ns } = env;
+    await apply(
+      bench('scaling', {
+        componentAutoscaling: {
+          'worker-default': { enabled: true, provider: 'hpa', minReplicas: 2, maxReplicas: 4 },
+        },
+      }),
+      ns,
+    );
+    await waitForCondition(client, ns, 'scaling', 'Ready', 'True');
+    const hpa = [
+      'autoscaling/v2',
+      'HorizontalPodAutoscaler',
+      ns,
+      'scaling-worker-default',
+    ] as const;
+    const so = ['keda.sh/v1alpha1', 'ScaledObject', ns, 'scaling-worker-default'] as const;
+    const deployment = ['apps/v1', 'Deployment', ns, 'scaling-worker-default'] as const;
+    await waitFor(client, ...hpa);
+    // kcm's HPA controller raises the Deployment to minReplicas.
+    await waitFor<Deployment>(client, ...deployment, (d) => {
+      assert.equal(d.spec.replicas, 2);
+    });
+
+    await patchBench(ns, 'scaling', {
+      spec: { componentAutoscaling: { 'worker-default': { provider: 'keda' } } },
+    });
+    await waitFor(client, ...so);
+    await waitForGone(client, ...hpa);
+    // The switch keeps the count the HPA had set (nothing scales it here: no KEDA controller).
+    const d = await waitFor<Deployment>(client, ...deployment);
+    assert.equal(d.spec.replicas, 2);
+    const b = await getBench(client, ns, 'scaling');
+    assert.equal(b.status?.componentScaling?.['worker-default']?.provider, 'keda');
+
+    await patchBench(ns, 'scaling', {
+      spec: { componentAutoscaling: { 'worker-default': { enabled: false, staticReplicas: 3 } } },
+    });
+    await waitForGone(client, ...so);
+    await waitFor<Deployment>(client, ...deployment, (x) => {
+      assert.equal(x.spec.replicas, 3);
+    });
+    const s = await eventually(async () => {
+      const st = (await getBench(client, ns, 'scaling')).status?.componentScaling?.[
+        'worker-default'
+      ];
+      if (st?.mode !== 'static') throw new Error(`worker-default scaling: ${JSON.stringify(st)}`);
+      return st;
+    });
+    assert.deepEqual(
+      { provider: s.provider, providerManaged: s.providerManaged },
+      { provider: '', providerManaged: false },
+    );
+  });
+
+  void it('a child deleted or edited by hand comes back', async () => {
+    const { client, ns } = env;
+    await apply(bench('repair'), ns);
+    await waitForCondition(client, ns, 'repair', 'Ready', 'True');
+    const gunicorn = ['apps/v1', 'Deployment', ns, 'repair-gunicorn'] as const;
+    const before = await waitFor<Deployment>(client, ...gunicorn);
+    await kubectl(['delete', 'deployment', 'repair-gunicorn', '--wait=true'], { namespace: ns });
+    await kubectl(['delete', 'service', 'repair-nginx'], { namespace: ns });
+    await kubectl(['delete', 'statefulset', 'repair-redis-queue'], { namespace: ns });
+    await waitFor<Deployment>(client, ...gunicorn, (d) => {
+      assert.notEqual(d.metadata.uid, before.metadata.uid);
+    });
+    await waitFor(client, 'v1', 'Service', ns, 'repair-nginx');
+    await waitFor(client, 'apps/v1', 'StatefulSet', ns, 'repair-redis-queue');
+    // An edit of a field the operator owns is reverted.
+    await kubectl(['set', 'env', 'deployment/repair-nginx', 'CLIENT_MAX_BODY_SIZE=1m'], {
+      namespace: ns,
+    });
+    await waitFor<Deployment>(client, 'apps/v1', 'Deployment', ns, 'repair-nginx', (d) => {
+      const env = d.spec.template.spec?.containers[0]?.env ?? [];
+      assert.equal(env.find((e) => e.name === 'CLIENT_MAX_BODY_SIZE')?.value, '100m');
+    });
+    await waitForCondition(client, ns, 'repair', 'Ready', 'True');
+  });
+
+  void it('deletion waits for FrappeSites in any namespace; the sites PVC is kept by default', async () => {
+    const { client, ns } = env;
+    const other = await createTestNamespace('bench-life-sites');
+    try {
+      await apply(bench('doomed'), ns);
+      await waitForCondition(client, ns, 'doomed', 'Ready', 'True');
+      const site = (name: string, benchRef: Record<string, string>) => ({
+        apiVersion: 'vyogo.tech/v1alpha1',
+        kind: 'FrappeSite',
+        metadata: { name },
+        spec: { benchRef, siteName: `${name}.example.com` },
+      });
+      await apply(site('here', { name: 'doomed' }), ns);
+      await apply(site('there', { name: 'doomed', namespace: ns }), other);
+      await eventually(async () => {
+        assert.equal((await getBench(client, ns, 'doomed')).status?.siteCount, 2);
+      });
+      await kubectl(['delete', 'frappebench', 'doomed', '--wait=false'], { namespace: ns });
+      const waiting = await waitForCondition(
+        client,
+        ns,
+        'doomed',
+        'Terminating',
+        'False',
+        'DependentSitesExist',
+      );
+      assert.equal(waiting.status?.phase, 'Deleting');
+      assert.match(
+        condition(waiting, 'Terminating')?.message ?? '',
+        new RegExp(`${ns}/here, ${other}/there`),
+      );
+      const events = await kubectl(
+        [
+          'get',
+          'events',
+          '--field-selector',
+          'reason=DependentSitesExist',
+          '-o',
+          'jsonpath={.items[*].type}',
+        ],
+        { namespace: ns },
+      );
+      assert.match(events.stdout, /Warning/);
+      // Nothing is torn down meanwhile.
+      assert.ok((await client.get('apps/v1', 'Deployment', ns, 'doomed-gunicorn')) !== undefined);
+
+      await kubectl(['delete', 'frappesite', 'here'], { namespace: ns });
+      await kubectl(['delete', 'frappesite', 'there'], { namespace: other });
+      await waitForGone(client, 'vyogo.tech/v1alpha1', 'FrappeBench', ns, 'doomed');
+      const pvc = await waitFor<PersistentVolumeClaim>(
+        client,
+        'v1',
+        'PersistentVolumeClaim',
+        ns,
+        'doomed-sites',
+      );
+      assert.equal(pvc.metadata.deletionTimestamp, undefined);
+      assert.deepEqual(pvc.metadata.ownerReferences ?? [], []);
+    } finally {
+      await deleteNamespace(other);
+    }
+  });
+
+  void it('storageRetentionPolicy Delete removes the sites PVC with the bench', async () => {
+    const { client, ns } = env;
+    await apply(bench('scratch', { storageRetentionPolicy: 'Delete' }), ns);
+    await waitForCondition(client, ns, 'scratch', 'Ready', 'True');
+    await kubectl(['delete', 'frappebench', 'scratch', '--wait=false'], { namespace: ns });
+    await waitForGone(client, 'vyogo.tech/v1alpha1', 'FrappeBench', ns, 'scratch');
+    await eventually(async () => {
+      const pvc = await client.get<KubeObject>('v1', 'PersistentVolumeClaim', ns, 'scratch-sites');
+      assert.ok(pvc === undefined || pvc.metadata.deletionTimestamp !== undefined);
+    });
+  });
+});

@@ -1,0 +1,175 @@
+// The bench status of API.md §2.1 from observations: the phase rules, Ready naming the step that
+// blocks it, an upgrade's bench-init keeping Ready (phase Updating), Degraded reasons, and events
+// only on transitions.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import { scalingPlans } from '../../../../src/controllers/bench/autoscaling.ts';
+import {
+  benchStatus,
+  terminatingStatus,
+  transitions,
+  type Observed,
+} from '../../../../src/controllers/bench/status.ts';
+import type { Deployment, StatefulSet } from '../../../../src/controllers/shared/objects.ts';
+import { context, prodBench } from './fixtures.ts';
+
+const IMAGE = 'docker.io/frappe/erpnext:version-15';
+
+const available = (image: string): Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { generation: 1 },
+  spec: {
+    replicas: 1,
+    selector: {},
+    template: { spec: { containers: [{ name: 'c', image }] } },
+  },
+  status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+});
+
+const readyRedis: StatefulSet = {
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { generation: 1 },
+  spec: { replicas: 1, selector: {}, serviceName: 'x', template: {} },
+  status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, updatedReplicas: 1 },
+};
+
+function observed(bench: FrappeBench, over: Partial<Observed> = {}): Observed {
+  const deployments = Object.fromEntries(
+    [
+      'gunicorn',
+      'nginx',
+      'socketio',
+      'scheduler',
+      'worker-default',
+      'worker-short',
+      'worker-long',
+    ].map((c) => [c, available(IMAGE)]),
+  );
+  return {
+    claim: {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {},
+      spec: {},
+      status: { phase: 'Bound' },
+    },
+    claimName: 'prod-bench-sites',
+    redis: [readyRedis, readyRedis],
+    init: { phase: 'Succeeded', image: IMAGE },
+    image: IMAGE,
+    initializedImage: IMAGE,
+    deployments,
+    plans: scalingPlans(bench, context()),
+    providerMissing: [],
+    metricsMissing: [],
+    requiredApps: [{ name: 'erpnext', version: '15.1.0' }],
+    apps: [{ name: 'erpnext', version: 'v15.1.0' }],
+    siteCount: 2,
+    benchId: 'production-prod-bench',
+    failedStep: undefined,
+    ...over,
+  };
+}
+
+const cond = (
+  s: { conditions?: { type: string; status: string; reason: string }[] },
+  type: string,
+) => {
+  const c = s.conditions?.find((x) => x.type === type);
+  return c === undefined ? undefined : `${c.status}/${c.reason}`;
+};
+
+void test('a converged bench is Ready, not Progressing or Degraded', () => {
+  const s = benchStatus(prodBench(), observed(prodBench()));
+  assert.equal(s.phase, 'Ready');
+  assert.equal(cond(s, 'Ready'), 'True/Ready');
+  assert.equal(cond(s, 'Progressing'), 'False/Complete');
+  assert.equal(cond(s, 'Degraded'), 'False/AsExpected');
+  assert.equal(cond(s, 'AppsVerified'), 'True/Verified');
+  assert.equal(s.observedGeneration, 1);
+  assert.equal(s.siteCount, 2);
+  assert.deepEqual(Object.keys(s.componentScaling ?? {}).length, 7);
+});
+
+void test('Ready names what blocks it; a new bench waiting for storage is Pending', () => {
+  const bench = prodBench();
+  const pending = benchStatus(
+    bench,
+    observed(bench, {
+      claim: undefined,
+      init: { phase: 'Running', image: IMAGE },
+      initializedImage: undefined,
+      deployments: {},
+    }),
+  );
+  assert.equal(pending.phase, 'Pending');
+  assert.equal(cond(pending, 'Ready'), 'False/Creating');
+  const failed = benchStatus(
+    bench,
+    observed(bench, { failedStep: { step: 'redis', message: 'boom' } }),
+  );
+  assert.equal(cond(failed, 'Ready'), 'False/RedisError');
+  assert.equal(cond(failed, 'Degraded'), 'True/RedisError');
+  assert.equal(failed.observedGeneration, 0);
+});
+
+void test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Failed and Degraded", () => {
+  const bench = prodBench();
+  const next = 'docker.io/frappe/erpnext:v15.1.0';
+  const running = benchStatus(
+    bench,
+    observed(bench, { image: next, init: { phase: 'Running', image: next } }),
+  );
+  assert.equal(running.phase, 'Updating');
+  assert.equal(cond(running, 'Progressing'), 'True/InitRunning');
+  const failed = benchStatus(
+    bench,
+    observed(bench, {
+      image: next,
+      init: { phase: 'Failed', image: next, reason: 'AppsMissing', message: 'no hrms' },
+    }),
+  );
+  assert.equal(failed.phase, 'Failed');
+  assert.equal(cond(failed, 'Degraded'), 'True/InitFailed');
+  assert.equal(cond(failed, 'Progressing'), 'False/InitFailed');
+});
+
+void test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', () => {
+  const bench = prodBench();
+  const s = benchStatus(bench, observed(bench, { providerMissing: ['worker-short'] }));
+  assert.equal(cond(s, 'AutoscalingReady'), 'False/ProviderNotInstalled');
+  assert.equal(cond(s, 'Degraded'), 'True/ProviderNotInstalled');
+  assert.equal(cond(s, 'Ready'), 'True/Ready');
+});
+
+void test('AppsVerified: a version mismatch, ignoring a leading v', () => {
+  const bench = prodBench();
+  const s = benchStatus(bench, observed(bench, { apps: [{ name: 'erpnext', version: '15.0.0' }] }));
+  assert.equal(cond(s, 'AppsVerified'), 'False/VersionMismatch');
+  assert.equal(
+    cond(benchStatus(bench, observed(bench, { apps: undefined })), 'AppsVerified'),
+    'Unknown/NotReported',
+  );
+});
+
+void test('events on transitions only; the same status twice records nothing', () => {
+  const bench = prodBench();
+  const first = benchStatus(bench, observed(bench));
+  assert.deepEqual(
+    transitions(undefined, first).map((e) => e.reason),
+    ['Initialized', 'BenchReady'],
+  );
+  const again = benchStatus({ ...bench, status: first }, observed(bench));
+  assert.deepEqual(again, first);
+  assert.deepEqual(transitions(first, again), []);
+  const blocked = terminatingStatus({ ...bench, status: first }, ['production/prod-site']);
+  assert.equal(blocked.phase, 'Deleting');
+  assert.equal(cond(blocked, 'Terminating'), 'False/DependentSitesExist');
+  assert.deepEqual(
+    transitions(first, blocked).map((e) => `${e.type}/${e.reason}`),
+    ['Warning/DependentSitesExist'],
+  );
+});
