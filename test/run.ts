@@ -11,6 +11,7 @@
 // exits non-zero whatever the tests did. SIGINT/SIGTERM stop the tests, then the cluster.
 import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type Cluster } from './harness/cluster.ts';
 import { ENV } from './harness/env.ts';
@@ -94,20 +95,53 @@ async function main(mode: string | undefined): Promise<number> {
   }
 }
 
+/**
+ * Runs `node --test` in its own process group, so a signal reaches the test files' processes and
+ * any kubectl they started, and none survives the run. Private clusters started by test files
+ * have groups of their own and are stopped by their test process (cluster.ts signal handling).
+ */
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--test', `--test-concurrency=${CONCURRENCY}`, ...files],
-      { cwd: ROOT, env, stdio: 'inherit' },
+      { cwd: ROOT, env, stdio: 'inherit', detached: true },
     );
-    killTests = (sig) => child.kill(sig);
+    const group = child.pid;
+    killTests = (sig) => {
+      if (group !== undefined) signalGroup(group, sig);
+    };
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       killTests = undefined;
-      resolve(code ?? (signal === null ? 1 : 128));
+      const result = code ?? (signal === null ? 1 : 128);
+      if (group === undefined) {
+        resolve(result);
+        return;
+      }
+      void reapGroup(group).then(() => {
+        resolve(result);
+      }, reject);
     });
   });
+}
+
+/** Waits up to 15 s for what is left of the test process group (test files stopping private
+ * clusters, say), then SIGKILLs the rest (a kubectl orphaned by an interrupted test). */
+async function reapGroup(group: number): Promise<void> {
+  for (let i = 0; i < 75 && signalGroup(group, 0); i++) await sleep(200);
+  if (signalGroup(group, 'SIGKILL')) say(`killed processes left by the tests (group ${group})`);
+}
+
+/** Signals process group `group`; false when it has no process left. */
+function signalGroup(group: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-group, sig);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
+  }
 }
 
 main(process.argv[2]).then(
