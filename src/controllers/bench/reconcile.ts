@@ -10,7 +10,12 @@
 // `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
 import { randomBytes } from 'node:crypto';
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
-import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
+import {
+  isAlreadyExists,
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+} from '../../kube/client.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { applyObject, FIELD_MANAGER } from '../../runtime/apply.ts';
@@ -136,6 +141,14 @@ interface ManagedFieldsEntry {
 interface ObjectCache {
   get(namespace: string, name: string): KubeObject | undefined;
   list(namespace: string): KubeObject[];
+}
+
+/** A create refused because the namespace is being deleted (cause NamespaceTerminating). */
+function isNamespaceTerminating(err: unknown): boolean {
+  const details = (err instanceof KubeApiError ? err.details : undefined) as
+    { causes?: { reason?: string }[] } | undefined;
+  // metav1.StatusCause's type is serialised as `reason`.
+  return (details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -276,6 +289,11 @@ class BenchReconcile {
       try {
         await stepFns[step]();
       } catch (error) {
+        if (isNamespaceTerminating(error)) {
+          // The namespace controller deletes the bench next; nothing here can be created now.
+          this.#log.info({ step }, 'namespace is terminating: not re-creating children');
+          return undefined;
+        }
         failed = { step, error };
         this.#log.warn({ err: error, step }, 'reconcile step failed');
         break;

@@ -11,6 +11,7 @@ import type {
   Deployment,
   HorizontalPodAutoscaler,
   Job,
+  PodDisruptionBudget,
 } from '../../../src/controllers/shared/objects.ts';
 import { loadManifest, loadPatch, MANIFESTS, PATCHES } from '../../fixtures/guide/guide.ts';
 import { eventually } from '../../harness/eventually.ts';
@@ -170,6 +171,42 @@ void describe('prod-bench (Operations Guide)', () => {
         },
       );
     }
+  });
+
+  void it('gunicorn (minReplicas 3) has a PDB; without a metrics API the HPA state is reported', async () => {
+    const { client, ns } = env;
+    const pdb = await waitFor<PodDisruptionBudget>(
+      client,
+      'policy/v1',
+      'PodDisruptionBudget',
+      ns,
+      'prod-bench-gunicorn',
+    );
+    assert.deepEqual(
+      { maxUnavailable: pdb.spec.maxUnavailable, selector: pdb.spec.selector },
+      {
+        maxUnavailable: 1,
+        selector: { matchLabels: { app: 'frappe', bench: 'prod-bench', component: 'gunicorn' } },
+      },
+    );
+    // nginx and socketio run 1 replica: no PDB would let a drain through.
+    assert.equal(
+      await client.get('policy/v1', 'PodDisruptionBudget', ns, 'prod-bench-nginx'),
+      undefined,
+    );
+    // The test cluster serves no metrics.k8s.io.
+    const bench = await waitForCondition(
+      client,
+      ns,
+      'prod-bench',
+      'AutoscalingReady',
+      'False',
+      'MetricsAPIUnavailable',
+    );
+    assert.match(
+      bench.status?.conditions?.find((c) => c.type === 'AutoscalingReady')?.message ?? '',
+      /gunicorn/,
+    );
   });
 
   void it('vertical scaling patch: gunicorn gets the new resources', async () => {

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/kube/client.ts';
-import type { Deployment, PersistentVolumeClaim } from '../../../src/controllers/shared/objects.ts';
+import type { KedaObject } from '../../../src/controllers/bench/autoscaling.ts';
+import type {
+  Deployment,
+  PersistentVolumeClaim,
+  Secret,
+  StatefulSet,
+} from '../../../src/controllers/shared/objects.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
@@ -15,6 +21,7 @@ import {
   condition,
   getBench,
   patchBench,
+  startBenchOperator,
   useBenchOperator,
   waitFor,
   waitForCondition,
@@ -85,6 +92,65 @@ void describe('bench lifecycle', () => {
       { provider: s.provider, providerManaged: s.providerManaged },
       { provider: '', providerManaged: false },
     );
+  });
+
+  void it('Redis password and persistence: generated Secret, TriggerAuthentication, re-created StatefulSet', async () => {
+    const { client, ns } = env;
+    await apply(
+      bench('secure', {
+        redisConfig: { auth: { enabled: true } },
+        componentAutoscaling: { 'worker-long': { enabled: true, provider: 'keda' } },
+      }),
+      ns,
+    );
+    await waitForCondition(client, ns, 'secure', 'Ready', 'True');
+    const secret = await waitFor<Secret>(client, 'v1', 'Secret', ns, 'secure-redis-auth');
+    assert.ok((secret.data?.password ?? '').length > 0);
+    assert.equal(secret.metadata.ownerReferences?.[0]?.kind, 'FrappeBench');
+    const auth = await waitFor<KedaObject>(
+      client,
+      'keda.sh/v1alpha1',
+      'TriggerAuthentication',
+      ns,
+      'secure-redis-queue',
+    );
+    assert.deepEqual(auth.spec.secretTargetRef, [
+      { parameter: 'password', name: 'secure-redis-auth', key: 'password' },
+    ]);
+    const so = await waitFor<KedaObject>(
+      client,
+      'keda.sh/v1alpha1',
+      'ScaledObject',
+      ns,
+      'secure-worker-long',
+    );
+    assert.deepEqual(
+      (so.spec.triggers as { authenticationRef?: unknown }[])[0]?.authenticationRef,
+      {
+        name: 'secure-redis-queue',
+      },
+    );
+    // volumeClaimTemplates are immutable: persistence re-creates the redis-queue StatefulSet.
+    const before = await waitFor<StatefulSet>(
+      client,
+      'apps/v1',
+      'StatefulSet',
+      ns,
+      'secure-redis-queue',
+    );
+    await patchBench(ns, 'secure', { spec: { redisConfig: { storageSize: '2Gi' } } });
+    const after = await waitFor<StatefulSet>(
+      client,
+      'apps/v1',
+      'StatefulSet',
+      ns,
+      'secure-redis-queue',
+      (s) => {
+        assert.notEqual(s.metadata.uid, before.metadata.uid);
+      },
+    );
+    assert.equal(after.spec.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '2Gi');
+    await waitForCondition(client, ns, 'secure', 'RedisReady', 'True');
   });
 
   void it('a child deleted or edited by hand comes back', async () => {
@@ -185,5 +251,36 @@ void describe('bench lifecycle', () => {
       const pvc = await client.get<KubeObject>('v1', 'PersistentVolumeClaim', ns, 'scratch-sites');
       assert.ok(pvc === undefined || pvc.metadata.deletionTimestamp !== undefined);
     });
+  });
+
+  void it('a terminating namespace releases the bench at once, whatever references it', async () => {
+    const { client } = env;
+    const doomed = await createTestNamespace('bench-life-ns');
+    const other = await createTestNamespace('bench-life-ref');
+    const op = await startBenchOperator(doomed);
+    try {
+      await apply(bench('gone'), doomed);
+      await waitForCondition(op.client, doomed, 'gone', 'Ready', 'True');
+      await apply(
+        {
+          apiVersion: 'vyogo.tech/v1alpha1',
+          kind: 'FrappeSite',
+          metadata: { name: 'elsewhere' },
+          spec: {
+            benchRef: { name: 'gone', namespace: doomed },
+            siteName: 'elsewhere.example.com',
+          },
+        },
+        other,
+      );
+      await eventually(async () => {
+        assert.equal((await getBench(op.client, doomed, 'gone')).status?.siteCount, 1);
+      });
+      await deleteNamespace(doomed);
+      await waitForGone(client, 'v1', 'Namespace', '', doomed, 120_000);
+    } finally {
+      await op.stop();
+      await deleteNamespace(other);
+    }
   });
 });
