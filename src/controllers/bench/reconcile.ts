@@ -360,7 +360,8 @@ class BenchReconcile {
       initialized = { image: jobImage, inputsHash: hash };
       if (record?.inputsHash !== hash || apps === undefined) {
         const report = await this.#parent.initReport(current);
-        apps = report.ok ? report.apps : apps;
+        // Unknown rather than the previous image's apps when the report is unreadable.
+        apps = report.ok ? report.apps : undefined;
       }
     } else if (current !== undefined && finished('Failed')) {
       const report = await this.#parent.initReport(current);

@@ -16,6 +16,7 @@ import type {
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import { failJobPods } from '../../harness/stages.ts';
 import {
   apply,
   condition,
@@ -151,6 +152,65 @@ void describe('bench lifecycle', () => {
     );
     assert.equal(after.spec.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '2Gi');
     await waitForCondition(client, ns, 'secure', 'RedisReady', 'True');
+  });
+
+  void it('a failed bench-init keeps the old image, says so, and runs again on vyogo.tech/retry', async () => {
+    const { client, ns } = env;
+    await apply(bench('upgrade'), ns);
+    await waitForCondition(client, ns, 'upgrade', 'Ready', 'True');
+    const unfail = await failJobPods(ns, 'upgrade-init');
+    try {
+      await patchBench(ns, 'upgrade', { spec: { imageConfig: { tag: 'v15.1.0' } } });
+      const failed = await waitForCondition(
+        client,
+        ns,
+        'upgrade',
+        'Degraded',
+        'True',
+        'InitFailed',
+        180_000,
+      );
+      assert.equal(failed.status?.phase, 'Failed');
+      assert.equal(condition(failed, 'Progressing')?.reason, 'InitFailed');
+      assert.equal(failed.status?.initializedImage, 'docker.io/frappe/erpnext:version-15');
+      const gunicorn = await waitFor<Deployment>(
+        client,
+        'apps/v1',
+        'Deployment',
+        ns,
+        'upgrade-gunicorn',
+      );
+      assert.equal(
+        gunicorn.spec.template.spec?.containers[0]?.image,
+        'docker.io/frappe/erpnext:version-15',
+      );
+      const events = await kubectl(
+        [
+          'get',
+          'events',
+          '--field-selector',
+          'reason=InitFailed',
+          '-o',
+          'jsonpath={.items[*].type}',
+        ],
+        { namespace: ns },
+      );
+      assert.match(events.stdout, /Warning/);
+    } finally {
+      await unfail();
+    }
+    await kubectl(['annotate', 'frappebench', 'upgrade', 'vyogo.tech/retry=1'], { namespace: ns });
+    const done = await waitForCondition(
+      client,
+      ns,
+      'upgrade',
+      'Progressing',
+      'False',
+      'Complete',
+      120_000,
+    );
+    assert.equal(done.status?.initializedImage, 'docker.io/frappe/erpnext:v15.1.0');
+    assert.equal(condition(done, 'Degraded')?.status, 'False');
   });
 
   void it('a child deleted or edited by hand comes back', async () => {
