@@ -170,9 +170,18 @@ void describe('bench lifecycle', () => {
         'InitFailed',
         180_000,
       );
-      assert.equal(failed.status?.phase, 'Failed');
-      assert.equal(condition(failed, 'Progressing')?.reason, 'InitFailed');
-      assert.equal(failed.status?.initializedImage, 'docker.io/frappe/erpnext:version-15');
+      assert.deepEqual(
+        {
+          phase: failed.status?.phase,
+          progressing: condition(failed, 'Progressing')?.reason,
+          initializedImage: failed.status?.initializedImage,
+        },
+        {
+          phase: 'Failed',
+          progressing: 'InitFailed',
+          initializedImage: 'docker.io/frappe/erpnext:version-15',
+        },
+      );
       const gunicorn = await waitFor<Deployment>(
         client,
         'apps/v1',
