@@ -22,9 +22,6 @@ export type Component =
 
 export type Labels = Record<string, string>;
 
-/** The keys users may not override through `podConfig.labels` (validation rule B19). */
-export const RESERVED_LABEL_KEYS = ['app', 'bench', 'component', 'site'] as const;
-
 /** `app`, `bench`, `component`: what a workload, Service or PDB selects. */
 export function selectorLabels(bench: string, component: Component): Labels {
   return { app: 'frappe', bench, component };
