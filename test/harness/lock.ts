@@ -19,7 +19,7 @@ export async function withLock<T>(
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    const owner = Number((await readOwner(path)).trim());
     if (!Number.isInteger(owner) || owner <= 0 || !isAlive(owner)) {
       // Stale: its owner died (or the file was half written). Remove and retry.
       await rm(path, { force: true });
@@ -35,6 +35,16 @@ export async function withLock<T>(
     return await fn();
   } finally {
     await rm(path, { force: true });
+  }
+}
+
+/** The lock file's content, or '' if its owner removed it since our open() failed. */
+async function readOwner(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
   }
 }
 

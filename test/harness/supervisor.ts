@@ -88,7 +88,7 @@ export class Supervisor {
     return this.live(name)?.pid;
   }
 
-  /** The first unexpected exit, if any child died on its own. */
+  /** The first unexpected exit (a child died on its own), or the cluster being stopped. */
   failure(): Error | undefined {
     return this.unexpected;
   }
@@ -117,8 +117,9 @@ export class Supervisor {
     await rm(join(this.workDir, 'pids', `${name}.pid`), { force: true });
   }
 
-  /** Stops every child, newest first. */
+  /** Stops every child, newest first. A start still waiting for readiness then fails at once. */
   async stopAll(): Promise<void> {
+    this.unexpected ??= new Error('the test cluster was stopped while starting');
     for (const child of [...this.children].reverse()) await this.stop(child.name);
   }
 
