@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { parseBindAddress } from './config/bind-address.ts';
 import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holder.ts';
 import { operatorNamespace } from './config/namespace.ts';
+import { setupBenchController } from './controllers/bench/index.ts';
 import { KubeClient } from './kube/client.ts';
 import { log } from './log.ts';
 import { Manager, type ManagedController } from './runtime/manager.ts';
@@ -21,7 +22,7 @@ import { Manager, type ManagedController } from './runtime/manager.ts';
 export type ControllerSetup = (manager: Manager) => ManagedController;
 
 /** The operator's controllers: the single place where a controller is registered. */
-export const CONTROLLERS: readonly ControllerSetup[] = [];
+export const CONTROLLERS: readonly ControllerSetup[] = [(manager) => setupBenchController(manager)];
 
 export interface RunFlags {
   metricsBindAddress: string;
