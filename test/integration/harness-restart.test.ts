@@ -9,7 +9,7 @@ import { startCluster } from '../harness/cluster.ts';
 import { eventually } from '../harness/eventually.ts';
 import { run } from '../harness/exec.ts';
 
-void it('restarts the apiserver keeping its data, and stops cleanly', async (t) => {
+it('restarts the apiserver keeping its data, and stops cleanly', async (t) => {
   const cluster = await startCluster({
     log: (l) => {
       t.diagnostic(l);

@@ -49,8 +49,8 @@ function job(name: string, podLabels: Record<string, string> = {}) {
   };
 }
 
-void describe('test control plane', { concurrency: true }, () => {
-  void it('runs a Deployment: ReplicaSet, Ready pods on kwok nodes, Available', async () => {
+describe('test control plane', { concurrency: true }, () => {
+  it('runs a Deployment: ReplicaSet, Ready pods on kwok nodes, Available', async () => {
     const ns = await createTestNamespace('smoke-deploy');
     const deployment = {
       apiVersion: 'apps/v1',
@@ -87,7 +87,7 @@ void describe('test control plane', { concurrency: true }, () => {
     }
   });
 
-  void it('crash-loops the pods labelled for our own pod-crash-loop stage', async () => {
+  it('crash-loops the pods labelled for our own pod-crash-loop stage', async () => {
     const ns = await createTestNamespace('smoke-crashloop');
     const labels = { app: 'crash', 'pod-crash-loop.stage.frappe.io': 'true' };
     const deployment = {
@@ -117,7 +117,7 @@ void describe('test control plane', { concurrency: true }, () => {
     );
   });
 
-  void it('completes a Job', async () => {
+  it('completes a Job', async () => {
     const ns = await createTestNamespace('smoke-job');
     await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(job('ok')) });
     await eventually(
@@ -133,7 +133,7 @@ void describe('test control plane', { concurrency: true }, () => {
     );
   });
 
-  void it('fails a Job whose pods carry the kwok failure label', async () => {
+  it('fails a Job whose pods carry the kwok failure label', async () => {
     const ns = await createTestNamespace('smoke-job-fail');
     const failing = job('bad', { 'pod-container-running-failed.stage.kwok.x-k8s.io': 'true' });
     await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(failing) });
@@ -148,7 +148,7 @@ void describe('test control plane', { concurrency: true }, () => {
     assert.ok(!conditionTrue(j, 'Complete'));
   });
 
-  void it('fails the pods of a chosen Job through a per-test Stage created at run time', async (t) => {
+  it('fails the pods of a chosen Job through a per-test Stage created at run time', async (t) => {
     const ns = await createTestNamespace('smoke-stage');
     const removeStage = await failJobPods(ns, 'init', { exitCode: 3 });
     t.after(removeStage);
@@ -169,7 +169,7 @@ void describe('test control plane', { concurrency: true }, () => {
     assert.equal(pod.items[0]?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
   });
 
-  void it('enforces PodSecurity restricted on a labelled namespace', async () => {
+  it('enforces PodSecurity restricted on a labelled namespace', async () => {
     const ns = await createTestNamespace('smoke-pss', {
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
@@ -189,7 +189,7 @@ void describe('test control plane', { concurrency: true }, () => {
     assert.match(res.stderr, /runAsNonRoot != true/);
   });
 
-  void it('garbage-collects a child when its owner is deleted', async () => {
+  it('garbage-collects a child when its owner is deleted', async () => {
     const ns = await createTestNamespace('smoke-gc');
     await kubectl(['create', 'configmap', 'owner'], { namespace: ns });
     const owner = await get(['configmap', 'owner'], ns);
@@ -217,7 +217,7 @@ void describe('test control plane', { concurrency: true }, () => {
     );
   });
 
-  void it('validates custom resources with CEL and serves server-side apply', async (t) => {
+  it('validates custom resources with CEL and serves server-side apply', async (t) => {
     const ns = await createTestNamespace('smoke-crd');
     const group = `g${randomBytes(4).toString('hex')}.smoke.frappe.test`;
     const crd = {

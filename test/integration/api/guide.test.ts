@@ -19,11 +19,11 @@ function nameOf(obj: Record<string, unknown>): string {
   return String((obj.metadata as { name: unknown }).name);
 }
 
-void describe('Operations Guide manifests and patches', () => {
+describe('Operations Guide manifests and patches', () => {
   before(installCrds);
 
   for (const manifest of MANIFESTS) {
-    void it(`accepts ${manifest.file} as written`, async () => {
+    it(`accepts ${manifest.file} as written`, async () => {
       const ns = await createTestNamespace('api-guide');
       const obj = await loadManifest(manifest);
       // The guide creates the manual backup with `kubectl create`, everything else with apply.
@@ -34,7 +34,7 @@ void describe('Operations Guide manifests and patches', () => {
   }
 
   for (const patch of PATCHES) {
-    void it(`accepts the guide's patch ${patch.file} and stores it`, async () => {
+    it(`accepts the guide's patch ${patch.file} and stores it`, async () => {
       const ns = await createTestNamespace('api-patch');
       const target = await loadManifest(fixture(patch.target));
       await submit('apply', target, ns);

@@ -51,10 +51,10 @@ async function guideObjects(): Promise<string> {
   return ns;
 }
 
-void describe('kubectl get and explain', () => {
+describe('kubectl get and explain', () => {
   before(installCrds);
 
-  void it('prints the documented columns for the plural names, and -o wide adds the wide ones', async () => {
+  it('prints the documented columns for the plural names, and -o wide adds the wide ones', async () => {
     const ns = await guideObjects();
     const plurals = KINDS.map((k) => k.plural).join(',');
     const normal = headers((await kubectl(['get', plurals], { namespace: ns })).stdout);
@@ -69,7 +69,7 @@ void describe('kubectl get and explain', () => {
     );
   });
 
-  void it('answers to the short names with the same columns', async () => {
+  it('answers to the short names with the same columns', async () => {
     const ns = await guideObjects();
     for (const kind of KINDS) {
       for (const shortName of kind.shortNames) {
@@ -79,7 +79,7 @@ void describe('kubectl get and explain', () => {
     }
   });
 
-  void it('lists all four kinds under the frappe category', async () => {
+  it('lists all four kinds under the frappe category', async () => {
     const ns = await guideObjects();
     const res = await kubectl(['get', 'frappe', '-o', 'name'], { namespace: ns });
     const names = res.stdout.trim().split('\n').sort();
@@ -93,7 +93,7 @@ void describe('kubectl get and explain', () => {
     assert.equal(headers(table.stdout).length, KINDS.length);
   });
 
-  void it('explains frappebench.spec.componentAutoscaling from the schema descriptions', async () => {
+  it('explains frappebench.spec.componentAutoscaling from the schema descriptions', async () => {
     // kubectl wraps descriptions; compare with whitespace collapsed.
     const explain = async (field: string) =>
       (await kubectl(['explain', field])).stdout.replace(/\s+/g, ' ');

@@ -123,11 +123,11 @@ const CASES = [
   { file: 'migrate-prod-site.yaml', resource: 'sitejob', status: job },
 ];
 
-void describe('status subresource', () => {
+describe('status subresource', () => {
   before(installCrds);
 
   for (const c of CASES) {
-    void it(`stores a full ${c.resource} status unpruned`, async () => {
+    it(`stores a full ${c.resource} status unpruned`, async () => {
       const ns = await createTestNamespace('api-status');
       const fixture = MANIFESTS.find((m) => m.file === c.file);
       if (fixture === undefined) throw new Error(`no fixture ${c.file}`);

@@ -35,7 +35,7 @@ interface KedaObject extends KubeObject {
 
 const image = (d: Deployment): string | undefined => d.spec.template.spec?.containers[0]?.image;
 
-void describe('prod-bench (Operations Guide)', () => {
+describe('prod-bench (Operations Guide)', () => {
   const env = useBenchOperator('production', {
     keda: true,
     labels: {
@@ -70,7 +70,7 @@ void describe('prod-bench (Operations Guide)', () => {
     await apply({ ...prodBenchManifest, metadata: { name: 'prod-bench' } }, env.ns);
   });
 
-  void it('reaches Ready with every component available, all pods admitted', async () => {
+  it('reaches Ready with every component available, all pods admitted', async () => {
     const { client, ns } = env;
     const bench = await waitForCondition(client, ns, 'prod-bench', 'Ready', 'True');
     const status = bench.status;
@@ -113,7 +113,7 @@ void describe('prod-bench (Operations Guide)', () => {
     );
   });
 
-  void it('has the HPA and ScaledObjects of the guide', async () => {
+  it('has the HPA and ScaledObjects of the guide', async () => {
     const { client, ns } = env;
     const hpa = await waitFor<HorizontalPodAutoscaler>(
       client,
@@ -173,7 +173,7 @@ void describe('prod-bench (Operations Guide)', () => {
     }
   });
 
-  void it('gunicorn (minReplicas 3) has a PDB; without a metrics API the HPA state is reported', async () => {
+  it('gunicorn (minReplicas 3) has a PDB; without a metrics API the HPA state is reported', async () => {
     const { client, ns } = env;
     const pdb = await waitFor<PodDisruptionBudget>(
       client,
@@ -209,7 +209,7 @@ void describe('prod-bench (Operations Guide)', () => {
     );
   });
 
-  void it('vertical scaling patch: gunicorn gets the new resources', async () => {
+  it('vertical scaling patch: gunicorn gets the new resources', async () => {
     await guidePatch('prod-bench-vertical-scaling.patch.json', env.ns);
     await deployment('gunicorn', (d) => {
       assert.deepEqual(d.spec.template.spec?.containers[0]?.resources, {
@@ -222,7 +222,7 @@ void describe('prod-bench (Operations Guide)', () => {
     });
   });
 
-  void it('version upgrade patch: a new bench-init, then the Deployments on the new image', async () => {
+  it('version upgrade patch: a new bench-init, then the Deployments on the new image', async () => {
     const previous = await initJob();
     await guidePatch('prod-bench-version-upgrade.patch.json', env.ns);
     const next = 'docker.io/frappe/erpnext:v15.1.0';
@@ -247,7 +247,7 @@ void describe('prod-bench (Operations Guide)', () => {
     });
   });
 
-  void it('apps patch: bench-init runs again with the new inputs', async () => {
+  it('apps patch: bench-init runs again with the new inputs', async () => {
     const previous = await initJob();
     await guidePatch('prod-bench-apps-json.patch.json', env.ns);
     const job = await initJob((j) => {
@@ -266,12 +266,12 @@ void describe('prod-bench (Operations Guide)', () => {
   });
 });
 
-void describe('compliance-bench (Operations Guide)', () => {
+describe('compliance-bench (Operations Guide)', () => {
   const env = useBenchOperator('compliance', {
     labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
   });
 
-  void it('reaches Ready; every pod runs as 5000', async () => {
+  it('reaches Ready; every pod runs as 5000', async () => {
     const { client, ns } = env;
     const fixture = MANIFESTS.find((m) => m.file === 'compliance-bench.yaml');
     assert.ok(fixture !== undefined);

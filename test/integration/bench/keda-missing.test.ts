@@ -44,7 +44,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-void it('keda components run staticReplicas; AutoscalingReady=False ProviderNotInstalled, Degraded, Warning', async () => {
+it('keda components run staticReplicas; AutoscalingReady=False ProviderNotInstalled, Degraded, Warning', async () => {
   await apply(
     {
       apiVersion: 'vyogo.tech/v1alpha1',

@@ -36,10 +36,10 @@ const bench = (name: string, spec: Record<string, unknown> = {}) => ({
   spec: { frappeVersion: '15', ...spec },
 });
 
-void describe('bench lifecycle', () => {
+describe('bench lifecycle', () => {
   const env = useBenchOperator('bench-life', { keda: true });
 
-  void it('switching provider and disabling autoscaling clean up, replicas are never reset', async () => {
+  it('switching provider and disabling autoscaling clean up, replicas are never reset', async () => {
     const { client, ns } = env;
     await apply(
       bench('scaling', {
@@ -95,7 +95,7 @@ void describe('bench lifecycle', () => {
     );
   });
 
-  void it('Redis password and persistence: generated Secret, TriggerAuthentication, re-created StatefulSet', async () => {
+  it('Redis password and persistence: generated Secret, TriggerAuthentication, re-created StatefulSet', async () => {
     const { client, ns } = env;
     await apply(
       bench('secure', {
@@ -154,7 +154,7 @@ void describe('bench lifecycle', () => {
     await waitForCondition(client, ns, 'secure', 'RedisReady', 'True');
   });
 
-  void it('a failed bench-init keeps the old image, says so, and runs again on vyogo.tech/retry', async () => {
+  it('a failed bench-init keeps the old image, says so, and runs again on vyogo.tech/retry', async () => {
     const { client, ns } = env;
     await apply(bench('upgrade'), ns);
     await waitForCondition(client, ns, 'upgrade', 'Ready', 'True');
@@ -222,7 +222,7 @@ void describe('bench lifecycle', () => {
     assert.equal(condition(done, 'Degraded')?.status, 'False');
   });
 
-  void it('a child deleted or edited by hand comes back', async () => {
+  it('a child deleted or edited by hand comes back', async () => {
     const { client, ns } = env;
     await apply(bench('repair'), ns);
     await waitForCondition(client, ns, 'repair', 'Ready', 'True');
@@ -247,7 +247,7 @@ void describe('bench lifecycle', () => {
     await waitForCondition(client, ns, 'repair', 'Ready', 'True');
   });
 
-  void it('deletion waits for FrappeSites in any namespace; the sites PVC is kept by default', async () => {
+  it('deletion waits for FrappeSites in any namespace; the sites PVC is kept by default', async () => {
     const { client, ns } = env;
     const other = await createTestNamespace('bench-life-sites');
     try {
@@ -310,7 +310,7 @@ void describe('bench lifecycle', () => {
     }
   });
 
-  void it('storageRetentionPolicy Delete removes the sites PVC with the bench', async () => {
+  it('storageRetentionPolicy Delete removes the sites PVC with the bench', async () => {
     const { client, ns } = env;
     await apply(bench('scratch', { storageRetentionPolicy: 'Delete' }), ns);
     await waitForCondition(client, ns, 'scratch', 'Ready', 'True');
@@ -322,7 +322,7 @@ void describe('bench lifecycle', () => {
     });
   });
 
-  void it('a terminating namespace releases the bench at once, whatever references it', async () => {
+  it('a terminating namespace releases the bench at once, whatever references it', async () => {
     const { client } = env;
     const doomed = await createTestNamespace('bench-life-ns');
     const other = await createTestNamespace('bench-life-ref');

@@ -50,10 +50,10 @@ const operatorConfig = (namespace: string, data: Record<string, string>): object
   data,
 });
 
-void describe('manager endpoints and configuration', { concurrency: true }, () => {
+describe('manager endpoints and configuration', { concurrency: true }, () => {
   after(cleanUp);
 
-  void it('serves /metrics only to tokens allowed to get /metrics', async () => {
+  it('serves /metrics only to tokens allowed to get /metrics', async () => {
     const ns = await createTestNamespace('mgr-metrics');
     const role = `${ns}-metrics-reader`;
     await apply([
@@ -105,7 +105,7 @@ void describe('manager endpoints and configuration', { concurrency: true }, () =
     assert.equal((await probe(op.healthPort, '/metrics')).status, 404);
   });
 
-  void it('serves /metrics without authentication with metricsAuth: none', async () => {
+  it('serves /metrics without authentication with metricsAuth: none', async () => {
     const ns = await createTestNamespace('mgr-noauth');
     await apply([operatorConfig(ns, { metricsAuth: 'none' })]);
     const op = await startOperator({ namespace: ns, leaderElect: false });
@@ -114,7 +114,7 @@ void describe('manager endpoints and configuration', { concurrency: true }, () =
     assert.match(res.body, /controller_runtime_reconcile/);
   });
 
-  void it('reports not ready until the informers can list, while staying alive', async () => {
+  it('reports not ready until the informers can list, while staying alive', async () => {
     const ns = await createTestNamespace('mgr-readyz');
     const rule = (verbs: string[]): object => ({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -153,7 +153,7 @@ void describe('manager endpoints and configuration', { concurrency: true }, () =
     );
   });
 
-  void it('refuses to start with an invalid ConfigMap value, naming the key', async () => {
+  it('refuses to start with an invalid ConfigMap value, naming the key', async () => {
     const ns = await createTestNamespace('mgr-badcfg');
     await apply([operatorConfig(ns, { maxConcurrentReconciles: 'zero', gitEnabled: 'true' })]);
     const op = spawnOperator({ namespace: ns, leaderElect: false });
@@ -167,7 +167,7 @@ void describe('manager endpoints and configuration', { concurrency: true }, () =
     );
   });
 
-  void it('applies ConfigMap changes while running and ignores invalid ones with a Warning event', async () => {
+  it('applies ConfigMap changes while running and ignores invalid ones with a Warning event', async () => {
     const ns = await createTestNamespace('mgr-livecfg');
     const config = (workers: string): object =>
       operatorConfig(ns, {

@@ -96,10 +96,10 @@ async function metricsReaderToken(namespace: string): Promise<string> {
 
 const seconds = (since: number): number => Math.round(performance.now() - since) / 1000;
 
-void describe('manager: leader election across operator processes', { concurrency: true }, () => {
+describe('manager: leader election across operator processes', { concurrency: true }, () => {
   after(cleanUp);
 
-  void it('one replica reconciles; kill -9 and SIGTERM hand over within 20 s and 5 s', async (t) => {
+  it('one replica reconciles; kill -9 and SIGTERM hand over within 20 s and 5 s', async (t) => {
     const ns = await createTestNamespace('mgr-handover');
     const token = await metricsReaderToken(ns);
     const a = await startOperator({ namespace: ns });
@@ -154,7 +154,7 @@ void describe('manager: leader election across operator processes', { concurrenc
     assert.equal(await leaseHolder(ns), c.identity);
   });
 
-  void it('lets an in-flight reconcile finish on SIGTERM before releasing the lease', async () => {
+  it('lets an in-flight reconcile finish on SIGTERM before releasing the lease', async () => {
     const ns = await createTestNamespace('mgr-drain');
     const a = await startOperator({ namespace: ns, env: { FIXTURE_RECONCILE_DELAY_MS: '3000' } });
     await a.waitForLog('acquired leader lease');
@@ -168,7 +168,7 @@ void describe('manager: leader election across operator processes', { concurrenc
     assert.equal(await leaseHolder(ns), '');
   });
 
-  void it('stops at once and exits non-zero when the lease cannot be renewed', async (t) => {
+  it('stops at once and exits non-zero when the lease cannot be renewed', async (t) => {
     const ns = await createTestNamespace('mgr-lost');
     const a = await startOperator({ namespace: ns });
     await a.waitForLog('acquired leader lease');
@@ -192,7 +192,7 @@ void describe('manager: leader election across operator processes', { concurrenc
     assert.equal(await leaseHolder(ns), 'intruder', 'a lost lease is not released');
   });
 
-  void it('reconciles without a Lease with --leader-elect=false', async () => {
+  it('reconciles without a Lease with --leader-elect=false', async () => {
     const ns = await createTestNamespace('mgr-noelect');
     const a = await startOperator({ namespace: ns, leaderElect: false });
     await createStamped(ns, 'x');

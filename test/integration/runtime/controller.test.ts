@@ -53,7 +53,7 @@ const widgetCrd = {
   },
 };
 
-void describe('controller against the API server', () => {
+describe('controller against the API server', () => {
   let client: KubeClient;
   const cleanup: (() => Promise<void>)[] = [];
 
@@ -98,7 +98,7 @@ void describe('controller against the API server', () => {
     return c;
   }
 
-  void it('1,000 changes while a key is reconciled lead to exactly one more reconcile', async () => {
+  it('1,000 changes while a key is reconciled lead to exactly one more reconcile', async () => {
     const ns = await namespace('rt-dedup');
     await client.create<ConfigMap>({
       apiVersion: 'v1',
@@ -141,7 +141,7 @@ void describe('controller against the API server', () => {
     });
   });
 
-  void it('backs a failing key off exponentially without delaying other keys', async () => {
+  it('backs a failing key off exponentially without delaying other keys', async () => {
     const ns = await namespace('rt-backoff');
     const cms = informer<ConfigMap>('v1', 'ConfigMap', ns, { labelSelector: 'rt=test' });
     const failures: number[] = [];
@@ -202,7 +202,7 @@ void describe('controller against the API server', () => {
     }
   });
 
-  void it(
+  it(
     'a converged controller that applies children sends no write for 60 s',
     { timeout: 180_000 },
     async () => {

@@ -32,7 +32,7 @@ const configMap = (namespace: string, name: string, data: Record<string, string>
   data,
 });
 
-void describe('informer against the API server', () => {
+describe('informer against the API server', () => {
   let client: KubeClient;
   let proxy: ApiProxy;
   let ns: string;
@@ -72,7 +72,7 @@ void describe('informer against the API server', () => {
     return { informer, events, logger };
   }
 
-  void it('lists, then watches creates, updates and deletes', async () => {
+  it('lists, then watches creates, updates and deletes', async () => {
     await client.create(configMap(ns, 'pre', { v: '0' }));
     const { informer, events } = start();
     await informer.waitForSync();
@@ -100,7 +100,7 @@ void describe('informer against the API server', () => {
     await client.delete('v1', 'ConfigMap', ns, 'pre');
   });
 
-  void it('loses no update across watch cuts and short server-side watch timeouts', async () => {
+  it('loses no update across watch cuts and short server-side watch timeouts', async () => {
     await client.create(configMap(ns, 'counter', { n: '0' }));
     // Watches end on the server every 1–2 s, and the test resets the connection every 700 ms.
     const { informer, events, logger } = start({ minWatchTimeoutSeconds: 1 });
@@ -135,7 +135,7 @@ void describe('informer against the API server', () => {
     assert.ok(!logger.has('relisting'), 'resumed by watching, not by relisting');
   });
 
-  void it('relists while cut off, delivering exactly the differences it missed', async () => {
+  it('relists while cut off, delivering exactly the differences it missed', async () => {
     for (const n of ['x1', 'x2', 'x3']) await client.create(configMap(ns, n, { v: 'old' }));
     const { informer, events } = start();
     await informer.waitForSync();

@@ -37,8 +37,8 @@ function setSource(client: KubeClient, name: string, v: string): Promise<unknown
   );
 }
 
-void describe('kube-apiserver restart', () => {
-  void it(
+describe('kube-apiserver restart', () => {
+  it(
     'reconciles every change made during and after the restart',
     { timeout: 600_000 },
     async () => {

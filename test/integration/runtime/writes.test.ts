@@ -18,7 +18,7 @@ interface Event extends KubeObject {
   series?: { count: number; lastObservedTime: string };
 }
 
-void describe('write helpers against the API server', () => {
+describe('write helpers against the API server', () => {
   let client: KubeClient;
   let ns: string;
   before(async () => {
@@ -27,7 +27,7 @@ void describe('write helpers against the API server', () => {
   });
   after(() => deleteNamespace(ns));
 
-  void it('records repeats as one Event with a growing series', async () => {
+  it('records repeats as one Event with a growing series', async () => {
     const cm = await client.create<KubeObject>({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -54,7 +54,7 @@ void describe('write helpers against the API server', () => {
     assert.equal(events.filter((e) => e.reason === 'Ready').length, 1);
   });
 
-  void it('adds and removes a finalizer; a stale resourceVersion is a conflict', async () => {
+  it('adds and removes a finalizer; a stale resourceVersion is a conflict', async () => {
     const cm = await client.create<KubeObject>({
       apiVersion: 'v1',
       kind: 'ConfigMap',

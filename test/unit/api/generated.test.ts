@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT, generatedFiles } from '../../../src/api/generate.ts';
 
-void describe('generated files', () => {
+describe('generated files', () => {
   for (const [path, expected] of generatedFiles()) {
-    void it(`${path} is up to date`, async () => {
+    it(`${path} is up to date`, async () => {
       const committed = await readFile(join(ROOT, path), 'utf8').catch(() => undefined);
       assert.ok(
         committed === expected,

@@ -38,22 +38,22 @@ function fixtureLines(text: string): string[] {
   return text.replace(/\n$/, '').split('\n');
 }
 
-void describe('guide fixtures', () => {
+describe('guide fixtures', () => {
   for (const fixture of MANIFESTS) {
-    void it(`${fixture.file} is the guide's block, indentation aside`, async () => {
+    it(`${fixture.file} is the guide's block, indentation aside`, async () => {
       const guide = await readGuideLines();
       const fixtureText = await readFixture(fixture.file);
       assert.deepEqual(dedent(fixtureLines(fixtureText)), dedent(guideBlock(guide, fixture).lines));
     });
 
-    void it(`${fixture.file} is accepted by validate${fixture.kind}`, async () => {
+    it(`${fixture.file} is accepted by validate${fixture.kind}`, async () => {
       const result = VALIDATORS[fixture.kind](await loadManifest(fixture));
       assert.deepEqual(result.ok ? [] : result.errors, []);
     });
   }
 
   for (const fixture of PATCHES) {
-    void it(`${fixture.file} has the guide's JSON tokens and target`, async () => {
+    it(`${fixture.file} has the guide's JSON tokens and target`, async () => {
       const { command, body } = guidePatch(await readGuideLines(), fixture);
       assert.ok(
         command.startsWith(`kubectl patch ${fixture.resource} ${fixture.name} `),
@@ -64,7 +64,7 @@ void describe('guide fixtures', () => {
     });
   }
 
-  void it('every manifest of our kinds in the guide has a fixture', async () => {
+  it('every manifest of our kinds in the guide has a fixture', async () => {
     const guide = await readGuideLines();
     const covered = new Set(
       MANIFESTS.flatMap((f) => {
@@ -83,7 +83,7 @@ void describe('guide fixtures', () => {
     for (const i of ours) assert.ok(covered.has(i), `guide line ${i + 1} has no fixture`);
   });
 
-  void it('every kubectl patch of our kinds in the guide has a fixture', async () => {
+  it('every kubectl patch of our kinds in the guide has a fixture', async () => {
     const guide = await readGuideLines();
     const patched = guide.flatMap((line, i) => (OUR_PATCH.test(line) ? [i] : []));
     const covered = PATCHES.map((f) => guidePatch(guide, f).line);

@@ -82,11 +82,11 @@ function schemaOf(kind: (typeof KINDS)[number]): StructuralSchema {
 }
 
 for (const kind of KINDS) {
-  void describe(`${kind.kind} CRD schema`, () => {
+  describe(`${kind.kind} CRD schema`, () => {
     const visits = walk(schemaOf(kind), kind.kind, true, false);
     const fields = visits.filter((v) => !v.path.endsWith('[]') && !v.path.endsWith('[*]'));
 
-    void it('is structural: every node has a type, or is int-or-string or preserve-unknown', () => {
+    it('is structural: every node has a type, or is int-or-string or preserve-unknown', () => {
       for (const { path, node } of visits) {
         if (node['x-kubernetes-int-or-string'] === true) {
           assert.equal(node.type, undefined, path);
@@ -102,7 +102,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('uses only keywords the API server accepts', () => {
+    it('uses only keywords the API server accepts', () => {
       for (const { path, node } of visits) {
         for (const key of Object.keys(node)) assert.ok(ALLOWED_KEYS.has(key), `${path}: ${key}`);
       }
@@ -112,14 +112,14 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('keeps unknown fields only at the allow-listed paths', () => {
+    it('keeps unknown fields only at the allow-listed paths', () => {
       const preserved = visits
         .filter((v) => v.node['x-kubernetes-preserve-unknown-fields'] === true)
         .map((v) => v.path);
       for (const path of preserved) assert.ok(PRESERVE_UNKNOWN.has(path), path);
     });
 
-    void it('makes maps with additionalProperties and never mixes them with properties', () => {
+    it('makes maps with additionalProperties and never mixes them with properties', () => {
       for (const { path, node } of visits) {
         if (node.additionalProperties === undefined) continue;
         assert.equal(node.type, 'object', path);
@@ -131,7 +131,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('checks quantities as int-or-string with isQuantity', () => {
+    it('checks quantities as int-or-string with isQuantity', () => {
       for (const { path, node } of visits) {
         if (node['x-kubernetes-int-or-string'] !== true) continue;
         const normalized = path.replace(/\[\*\]|\[\]/g, '');
@@ -141,14 +141,14 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('describes every field', () => {
+    it('describes every field', () => {
       for (const { path, node } of fields) {
         if (path.startsWith(`${kind.kind}.metadata`)) continue;
         assert.ok((node.description ?? '').length > 0, `${path} has no description`);
       }
     });
 
-    void it('bounds every spec string, list and map (CEL cost)', () => {
+    it('bounds every spec string, list and map (CEL cost)', () => {
       for (const { path, node } of visits) {
         if (!path.startsWith(`${kind.kind}.spec`)) continue;
         if (node.type === 'string') {
@@ -158,7 +158,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('places transition rules where the API server evaluates them', () => {
+    it('places transition rules where the API server evaluates them', () => {
       for (const { path, node, present, repeated } of visits) {
         for (const rule of node['x-kubernetes-validations'] ?? []) {
           assert.ok(rule.message.length > 0, `${path}: rule without message`);
@@ -170,7 +170,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('avoids CEL forms the cost estimator cannot bound', () => {
+    it('avoids CEL forms the cost estimator cannot bound', () => {
       // Each of these made the API server reject a CRD (estimated cost over budget): `==` on an
       // int-or-string is priced at the request size, string() and optionals have unknown size.
       const unbounded = [/type\([^)]*\)\s*[!=]=/, /\bstring\(/, /\.\?[\w.?]+\s*[!=]=\s*\w+\.\?/];
@@ -181,7 +181,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('keys list-maps by required fields', () => {
+    it('keys list-maps by required fields', () => {
       for (const { path, node } of visits) {
         if (node['x-kubernetes-list-type'] !== 'map') continue;
         for (const key of node['x-kubernetes-list-map-keys'] ?? []) {
@@ -190,7 +190,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('has defaults of the type of their field', () => {
+    it('has defaults of the type of their field', () => {
       for (const { path, node } of visits) {
         if (node.default === undefined) continue;
         const actual = typeof node.default;
@@ -203,7 +203,7 @@ for (const kind of KINDS) {
       }
     });
 
-    void it('has conditions as metav1.Condition list-map keyed by type', () => {
+    it('has conditions as metav1.Condition list-map keyed by type', () => {
       const conditions = visits.find((v) => v.path === `${kind.kind}.status.conditions`)?.node;
       assert.equal(conditions?.['x-kubernetes-list-type'], 'map');
       assert.deepEqual(conditions['x-kubernetes-list-map-keys'], ['type']);

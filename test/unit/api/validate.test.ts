@@ -27,8 +27,8 @@ const bench = (spec: unknown, name = 'prod-bench') => ({
   spec,
 });
 
-void describe('validateFrappeBench', () => {
-  void it('applies the schema defaults, nested ones included', () => {
+describe('validateFrappeBench', () => {
+  it('applies the schema defaults, nested ones included', () => {
     const value = valueOf(
       validateFrappeBench({
         apiVersion: API_VERSION,
@@ -44,7 +44,7 @@ void describe('validateFrappeBench', () => {
     assert.deepEqual(value.spec.imageConfig, { pullPolicy: 'IfNotPresent' });
   });
 
-  void it('defaults inside map values (componentAutoscaling entries)', () => {
+  it('defaults inside map values (componentAutoscaling entries)', () => {
     const value = valueOf(
       validateFrappeBench(bench({ componentAutoscaling: { nginx: { hpa: {} } } })),
     );
@@ -65,13 +65,13 @@ void describe('validateFrappeBench', () => {
     });
   });
 
-  void it('does not modify its argument', () => {
+  it('does not modify its argument', () => {
     const input = bench({});
     validateFrappeBench(input);
     assert.deepEqual(input, bench({}));
   });
 
-  void it('reports the admission messages of CEL-enforced patterns', () => {
+  it('reports the admission messages of CEL-enforced patterns', () => {
     const errors = errorsOf(
       validateFrappeBench(
         bench(
@@ -103,7 +103,7 @@ void describe('validateFrappeBench', () => {
     }
   });
 
-  void it('rejects enums and bounds with the schema message', () => {
+  it('rejects enums and bounds with the schema message', () => {
     const errors = errorsOf(
       validateFrappeBench(
         bench({ storageAccessMode: 'ReadOnlyMany', siteReconcileConcurrency: 101 }),
@@ -119,7 +119,7 @@ void describe('validateFrappeBench', () => {
     );
   });
 
-  void it('accepts int-or-string quantities in both forms', () => {
+  it('accepts int-or-string quantities in both forms', () => {
     valueOf(
       validateFrappeBench(
         bench({
@@ -131,8 +131,8 @@ void describe('validateFrappeBench', () => {
   });
 });
 
-void describe('validateFrappeSite', () => {
-  void it('applies defaults and checks siteName', () => {
+describe('validateFrappeSite', () => {
+  it('applies defaults and checks siteName', () => {
     const value = valueOf(
       validateFrappeSite({
         apiVersion: API_VERSION,
@@ -159,8 +159,8 @@ void describe('validateFrappeSite', () => {
   });
 });
 
-void describe('validateSiteBackup and validateSiteJob', () => {
-  void it('check destinations, schedules and job types', () => {
+describe('validateSiteBackup and validateSiteJob', () => {
+  it('check destinations, schedules and job types', () => {
     const backup = errorsOf(
       validateSiteBackup({
         apiVersion: API_VERSION,

@@ -28,8 +28,8 @@ function capture(level?: LogLevel): {
   };
 }
 
-void describe('logger', () => {
-  void it('writes JSON lines with a level label, time and child bindings', () => {
+describe('logger', () => {
+  it('writes JSON lines with a level label, time and child bindings', () => {
     const { logger, lines } = capture('info');
     logger
       .child({ controller: 'site', namespace: 'ns', name: 'acme', reconcileID: 'r1' })
@@ -47,7 +47,7 @@ void describe('logger', () => {
     );
   });
 
-  void it('redacts secret-bearing fields wherever they appear', () => {
+  it('redacts secret-bearing fields wherever they appear', () => {
     const { logger, lines } = capture('debug');
     logger.info(
       {
@@ -79,8 +79,8 @@ void describe('logger', () => {
   });
 });
 
-void describe('frappe-operator run flags', () => {
-  void it('defaults to controller-runtime’s addresses with leader election on', () => {
+describe('frappe-operator run flags', () => {
+  it('defaults to controller-runtime’s addresses with leader election on', () => {
     assert.deepEqual(parseRunFlags([]), {
       metricsBindAddress: ':8443',
       healthProbeBindAddress: ':8081',
@@ -89,7 +89,7 @@ void describe('frappe-operator run flags', () => {
     });
   });
 
-  void it('takes --flag=value, --flag value and a bare --leader-elect', () => {
+  it('takes --flag=value, --flag value and a bare --leader-elect', () => {
     assert.deepEqual(
       parseRunFlags([
         '--metrics-bind-address=127.0.0.1:0',
@@ -108,7 +108,7 @@ void describe('frappe-operator run flags', () => {
     assert.equal(parseRunFlags(['--leader-elect']).leaderElect, true);
   });
 
-  void it('rejects unknown flags and bad booleans', () => {
+  it('rejects unknown flags and bad booleans', () => {
     assert.throws(() => parseRunFlags(['--metrics-addr=:8080']), /Unknown option/);
     assert.throws(
       () => parseRunFlags(['--leader-elect=yes']),

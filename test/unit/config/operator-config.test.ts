@@ -20,8 +20,8 @@ import { parseBindAddress } from '../../../src/config/bind-address.ts';
 const parse = (configMapData: Record<string, string>, env: Record<string, string> = {}) =>
   parseOperatorConfig({ configMapData, env });
 
-void describe('parseOperatorConfig', () => {
-  void it('gives the documented defaults with no ConfigMap and no env', () => {
+describe('parseOperatorConfig', () => {
+  it('gives the documented defaults with no ConfigMap and no env', () => {
     const r = parseOperatorConfig({ env: {} });
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.unknownKeys, []);
@@ -46,7 +46,7 @@ void describe('parseOperatorConfig', () => {
     assert.ok(Object.values(r.sources).every((s) => s === 'default'));
   });
 
-  void it('maps every ConfigMap key and env variable of API.md §4.1', () => {
+  it('maps every ConfigMap key and env variable of API.md §4.1', () => {
     const table: [ConfigKey, string | undefined, string][] = [
       [
         'maxConcurrentSiteReconciles',
@@ -80,7 +80,7 @@ void describe('parseOperatorConfig', () => {
     }
   });
 
-  void it('takes a ConfigMap key over its env variable over the default', () => {
+  it('takes a ConfigMap key over its env variable over the default', () => {
     const env = {
       FRAPPE_MAX_CONCURRENT_RECONCILES: '7',
       FRAPPE_MAX_CONCURRENT_SITE_RECONCILES: '20',
@@ -95,7 +95,7 @@ void describe('parseOperatorConfig', () => {
     assert.equal(r.sources.enforceHTTPS, 'default');
   });
 
-  void it('treats empty and blank values as unset and trims values', () => {
+  it('treats empty and blank values as unset and trims values', () => {
     const r = parse(
       { maxConcurrentReconciles: '  ', defaultRedisImage: ' redis:7 \n' },
       { FRAPPE_MAX_CONCURRENT_RECONCILES: '8', FRAPPE_ENFORCE_HTTPS: '' },
@@ -107,16 +107,16 @@ void describe('parseOperatorConfig', () => {
     assert.equal(r.config.defaultRedisImage, 'redis:7');
   });
 
-  void it('ignores env-only settings in the ConfigMap, reporting them as unknown keys', () => {
+  it('ignores env-only settings in the ConfigMap, reporting them as unknown keys', () => {
     const r = parse({ defaultUID: '5', gitEnabled: 'true', fpmRepositories: '[]' });
     assert.equal(r.config.defaultUID, 1001);
     assert.deepEqual(r.unknownKeys, ['defaultUID', 'fpmRepositories', 'gitEnabled']);
     assert.deepEqual(r.errors, []);
   });
 
-  void describe('integers ≥ 1 (worker counts)', () => {
+  describe('integers ≥ 1 (worker counts)', () => {
     for (const bad of ['0', '-1', '1.5', '1e3', 'ten', '+3', '0x10', '9007199254740993']) {
-      void it(`rejects ${JSON.stringify(bad)}`, () => {
+      it(`rejects ${JSON.stringify(bad)}`, () => {
         const r = parse({ maxConcurrentReconciles: bad });
         assert.equal(r.errors.length, 1);
         assert.equal(r.errors[0]?.key, 'maxConcurrentReconciles');
@@ -128,7 +128,7 @@ void describe('parseOperatorConfig', () => {
       ['64', 64],
       ['007', 7],
     ] as const) {
-      void it(`accepts ${good}`, () => {
+      it(`accepts ${good}`, () => {
         assert.equal(
           parse({ maxConcurrentSiteReconciles: good }).config.maxConcurrentSiteReconciles,
           n,
@@ -137,8 +137,8 @@ void describe('parseOperatorConfig', () => {
     }
   });
 
-  void describe('UID / GID / FSGROUP (non-negative, ≤ 2^31-1)', () => {
-    void it('accepts 0 and the largest valid ID', () => {
+  describe('UID / GID / FSGROUP (non-negative, ≤ 2^31-1)', () => {
+    it('accepts 0 and the largest valid ID', () => {
       const r = parse(
         {},
         {
@@ -153,7 +153,7 @@ void describe('parseOperatorConfig', () => {
         [0, 2147483647, 2000],
       );
     });
-    void it('rejects negatives, fractions and too-large IDs', () => {
+    it('rejects negatives, fractions and too-large IDs', () => {
       const r = parse(
         {},
         {
@@ -169,20 +169,20 @@ void describe('parseOperatorConfig', () => {
     });
   });
 
-  void describe('booleans', () => {
-    void it('accepts exactly true and false', () => {
+  describe('booleans', () => {
+    it('accepts exactly true and false', () => {
       assert.equal(parse({ enforceHTTPS: 'true' }).config.enforceHTTPS, true);
       assert.equal(parse({}, { FRAPPE_IS_OPENSHIFT: 'false' }).config.isOpenShift, false);
       assert.equal(parse({}, { FRAPPE_IS_OPENSHIFT: 'true' }).config.isOpenShift, true);
     });
     for (const bad of ['yes', '1', 'TRUE', 'on']) {
-      void it(`rejects ${bad}`, () => {
+      it(`rejects ${bad}`, () => {
         assert.equal(parse({ enforceHTTPS: bad }).errors[0]?.message, 'must be true or false');
       });
     }
   });
 
-  void describe('image references', () => {
+  describe('image references', () => {
     const good = [
       'erpnext',
       'frappe/erpnext:v15.1.0',
@@ -195,7 +195,7 @@ void describe('parseOperatorConfig', () => {
       'quay.io/a_b/c__d/e-f---g.h:latest',
     ];
     for (const ref of good) {
-      void it(`accepts ${ref}`, () => {
+      it(`accepts ${ref}`, () => {
         assert.deepEqual(parse({ defaultFrappeImage: ref }).errors, []);
       });
     }
@@ -211,7 +211,7 @@ void describe('parseOperatorConfig', () => {
       `${'a'.repeat(256)}:v1`,
     ];
     for (const ref of bad) {
-      void it(`rejects ${ref.slice(0, 40)}`, () => {
+      it(`rejects ${ref.slice(0, 40)}`, () => {
         const r = parse({}, { FRAPPE_OPERATOR_IMAGE: ref });
         assert.equal(r.errors.length, 1);
         assert.equal(r.errors[0]?.key, 'operatorImage');
@@ -220,7 +220,7 @@ void describe('parseOperatorConfig', () => {
     }
   });
 
-  void it('validates the enums metricsAuth and log level', () => {
+  it('validates the enums metricsAuth and log level', () => {
     assert.equal(parse({ metricsAuth: 'none' }).config.metricsAuth, 'none');
     assert.equal(parse({}, { FRAPPE_LOG_LEVEL: 'debug' }).config.logLevel, 'debug');
     const r = parse({ metricsAuth: 'basic' }, { FRAPPE_LOG_LEVEL: 'verbose' });
@@ -233,7 +233,7 @@ void describe('parseOperatorConfig', () => {
     );
   });
 
-  void it('validates issuer and ingress class as object names', () => {
+  it('validates issuer and ingress class as object names', () => {
     assert.equal(
       parse({ defaultClusterIssuer: 'letsencrypt-prod' }).config.defaultClusterIssuer,
       'letsencrypt-prod',
@@ -242,7 +242,7 @@ void describe('parseOperatorConfig', () => {
     assert.equal(r.errors[0]?.key, 'defaultIngressClassName');
   });
 
-  void it('names the key, the source and the value in error messages', () => {
+  it('names the key, the source and the value in error messages', () => {
     const r = parse({ maxConcurrentReconciles: 'lots' }, { FRAPPE_DEFAULT_UID: '-5' });
     assert.deepEqual(r.errors.map(describeConfigError), [
       'ConfigMap frappe-operator-config key maxConcurrentReconciles="lots": must be an integer ≥ 1',
@@ -250,7 +250,7 @@ void describe('parseOperatorConfig', () => {
     ]);
   });
 
-  void it('keeps the previous value (not the default, not env) when a new value is invalid', () => {
+  it('keeps the previous value (not the default, not env) when a new value is invalid', () => {
     const first = parse(
       { maxConcurrentReconciles: '12' },
       { FRAPPE_MAX_CONCURRENT_RECONCILES: '3' },
@@ -266,8 +266,8 @@ void describe('parseOperatorConfig', () => {
   });
 });
 
-void describe('OperatorConfigHolder', () => {
-  void it('fails start-up with every invalid value, naming keys and sources', () => {
+describe('OperatorConfigHolder', () => {
+  it('fails start-up with every invalid value, naming keys and sources', () => {
     assert.throws(
       () =>
         OperatorConfigHolder.fromStartup({
@@ -287,7 +287,7 @@ void describe('OperatorConfigHolder', () => {
     );
   });
 
-  void it('returns the unknown keys at start-up and reports each one only once afterwards', () => {
+  it('returns the unknown keys at start-up and reports each one only once afterwards', () => {
     const { holder, unknownKeys } = OperatorConfigHolder.fromStartup({
       configMapData: { gitEnabled: 'true' },
       env: {},
@@ -302,7 +302,7 @@ void describe('OperatorConfigHolder', () => {
     );
   });
 
-  void it('applies valid changes, tells subscribers which keys changed, and keeps previous values for invalid ones', () => {
+  it('applies valid changes, tells subscribers which keys changed, and keeps previous values for invalid ones', () => {
     const { holder } = OperatorConfigHolder.fromStartup({
       configMapData: { maxConcurrentReconciles: '4' },
       env: { FRAPPE_ENFORCE_HTTPS: 'true' },
@@ -338,7 +338,7 @@ void describe('OperatorConfigHolder', () => {
     ]);
   });
 
-  void it('keeps start-up-only settings and reports that they need a restart', () => {
+  it('keeps start-up-only settings and reports that they need a restart', () => {
     const { holder } = OperatorConfigHolder.fromStartup({ configMapData: {}, env: {} });
     const u = holder.update({ metricsAuth: 'none' });
     assert.deepEqual(u.restartRequired, ['metricsAuth']);
@@ -348,8 +348,8 @@ void describe('OperatorConfigHolder', () => {
   });
 });
 
-void describe('operatorNamespace', () => {
-  void it('prefers FRAPPE_OPERATOR_NAMESPACE, then POD_NAMESPACE, then the service-account file', () => {
+describe('operatorNamespace', () => {
+  it('prefers FRAPPE_OPERATOR_NAMESPACE, then POD_NAMESPACE, then the service-account file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ns-'));
     const file = path.join(dir, 'namespace');
     fs.writeFileSync(file, 'from-file\n');
@@ -362,7 +362,7 @@ void describe('operatorNamespace', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  void it('fails with an error saying what to set when nothing names it', () => {
+  it('fails with an error saying what to set when nothing names it', () => {
     assert.throws(
       () => operatorNamespace({}, '/nonexistent/namespace'),
       /set FRAPPE_OPERATOR_NAMESPACE/,
@@ -370,15 +370,15 @@ void describe('operatorNamespace', () => {
   });
 });
 
-void describe('parseBindAddress', () => {
-  void it('parses controller-runtime bind addresses', () => {
+describe('parseBindAddress', () => {
+  it('parses controller-runtime bind addresses', () => {
     assert.deepEqual(parseBindAddress('x', ':8443'), { host: undefined, port: 8443 });
     assert.deepEqual(parseBindAddress('x', '127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
     assert.deepEqual(parseBindAddress('x', '[::1]:8081'), { host: '::1', port: 8081 });
     assert.equal(parseBindAddress('x', '0'), undefined);
   });
   for (const bad of ['8443', ':', ':99999', 'host', '::1:80', '[::1]']) {
-    void it(`rejects ${bad}`, () => {
+    it(`rejects ${bad}`, () => {
       assert.throws(() => parseBindAddress('metrics-bind-address', bad), /--metrics-bind-address=/);
     });
   }

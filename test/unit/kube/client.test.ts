@@ -21,8 +21,8 @@ const status = (code: number, reason: string) => ({
   message: `it is ${reason}`,
 });
 
-void describe('KubeClient', () => {
-  void it('resolves kinds through discovery once, sharing concurrent look-ups; misses re-discover', async () => {
+describe('KubeClient', () => {
+  it('resolves kinds through discovery once, sharing concurrent look-ups; misses re-discover', async () => {
     const api = await fakeApiServer((_req, res) => reply(res, {}));
     try {
       const [a, b] = await Promise.all([
@@ -42,7 +42,7 @@ void describe('KubeClient', () => {
     }
   });
 
-  void it('builds paths, sends the right verbs and content types, maps answers', async () => {
+  it('builds paths, sends the right verbs and content types, maps answers', async () => {
     const api = await fakeApiServer((req, res) => {
       if (req.path.endsWith('/missing')) return false;
       if (req.path.endsWith('/conflict')) return reply(res, status(409, 'Conflict'), 409);
@@ -145,8 +145,8 @@ void describe('KubeClient', () => {
   });
 });
 
-void describe('Cache', () => {
-  void it('shares one informer per kind and selection, and reports sync of all', async () => {
+describe('Cache', () => {
+  it('shares one informer per kind and selection, and reports sync of all', async () => {
     const api = await fakeApiServer((req, res) => {
       if (req.query.get('watch') === 'true') return true; // a watch that stays open
       return reply(res, { items: [], metadata: { resourceVersion: '1' } });

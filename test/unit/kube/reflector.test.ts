@@ -68,7 +68,7 @@ function until(check: () => boolean, message: string, timeoutMs = 5000): Promise
   });
 }
 
-void describe('Reflector + Informer (fake API server)', () => {
+describe('Reflector + Informer (fake API server)', () => {
   let api: FakeApiServer | undefined;
   let informer: Informer<KubeObject & { data: { v: string } }> | undefined;
   afterEach(async () => {
@@ -97,7 +97,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     return { informer, events };
   };
 
-  void it('lists in pages, watches with bookmarks and a 5–10 min timeout, resumes from the last resourceVersion', async () => {
+  it('lists in pages, watches with bookmarks and a 5–10 min timeout, resumes from the last resourceVersion', async () => {
     const a = await scripted(
       () => [cm('a', 1), cm('b', 2), cm('c', 3)],
       () => '10',
@@ -146,7 +146,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     assert.equal(inf.reflector.resourceVersion, '16');
   });
 
-  void it('relists on a 410 ERROR event and on a 410 HTTP status, delivering exactly what changed', async () => {
+  it('relists on a 410 ERROR event and on a 410 HTTP status, delivering exactly what changed', async () => {
     let objects = [cm('a', 1), cm('b', 2)];
     let rv = '5';
     const gone = {
@@ -192,7 +192,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     );
   });
 
-  void it('retries a failing watch with backoff from the same resourceVersion, without relisting', async () => {
+  it('retries a failing watch with backoff from the same resourceVersion, without relisting', async () => {
     const a = await scripted(
       () => [cm('a', 1)],
       () => '3',
@@ -221,7 +221,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     );
   });
 
-  void it('backs off when the server ends watches at once without an event (no hot loop)', async () => {
+  it('backs off when the server ends watches at once without an event (no hot loop)', async () => {
     const a = await scripted(
       () => [],
       () => '1',
@@ -238,7 +238,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     assert.ok(watches >= 2 && watches <= 30, `${String(watches)} watches in 300 ms`);
   });
 
-  void it('aborts a silent watch (watchdog) and watches again', async () => {
+  it('aborts a silent watch (watchdog) and watches again', async () => {
     const a = await scripted(
       () => [],
       () => '1',
@@ -254,7 +254,7 @@ void describe('Reflector + Informer (fake API server)', () => {
     assert.equal(a.requests.filter((r) => r.query.get('watch') === 'true').length, 2);
   });
 
-  void it('relist() delivers differences; indexes follow changes; a throwing handler does no harm', async () => {
+  it('relist() delivers differences; indexes follow changes; a throwing handler does no harm', async () => {
     const a = await scripted(
       () => [cm('a', 1, 'p'), cm('b', 2, 'q')],
       () => '2',
@@ -295,8 +295,8 @@ void describe('Reflector + Informer (fake API server)', () => {
   });
 });
 
-void describe('Informer resync', () => {
-  void it('re-delivers every cached object as update(obj, obj) every resyncMs', async () => {
+describe('Informer resync', () => {
+  it('re-delivers every cached object as update(obj, obj) every resyncMs', async () => {
     const api = await scripted(
       () => [cm('a', 1)],
       () => '1',

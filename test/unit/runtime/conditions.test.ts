@@ -12,8 +12,8 @@ import {
 const t0 = new Date('2025-01-02T03:04:05.678Z');
 const t1 = new Date('2025-01-02T04:00:00.001Z');
 
-void describe('conditions', () => {
-  void it('adds a condition with a second-precision transition time', () => {
+describe('conditions', () => {
+  it('adds a condition with a second-precision transition time', () => {
     const c = setCondition(
       undefined,
       { type: 'Ready', status: 'False', reason: 'Init', message: 'm' },
@@ -30,7 +30,7 @@ void describe('conditions', () => {
     ]);
   });
 
-  void it('keeps lastTransitionTime when only reason, message or observedGeneration change', () => {
+  it('keeps lastTransitionTime when only reason, message or observedGeneration change', () => {
     const a = setCondition(
       [],
       { type: 'Ready', status: 'False', reason: 'A', message: 'a', observedGeneration: 1 },
@@ -47,7 +47,7 @@ void describe('conditions', () => {
     assert.equal(ready.observedGeneration, 2);
   });
 
-  void it('moves lastTransitionTime when status changes, and leaves other conditions alone', () => {
+  it('moves lastTransitionTime when status changes, and leaves other conditions alone', () => {
     let c: Condition[] = setCondition(
       [],
       { type: 'Ready', status: 'False', reason: 'A', message: '' },
@@ -69,13 +69,13 @@ void describe('conditions', () => {
     assert.equal(isTrue(after, 'Missing'), false);
   });
 
-  void it('setting the same condition twice yields an identical array (no status write)', () => {
+  it('setting the same condition twice yields an identical array (no status write)', () => {
     const input = { type: 'Ready', status: 'True', reason: 'Ok', message: 'fine' } as const;
     const a = setCondition([], input, t0);
     assert.deepEqual(setCondition(a, input, t1), a);
   });
 
-  void it('formats metav1.Time without fractions', () => {
+  it('formats metav1.Time without fractions', () => {
     assert.equal(toMetaTime(t0), '2025-01-02T03:04:05Z');
   });
 });

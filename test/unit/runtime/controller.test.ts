@@ -73,7 +73,7 @@ function until(check: () => boolean, message: string, timeoutMs = 5000): Promise
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-void describe('defaultPrimaryPredicate', () => {
+describe('defaultPrimaryPredicate', () => {
   const base = obj('a', { resourceVersion: '1', labels: { x: '1' } });
   const cases: [string, Partial<KubeObject['metadata']>, boolean][] = [
     ['status-only update', { resourceVersion: '2' }, false],
@@ -84,21 +84,21 @@ void describe('defaultPrimaryPredicate', () => {
     ['finalizers', { resourceVersion: '2', finalizers: ['f'] }, true],
     ['deletion', { resourceVersion: '2', deletionTimestamp: '2025-01-01T00:00:00Z' }, true],
   ];
-  void it('any update of a kind without metadata.generation → true', () => {
+  it('any update of a kind without metadata.generation → true', () => {
     const cm = { ...base, metadata: { ...base.metadata, generation: undefined } };
     const next = { ...cm, metadata: { ...cm.metadata, resourceVersion: '2' } };
     assert.equal(defaultPrimaryPredicate(cm, next), true);
   });
   for (const [what, change, expected] of cases) {
-    void it(`${what} → ${String(expected)}`, () => {
+    it(`${what} → ${String(expected)}`, () => {
       const next = { ...base, metadata: { ...base.metadata, ...change } };
       assert.equal(defaultPrimaryPredicate(base, next), expected);
     });
   }
 });
 
-void describe('Controller', () => {
-  void it('reconciles primaries on add/delete and filtered updates, owners of owned objects, mapped keys', async () => {
+describe('Controller', () => {
+  it('reconciles primaries on add/delete and filtered updates, owners of owned objects, mapped keys', async () => {
     const seen: string[] = [];
     const { c } = harness((req) => {
       seen.push(`${req.namespace}/${req.name}`);
@@ -140,7 +140,7 @@ void describe('Controller', () => {
     }
   });
 
-  void it('retries thrown errors with backoff, never retries a TerminalError, honours requeueAfter', async () => {
+  it('retries thrown errors with backoff, never retries a TerminalError, honours requeueAfter', async () => {
     const calls = new Map<string, number>();
     const { c, name } = harness((req) => {
       const n = (calls.get(req.name) ?? 0) + 1;
@@ -190,7 +190,7 @@ void describe('Controller', () => {
     }
   });
 
-  void it('runs at most N reconciles at once, resizable at run time; one key never runs twice at once', async () => {
+  it('runs at most N reconciles at once, resizable at run time; one key never runs twice at once', async () => {
     let running = 0;
     let peak = 0;
     let done = 0;
@@ -239,7 +239,7 @@ void describe('Controller', () => {
     }
   });
 
-  void it('stop() takes no new keys and resolves only after in-flight reconciles finished', async () => {
+  it('stop() takes no new keys and resolves only after in-flight reconciles finished', async () => {
     let release: (() => void) | undefined;
     let finished = 0;
     const started: string[] = [];

@@ -15,8 +15,8 @@ const site: KubeObject = {
   metadata: { name: 'acme', namespace: 'ns', uid: 'uid-1', resourceVersion: '7' },
 };
 
-void describe('EventRecorder', () => {
-  void it('creates one Event, then patches its series on repeats', async () => {
+describe('EventRecorder', () => {
+  it('creates one Event, then patches its series on repeats', async () => {
     let expired = false;
     const api = await fakeApiServer((req, res) => {
       if (req.method === 'PATCH' && expired) return false; // 404
@@ -77,7 +77,7 @@ void describe('EventRecorder', () => {
     }
   });
 
-  void it('never throws when the API refuses', async () => {
+  it('never throws when the API refuses', async () => {
     const api = await fakeApiServer((_req, res) =>
       reply(res, { kind: 'Status', code: 403, reason: 'Forbidden', message: 'no' }, 403),
     );
@@ -96,8 +96,8 @@ void describe('EventRecorder', () => {
   });
 });
 
-void describe('finalizers', () => {
-  void it('adds and removes with a merge patch guarded by resourceVersion; gone is fine', async () => {
+describe('finalizers', () => {
+  it('adds and removes with a merge patch guarded by resourceVersion; gone is fine', async () => {
     const api = await fakeApiServer((req, res) => {
       if (req.path.endsWith('/gone')) return false;
       return reply(res, {

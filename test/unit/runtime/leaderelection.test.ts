@@ -106,8 +106,8 @@ async function masterStatus(name: string): Promise<number | undefined> {
   return m?.values.find((v) => v.labels.name === name)?.value;
 }
 
-void describe('LeaderElector', () => {
-  void it('elects exactly one of three replicas, which keeps renewing', async () => {
+describe('LeaderElector', () => {
+  it('elects exactly one of three replicas, which keeps renewing', async () => {
     const store = new LeaseStore();
     const rs = ['a', 'b', 'c'].map((id) => replica(store, id));
     rs.forEach((r) => {
@@ -140,7 +140,7 @@ void describe('LeaderElector', () => {
     }
   });
 
-  void it('stops leading at the renew deadline while a renewal hangs, and another replica takes over after the lease duration', async () => {
+  it('stops leading at the renew deadline while a renewal hangs, and another replica takes over after the lease duration', async () => {
     const store = new LeaseStore();
     const a = replica(store, 'a', 'hang-lease');
     a.elector.start();
@@ -189,7 +189,7 @@ void describe('LeaderElector', () => {
     }
   });
 
-  void it('loses leadership when renewals fail with errors', async () => {
+  it('loses leadership when renewals fail with errors', async () => {
     const store = new LeaseStore();
     const a = replica(store, 'a', 'fail-lease');
     a.elector.start();
@@ -213,7 +213,7 @@ void describe('LeaderElector', () => {
     }
   });
 
-  void it('releases the lease on stop so a waiting replica takes over within a retry period', async () => {
+  it('releases the lease on stop so a waiting replica takes over within a retry period', async () => {
     const store = new LeaseStore();
     const a = replica(store, 'a', 'release-lease');
     a.elector.start();
@@ -246,7 +246,7 @@ void describe('LeaderElector', () => {
     }
   });
 
-  void it('does not release a lease it does not hold', async () => {
+  it('does not release a lease it does not hold', async () => {
     const store = new LeaseStore();
     const a = replica(store, 'a', 'norelease-lease');
     a.elector.start();
@@ -269,7 +269,7 @@ void describe('LeaderElector', () => {
     assert.equal(store.spec().holderIdentity, '');
   });
 
-  void it('rejects inconsistent timings', () => {
+  it('rejects inconsistent timings', () => {
     const { client } = clientOf(new LeaseStore());
     assert.throws(
       () =>

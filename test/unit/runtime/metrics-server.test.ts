@@ -111,7 +111,7 @@ async function serve(
   return { server, port };
 }
 
-void describe('MetricsServer with TokenReview authorization', () => {
+describe('MetricsServer with TokenReview authorization', () => {
   const api = fakeApi();
   let server: MetricsServer;
   let port: number;
@@ -120,7 +120,7 @@ void describe('MetricsServer with TokenReview authorization', () => {
   });
   after(() => server.stop());
 
-  void it('serves only /metrics', async () => {
+  it('serves only /metrics', async () => {
     assert.equal((await request(port, '/')).status, 404);
     assert.equal((await request(port, '/metrics/extra', { token: 'alice' })).status, 404);
     assert.equal((await request(port, '/healthz')).status, 404);
@@ -128,20 +128,20 @@ void describe('MetricsServer with TokenReview authorization', () => {
     assert.equal(post.status, 405);
   });
 
-  void it('answers 401 without a token and with an invalid one', async () => {
+  it('answers 401 without a token and with an invalid one', async () => {
     const none = await request(port, '/metrics');
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer');
     assert.equal((await request(port, '/metrics', { token: 'forged' })).status, 401);
   });
 
-  void it('answers 403 to an authenticated user without RBAC', async () => {
+  it('answers 403 to an authenticated user without RBAC', async () => {
     const r = await request(port, '/metrics', { token: 'bob' });
     assert.equal(r.status, 403);
     assert.match(r.body, /system:serviceaccount:ns:bob may not get \/metrics/);
   });
 
-  void it('answers 200 with the registry to an allowed user, over a self-signed certificate', async () => {
+  it('answers 200 with the registry to an allowed user, over a self-signed certificate', async () => {
     const r = await request(port, '/metrics?x=1', { token: 'alice' });
     assert.equal(r.status, 200);
     assert.match(r.body, /^test_scrapes_total 3$/m);
@@ -149,7 +149,7 @@ void describe('MetricsServer with TokenReview authorization', () => {
     assert.equal(r.cert.subject, 'CN=frappe-operator-metrics');
   });
 
-  void it('caches decisions per token and shares one review among concurrent scrapes', async () => {
+  it('caches decisions per token and shares one review among concurrent scrapes', async () => {
     api.calls.length = 0;
     const results = await Promise.all(
       Array.from({ length: 5 }, () => request(port, '/metrics', { token: 'alice' })),
@@ -166,7 +166,7 @@ void describe('MetricsServer with TokenReview authorization', () => {
     assert.deepEqual(api.calls, ['TokenReview'], 'one review for five concurrent scrapes');
   });
 
-  void it('re-reviews a refused token after the deny TTL', async () => {
+  it('re-reviews a refused token after the deny TTL', async () => {
     api.calls.length = 0;
     assert.equal((await request(port, '/metrics', { token: 'dave' })).status, 401);
     assert.equal((await request(port, '/metrics', { token: 'dave' })).status, 401);
@@ -176,7 +176,7 @@ void describe('MetricsServer with TokenReview authorization', () => {
     assert.equal(api.calls.length, 2);
   });
 
-  void it('answers 500 when the API server cannot be asked, and does not cache that', async () => {
+  it('answers 500 when the API server cannot be asked, and does not cache that', async () => {
     api.calls.length = 0;
     assert.equal((await request(port, '/metrics', { token: 'boom' })).status, 500);
     assert.equal((await request(port, '/metrics', { token: 'boom' })).status, 500);
@@ -184,8 +184,8 @@ void describe('MetricsServer with TokenReview authorization', () => {
   });
 });
 
-void describe('TokenReviewAuthorizer', () => {
-  void it('keeps at most maxEntries tokens', async () => {
+describe('TokenReviewAuthorizer', () => {
+  it('keeps at most maxEntries tokens', async () => {
     const api = fakeApi();
     const authz = new TokenReviewAuthorizer(api, { maxEntries: 2 });
     for (const t of ['t1', 't2', 't3']) await authz.authorize(`Bearer ${t}`);
@@ -197,15 +197,15 @@ void describe('TokenReviewAuthorizer', () => {
     assert.deepEqual(api.calls, ['TokenReview'], 't1 was evicted');
   });
 
-  void it('accepts only the Bearer scheme', async () => {
+  it('accepts only the Bearer scheme', async () => {
     const authz = new TokenReviewAuthorizer(fakeApi());
     assert.equal((await authz.authorize('Basic YWxpY2U6eA==')).status, 401);
     assert.equal((await authz.authorize('bearer alice')).status, 200);
   });
 });
 
-void describe('MetricsServer options', () => {
-  void it('serves without authentication with metricsAuth none', async () => {
+describe('MetricsServer options', () => {
+  it('serves without authentication with metricsAuth none', async () => {
     const { server, port } = await serve(undefined);
     try {
       const r = await request(port, '/metrics');
@@ -216,7 +216,7 @@ void describe('MetricsServer options', () => {
     }
   });
 
-  void it('serves the certificate of --metrics-cert-dir', async () => {
+  it('serves the certificate of --metrics-cert-dir', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-certs-'));
     const material = selfSignedCertificate({
       commonName: 'from-cert-dir',
@@ -235,7 +235,7 @@ void describe('MetricsServer options', () => {
     }
   });
 
-  void it('refuses to start with a broken certificate directory', () => {
+  it('refuses to start with a broken certificate directory', () => {
     assert.throws(
       () =>
         new MetricsServer({

@@ -10,8 +10,8 @@ import {
   defaultControllerRateLimiter,
 } from '../../../src/runtime/ratelimiter.ts';
 
-void describe('ItemExponentialFailureRateLimiter', () => {
-  void it('doubles from 5 ms per failure up to the 1000 s cap, per key', () => {
+describe('ItemExponentialFailureRateLimiter', () => {
+  it('doubles from 5 ms per failure up to the 1000 s cap, per key', () => {
     const l = new ItemExponentialFailureRateLimiter();
     const delays = Array.from({ length: 30 }, () => l.when('a'));
     assert.deepEqual(delays.slice(0, 5), [5, 10, 20, 40, 80]);
@@ -25,7 +25,7 @@ void describe('ItemExponentialFailureRateLimiter', () => {
     assert.equal(l.when('a'), 5, 'forget resets the backoff');
   });
 
-  void it('never shrinks and never exceeds the cap, for any number of failures', () => {
+  it('never shrinks and never exceeds the cap, for any number of failures', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2000 }), (failures) => {
         const l = new ItemExponentialFailureRateLimiter();
@@ -41,8 +41,8 @@ void describe('ItemExponentialFailureRateLimiter', () => {
   });
 });
 
-void describe('BucketRateLimiter', () => {
-  void it('lets a burst of 100 through, then one every 100 ms, refilling over time', () => {
+describe('BucketRateLimiter', () => {
+  it('lets a burst of 100 through, then one every 100 ms, refilling over time', () => {
     let now = 0;
     const l = new BucketRateLimiter(10, 100, () => now);
     for (let i = 0; i < 100; i++) assert.equal(l.when(), 0);
@@ -57,8 +57,8 @@ void describe('BucketRateLimiter', () => {
   });
 });
 
-void describe('MaxOfRateLimiter / defaultControllerRateLimiter', () => {
-  void it('uses the longest delay, and every limiter counts every call', () => {
+describe('MaxOfRateLimiter / defaultControllerRateLimiter', () => {
+  it('uses the longest delay, and every limiter counts every call', () => {
     let now = 0;
     const l = new MaxOfRateLimiter(
       new ItemExponentialFailureRateLimiter(5, 1_000_000),
@@ -75,7 +75,7 @@ void describe('MaxOfRateLimiter / defaultControllerRateLimiter', () => {
     assert.equal(l.numRequeues('a'), 0);
   });
 
-  void it('default: first retry after 5 ms', () => {
+  it('default: first retry after 5 ms', () => {
     assert.equal(defaultControllerRateLimiter().when('x'), 5);
   });
 });

@@ -25,8 +25,8 @@ const make = (cn = 'frappe-operator-metrics'): TlsMaterial =>
     ipAddresses: ['127.0.0.1', '::1', 'fd00:10:96::1'],
   });
 
-void describe('selfSignedCertificate', () => {
-  void it('makes a certificate node parses, with the names, validity and key asked for', () => {
+describe('selfSignedCertificate', () => {
+  it('makes a certificate node parses, with the names, validity and key asked for', () => {
     const now = new Date();
     const { cert, key } = make();
     const x = new X509Certificate(cert);
@@ -50,7 +50,7 @@ void describe('selfSignedCertificate', () => {
     assert.match(x.serialNumber, /^[0-9A-F]{32}$/);
   });
 
-  void it('uses GeneralizedTime from 2050 on', () => {
+  it('uses GeneralizedTime from 2050 on', () => {
     const x = new X509Certificate(
       selfSignedCertificate({
         commonName: 'x',
@@ -62,7 +62,7 @@ void describe('selfSignedCertificate', () => {
     assert.equal(x.validToDate.getUTCFullYear(), 2050);
   });
 
-  void it('serves a TLS request (node accepts it as a server certificate)', async () => {
+  it('serves a TLS request (node accepts it as a server certificate)', async () => {
     const material = make();
     const server = https.createServer(material, (_req, res) => res.end('hello'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -99,7 +99,7 @@ void describe('selfSignedCertificate', () => {
   });
 });
 
-void describe('certificate directory', () => {
+describe('certificate directory', () => {
   const writeDir = (
     m: TlsMaterial,
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certs-')),
@@ -109,14 +109,14 @@ void describe('certificate directory', () => {
     return dir;
   };
 
-  void it('loads a matching pair', () => {
+  it('loads a matching pair', () => {
     const m = make();
     const dir = writeDir(m);
     assert.deepEqual(loadCertificateDir(dir), m);
     fs.rmSync(dir, { recursive: true });
   });
 
-  void it('rejects a key that does not belong to the certificate, and a missing file', () => {
+  it('rejects a key that does not belong to the certificate, and a missing file', () => {
     const dir = writeDir(make());
     fs.writeFileSync(path.join(dir, 'tls.key'), make().key);
     assert.throws(() => loadCertificateDir(dir), /is not the private key of the certificate/);
@@ -127,7 +127,7 @@ void describe('certificate directory', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  void it('reports a rotated pair once both files match again', async () => {
+  it('reports a rotated pair once both files match again', async () => {
     const dir = writeDir(make());
     const seen: string[] = [];
     const errors: string[] = [];

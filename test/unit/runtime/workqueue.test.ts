@@ -26,8 +26,8 @@ async function tryGet(q: WorkQueue): Promise<string | undefined | typeof BLOCKED
   return result;
 }
 
-void describe('WorkQueue', () => {
-  void it('hands out keys in FIFO order and de-duplicates waiting keys', async () => {
+describe('WorkQueue', () => {
+  it('hands out keys in FIFO order and de-duplicates waiting keys', async () => {
     const q = newQueue();
     for (const k of ['a', 'b', 'a', 'c', 'b']) q.add(k);
     assert.equal(q.len(), 3);
@@ -35,7 +35,7 @@ void describe('WorkQueue', () => {
     assert.equal(await tryGet(q), BLOCKED);
   });
 
-  void it('never hands a key out twice at once; a re-add during processing queues it once after done', async () => {
+  it('never hands a key out twice at once; a re-add during processing queues it once after done', async () => {
     const q = newQueue();
     q.add('k');
     assert.equal(await q.get(), 'k');
@@ -49,14 +49,14 @@ void describe('WorkQueue', () => {
     assert.equal(await tryGet(q), BLOCKED, 'exactly one more, not 1000');
   });
 
-  void it('wakes a blocked worker on add', async () => {
+  it('wakes a blocked worker on add', async () => {
     const q = newQueue();
     const got = q.get();
     q.add('x');
     assert.equal(await got, 'x');
   });
 
-  void it('addAfter delays, and the earliest pending time wins', () => {
+  it('addAfter delays, and the earliest pending time wins', () => {
     mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     try {
       const q = newQueue();
@@ -79,7 +79,7 @@ void describe('WorkQueue', () => {
     }
   });
 
-  void it('addRateLimited delays by the rate limiter; forget and numRequeues delegate', () => {
+  it('addRateLimited delays by the rate limiter; forget and numRequeues delegate', () => {
     mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     try {
       const calls: string[] = [];
@@ -104,7 +104,7 @@ void describe('WorkQueue', () => {
     }
   });
 
-  void it('shutDown releases blocked workers and ignores adds; get(signal) can be aborted', async () => {
+  it('shutDown releases blocked workers and ignores adds; get(signal) can be aborted', async () => {
     const q = newQueue();
     const abort = new AbortController();
     const aborted = q.get(abort.signal);
@@ -123,7 +123,7 @@ void describe('WorkQueue', () => {
     assert.equal(await q.get(), undefined);
   });
 
-  void it('shutDownWithDrain waits for keys being processed', async () => {
+  it('shutDownWithDrain waits for keys being processed', async () => {
     const q = newQueue();
     q.add('a');
     q.add('b');
@@ -140,7 +140,7 @@ void describe('WorkQueue', () => {
     assert.equal(drained, true);
   });
 
-  void it('keeps the workqueue metrics', async () => {
+  it('keeps the workqueue metrics', async () => {
     const q = new WorkQueue({ name: 'metrics-test' });
     q.add('a');
     q.add('b');

@@ -12,8 +12,8 @@ import {
 import { updateStatus } from '../../../src/runtime/status.ts';
 import { fakeApiServer, reply, type FakeApiServer } from '../kube/fake-apiserver.ts';
 
-void describe('jsonEqual / isSubset', () => {
-  void it('ignores key order and undefined-valued keys', () => {
+describe('jsonEqual / isSubset', () => {
+  it('ignores key order and undefined-valued keys', () => {
     assert.equal(
       jsonEqual({ a: 1, b: { c: [1, { d: 2, e: 3 }] } }, { b: { c: [1, { e: 3, d: 2 }] }, a: 1 }),
       true,
@@ -24,7 +24,7 @@ void describe('jsonEqual / isSubset', () => {
     assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
   });
 
-  void it('subset: the live side may have more fields; zero values match absent fields', () => {
+  it('subset: the live side may have more fields; zero values match absent fields', () => {
     const live = {
       spec: {
         replicas: 2,
@@ -53,7 +53,7 @@ void describe('jsonEqual / isSubset', () => {
   });
 });
 
-void describe('applyObject / updateStatus against a fake API server', () => {
+describe('applyObject / updateStatus against a fake API server', () => {
   let api: FakeApiServer;
   before(async () => {
     api = await fakeApiServer((req, res) =>
@@ -69,7 +69,7 @@ void describe('applyObject / updateStatus against a fake API server', () => {
     data,
   });
 
-  void it('stamps a stable hash of the content, independent of key order', () => {
+  it('stamps a stable hash of the content, independent of key order', () => {
     const a = withAppliedHash(cm({ a: '1', b: '2' }));
     const b = withAppliedHash({ ...cm({ b: '2', a: '1' }) });
     const hash = a.metadata.annotations?.[APPLIED_HASH_ANNOTATION];
@@ -86,7 +86,7 @@ void describe('applyObject / updateStatus against a fake API server', () => {
     );
   });
 
-  void it('sends nothing when the live object already matches; applies on drift or a changed intent', async () => {
+  it('sends nothing when the live object already matches; applies on drift or a changed intent', async () => {
     api.requests.length = 0;
     const desired = cm({ a: '1', b: '2' });
     const live = {
@@ -109,7 +109,7 @@ void describe('applyObject / updateStatus against a fake API server', () => {
     assert.equal(req.query.get('force'), 'true');
   });
 
-  void it('writes status through the status subresource only when it differs', async () => {
+  it('writes status through the status subresource only when it differs', async () => {
     api.requests.length = 0;
     const obj = {
       ...cm({}),

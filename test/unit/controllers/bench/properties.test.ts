@@ -34,7 +34,7 @@ const containersOf = (p: PodSpec): Container[] => [...(p.initContainers ?? []), 
 
 const runs = { numRuns: 300 };
 
-void test('every pod passes the restricted Pod Security Standard', () => {
+test('every pod passes the restricted Pod Security Standard', () => {
   fc.assert(
     fc.property(bench, benchContext, (b, ctx) => {
       for (const obj of allChildren(b, ctx)) {
@@ -47,7 +47,7 @@ void test('every pod passes the restricted Pod Security Standard', () => {
   );
 });
 
-void test('every container has cpu and memory requests and limits, request ≤ limit', () => {
+test('every container has cpu and memory requests and limits, request ≤ limit', () => {
   fc.assert(
     fc.property(bench, benchContext, (b, ctx) => {
       for (const obj of allChildren(b, ctx)) {
@@ -98,7 +98,7 @@ function assertStandardLabels(
   assert.equal(labels['app.kubernetes.io/managed-by'], 'frappe-operator', where);
 }
 
-void test('standard labels on every object and pod; owner reference on every child but the PVC', () => {
+test('standard labels on every object and pod; owner reference on every child but the PVC', () => {
   fc.assert(
     fc.property(bench, benchContext, (b, ctx) => {
       const name = b.metadata.name ?? '';
@@ -127,7 +127,7 @@ void test('standard labels on every object and pod; owner reference on every chi
   );
 });
 
-void test('no secret value in argv, env literals or annotations', () => {
+test('no secret value in argv, env literals or annotations', () => {
   const password = fc.string({ minLength: 12, maxLength: 40 }).filter((s) => s.trim().length >= 12);
   fc.assert(
     fc.property(bench, benchContext, password, (b, ctx, secret) => {

@@ -16,11 +16,11 @@ const good: PodSpec = {
   volumes: [{ name: 'v', emptyDir: {} }],
 };
 
-void test('a restricted pod passes', () => {
+test('a restricted pod passes', () => {
   assert.deepEqual(restrictedViolations(good), []);
 });
 
-void test('each restricted rule is checked', () => {
+test('each restricted rule is checked', () => {
   const cases: [string, PodSpec][] = [
     ['hostNetwork', { ...good, hostNetwork: true }],
     ['hostPath', { ...good, volumes: [{ name: 'h', hostPath: { path: '/' } }] }],

@@ -24,7 +24,7 @@ const withSpec = (spec: Record<string, unknown>, annotations?: Record<string, st
     spec: { ...prodBenchManifest.spec, ...spec },
   });
 
-void test('replicas: static sends staticReplicas; autoscaled keeps the current count until handed over', () => {
+test('replicas: static sends staticReplicas; autoscaled keeps the current count until handed over', () => {
   const bench = prodBench();
   assert.equal(scalingPlan(bench, context(), 'scheduler').replicas, 1);
   assert.equal(scalingPlan(bench, context(), 'nginx').replicas, 1);
@@ -44,7 +44,7 @@ void test('replicas: static sends staticReplicas; autoscaled keeps the current c
   assert.equal(scalingPlan(bench, handedOver, 'gunicorn').replicas, undefined);
 });
 
-void test('KEDA missing: keda components run staticReplicas, not provider-managed, no ScaledObject', () => {
+test('KEDA missing: keda components run staticReplicas, not provider-managed, no ScaledObject', () => {
   const ctx = context({ kedaAvailable: false, initialized: { image: 'x', inputsHash: 'y' } });
   const plan = scalingPlan(prodBench(), ctx, 'worker-short');
   assert.deepEqual(
@@ -62,7 +62,7 @@ void test('KEDA missing: keda components run staticReplicas, not provider-manage
   assert.deepEqual(kinds, ['HorizontalPodAutoscaler/prod-bench-gunicorn']);
 });
 
-void test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis and retry only', () => {
+test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis and retry only', () => {
   const ctx = context();
   const base = initInputsHash(prodBench(), ctx);
   assert.equal(initInputsHash(withSpec({ componentResources: {} }), ctx), base);
@@ -82,7 +82,7 @@ void test('bench-init inputs hash changes with image, apps, commonSiteConfig, Re
   );
 });
 
-void test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
+test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
   const bench = withSpec({
     appsJSON: '["erpnext@v15.0.0", "hrms"]',
     apps: [{ name: 'erpnext', version: '15.1.0' }, { name: 'payments' }],
@@ -94,7 +94,7 @@ void test('apps: appsJSON merged with apps, apps wins; versions after @', () => 
   ]);
 });
 
-void test('bench-init report: apps with versions, or the failure reason', () => {
+test('bench-init report: apps with versions, or the failure reason', () => {
   assert.deepEqual(parseInitReport('{"apps":[{"name":"frappe","version":"15.2.0"}]}'), {
     ok: true,
     apps: [{ name: 'frappe', version: '15.2.0' }],
@@ -108,7 +108,7 @@ void test('bench-init report: apps with versions, or the failure reason', () => 
   assert.equal(parseInitReport('oops').ok, false);
 });
 
-void test('Deployments wait for bench-init and then run the image it succeeded for', () => {
+test('Deployments wait for bench-init and then run the image it succeeded for', () => {
   const bench = withSpec({ imageConfig: { tag: 'v15.1.0' } });
   assert.deepEqual(benchChildren(bench, context()).components, []);
   const old = context({
@@ -130,7 +130,7 @@ void test('Deployments wait for bench-init and then run the image it succeeded f
   );
 });
 
-void test('PDBs only while enabled and the minimum replicas are at least 2', () => {
+test('PDBs only while enabled and the minimum replicas are at least 2', () => {
   const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
   const names = (spec: Record<string, unknown>) =>
     benchChildren(withSpec(spec), ctx).disruptionBudgets.map((p) => p.metadata.name);
@@ -147,7 +147,7 @@ void test('PDBs only while enabled and the minimum replicas are at least 2', () 
   );
 });
 
-void test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user metadata wins', () => {
+test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user metadata wins', () => {
   const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
   const withAuth = withSpec({
     redisConfig: { auth: { enabled: true } },

@@ -27,15 +27,15 @@ function render(bench: FrappeBench, ctx: BenchContext) {
   return [c.storage, ...c.redis, c.init, ...c.components, ...c.disruptionBudgets, ...c.autoscaling];
 }
 
-void test('prod-bench (guide): every child', (t) => {
+test('prod-bench (guide): every child', (t) => {
   t.assert.snapshot(render(prodBench(), context()), { serializers: [yaml] });
 });
 
-void test('compliance-bench (guide): every child', async (t) => {
+test('compliance-bench (guide): every child', async (t) => {
   t.assert.snapshot(render(await complianceBench(), context()), { serializers: [yaml] });
 });
 
-void test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and podConfig', (t) => {
+test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and podConfig', (t) => {
   const bench = stored({
     apiVersion: 'vyogo.tech/v1alpha1',
     kind: 'FrappeBench',
@@ -77,7 +77,7 @@ void test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and p
   t.assert.snapshot(render(bench, context()), { serializers: [yaml] });
 });
 
-void test('OpenShift without explicit IDs: pod and container IDs stay unset', (t) => {
+test('OpenShift without explicit IDs: pod and container IDs stay unset', (t) => {
   const ctx = context({ defaults: { ...context().defaults, isOpenShift: true } });
   const c = benchChildren(prodBench(), initialized(prodBench(), ctx));
   t.assert.snapshot(c.init.spec.template.spec, { serializers: [yaml] });

@@ -82,7 +82,7 @@ const cond = (
   return c === undefined ? undefined : `${c.status}/${c.reason}`;
 };
 
-void test('a converged bench is Ready, not Progressing or Degraded', () => {
+test('a converged bench is Ready, not Progressing or Degraded', () => {
   const s = benchStatus(prodBench(), observed(prodBench()));
   assert.equal(s.phase, 'Ready');
   assert.equal(cond(s, 'Ready'), 'True/Ready');
@@ -94,7 +94,7 @@ void test('a converged bench is Ready, not Progressing or Degraded', () => {
   assert.deepEqual(Object.keys(s.componentScaling ?? {}).length, 7);
 });
 
-void test('Ready names what blocks it; a new bench waiting for storage is Pending', () => {
+test('Ready names what blocks it; a new bench waiting for storage is Pending', () => {
   const bench = prodBench();
   const pending = benchStatus(
     bench,
@@ -116,7 +116,7 @@ void test('Ready names what blocks it; a new bench waiting for storage is Pendin
   assert.equal(failed.observedGeneration, 0);
 });
 
-void test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Failed and Degraded", () => {
+test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Failed and Degraded", () => {
   const bench = prodBench();
   const next = 'docker.io/frappe/erpnext:v15.1.0';
   const running = benchStatus(
@@ -137,7 +137,7 @@ void test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is 
   assert.equal(cond(failed, 'Progressing'), 'False/InitFailed');
 });
 
-void test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', () => {
+test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', () => {
   const bench = prodBench();
   const s = benchStatus(bench, observed(bench, { providerMissing: ['worker-short'] }));
   assert.equal(cond(s, 'AutoscalingReady'), 'False/ProviderNotInstalled');
@@ -145,7 +145,7 @@ void test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degrade
   assert.equal(cond(s, 'Ready'), 'True/Ready');
 });
 
-void test('AppsVerified: a version mismatch, ignoring a leading v', () => {
+test('AppsVerified: a version mismatch, ignoring a leading v', () => {
   const bench = prodBench();
   const s = benchStatus(bench, observed(bench, { apps: [{ name: 'erpnext', version: '15.0.0' }] }));
   assert.equal(cond(s, 'AppsVerified'), 'False/VersionMismatch');
@@ -155,7 +155,7 @@ void test('AppsVerified: a version mismatch, ignoring a leading v', () => {
   );
 });
 
-void test('events on transitions only; the same status twice records nothing', () => {
+test('events on transitions only; the same status twice records nothing', () => {
   const bench = prodBench();
   const first = benchStatus(bench, observed(bench));
   assert.deepEqual(

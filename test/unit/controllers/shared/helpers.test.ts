@@ -25,7 +25,7 @@ import {
   securityContexts,
 } from '../../../../src/controllers/shared/security.ts';
 
-void test('names: kept when they fit, else first characters + 8 hex of sha256(full name)', () => {
+test('names: kept when they fit, else first characters + 8 hex of sha256(full name)', () => {
   assert.equal(childName('prod-bench', 'gunicorn'), 'prod-bench-gunicorn');
   const long = `${'a'.repeat(50)}-${'b'.repeat(20)}`;
   const short = shortenName(long);
@@ -37,7 +37,7 @@ void test('names: kept when they fit, else first characters + 8 hex of sha256(fu
   assert.match(shortenName(`${'a'.repeat(53)}-${'b'.repeat(20)}`), /^a{53}-[0-9a-f]{8}$/);
 });
 
-void test('image: frappeVersion normalisation, tag wins, registry ports, default image', () => {
+test('image: frappeVersion normalisation, tag wins, registry ports, default image', () => {
   assert.equal(normaliseVersion('15'), 'version-15');
   assert.equal(normaliseVersion('15.1.0'), 'v15.1.0');
   assert.equal(normaliseVersion('version-15'), 'version-15');
@@ -63,14 +63,14 @@ void test('image: frappeVersion normalisation, tag wins, registry ports, default
   assert.equal(resolveImage({}, 'r/x@sha256:abc'), 'r/x@sha256:abc');
 });
 
-void test('labels: version label only when a valid label value', () => {
+test('labels: version label only when a valid label value', () => {
   assert.deepEqual(versionLabel('version-15'), { 'app.kubernetes.io/version': 'version-15' });
   assert.deepEqual(versionLabel(undefined), {});
   assert.equal(isLabelValue('a'.repeat(64)), false);
   assert.equal(isLabelValue('-x'), false);
 });
 
-void test('quantities', () => {
+test('quantities', () => {
   assert.equal(parseQuantity('500m'), 0.5);
   assert.equal(parseQuantity('1.5Gi'), 1.5 * 2 ** 30);
   assert.equal(parseQuantity('1e3'), 1000);
@@ -79,7 +79,7 @@ void test('quantities', () => {
   assert.throws(() => parseQuantity('2 Gi'), /invalid quantity/);
 });
 
-void test('resources: missing request = min(default, limit); missing limit = max(default, request)', () => {
+test('resources: missing request = min(default, limit); missing limit = max(default, request)', () => {
   const d = DEFAULT_RESOURCES.gunicorn; // 250m/512Mi → 2/2Gi
   assert.deepEqual(mergeResources(undefined, d), {
     requests: { cpu: '250m', memory: '512Mi' },
@@ -112,7 +112,7 @@ void test('resources: missing request = min(default, limit); missing limit = max
   );
 });
 
-void test('security: spec.security > env > 1001/0/0; OpenShift leaves IDs unset unless given', () => {
+test('security: spec.security > env > 1001/0/0; OpenShift leaves IDs unset unless given', () => {
   const plain = securityContexts(undefined, BUILTIN_SECURITY_DEFAULTS, false);
   assert.deepEqual(plain.pod, {
     runAsUser: 1001,
