@@ -77,17 +77,25 @@ export async function applyFixtureCrds(names: string[]): Promise<void> {
 /**
  * Waits until every named CRD (e.g. `scaledobjects.keda.sh`) is Established. Unlike
  * `kubectl wait --for=condition=Established`, tolerates a CRD whose status is not written yet.
+ * `kubeconfigPath` selects another cluster than the run's (a test's private one).
  */
-export async function waitForCrdsEstablished(names: string[], timeout = 30_000): Promise<void> {
+export async function waitForCrdsEstablished(
+  names: string[],
+  opts: { timeout?: number; kubeconfigPath?: string } = {},
+): Promise<void> {
+  const { timeout = 30_000, kubeconfigPath } = opts;
   for (const name of names) {
     await eventually(
       async () => {
-        const r = await kubectl([
-          'get',
-          `customresourcedefinition/${name}`,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-        ]);
+        const r = await kubectl(
+          [
+            'get',
+            `customresourcedefinition/${name}`,
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+          ],
+          kubeconfigPath === undefined ? {} : { kubeconfigPath },
+        );
         if (r.stdout !== 'True') throw new Error(`Established=${r.stdout || 'unknown'}`);
       },
       { timeout, message: `CRD ${name} not Established` },

@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { kubectl } from '../../harness/kubectl.ts';
+import { waitForCrdsEstablished } from '../../harness/namespace.ts';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/v1alpha1/index.ts';
 import type { KindName } from '../../../src/api/v1alpha1/index.ts';
@@ -24,12 +25,10 @@ export async function installCrds(): Promise<void> {
     '-f',
     CRD_DIR,
   ]);
-  await kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    ...KINDS.map((k) => `customresourcedefinition/${k.plural}.${k.group}`),
-  ]);
+  await waitForCrdsEstablished(
+    KINDS.map((k) => `${k.plural}.${k.group}`),
+    { timeout: 60_000 },
+  );
 }
 
 /**

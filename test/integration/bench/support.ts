@@ -12,7 +12,12 @@ import { Manager } from '../../../src/runtime/manager.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { applyFixtureCrds, createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import {
+  applyFixtureCrds,
+  createTestNamespace,
+  deleteNamespace,
+  waitForCrdsEstablished,
+} from '../../harness/namespace.ts';
 
 const CRDS = fileURLToPath(new URL('../../../config/crd/bases/', import.meta.url));
 
@@ -35,13 +40,8 @@ export async function applyOurCrds(
       opts,
     );
   }
-  await kubectl(
-    [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      ...kinds.map((k) => `customresourcedefinition/${k}.vyogo.tech`),
-    ],
+  await waitForCrdsEstablished(
+    kinds.map((k) => `${k}.vyogo.tech`),
     opts,
   );
 }
