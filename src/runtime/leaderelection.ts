@@ -20,6 +20,8 @@
 //     does: holderIdentity emptied and leaseDurationSeconds 1, so another replica acquires it
 //     on its next retry (≤ 2.4 s) instead of waiting out 15 s.
 //   - leader_election_master_status{name} is 1 while leading, 0 otherwise.
+//   - All timing goes through an injectable clock (client-go's LeaderElectionConfig.Clock), so
+//     the unit tests drive it on a fake clock instead of measuring milliseconds.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -57,7 +59,38 @@ export interface LeaderElectionOptions {
   /** Called once when leadership is LOST (renew deadline passed); not on a graceful stop(). */
   onStoppedLeading: () => void;
   logger?: Logger;
+  /** Defaults to the real clock; tests pass a fake one. */
+  clock?: ElectionClock;
 }
+
+/** Time as the elector sees it. */
+export interface ElectionClock {
+  /** Monotonic milliseconds: lease expiry is judged on this clock. */
+  now(): number;
+  /** Wall time, written to the Lease (acquireTime, renewTime). */
+  date(): Date;
+  /** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Calls `fn` once after `ms`; returns a function cancelling it. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+/** For abortable sleeps: an abort is the expected way out, anything else is rethrown. */
+function ignoreAbort(e: unknown): void {
+  if (!(e instanceof Error && e.name === 'AbortError')) throw e;
+}
+
+const realClock: ElectionClock = {
+  now: () => performance.now(),
+  date: () => new Date(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(ignoreAbort),
+  setTimer: (fn, ms) => {
+    const timer = setTimeout(fn, ms);
+    return () => {
+      clearTimeout(timer);
+    };
+  },
+};
 
 export const DEFAULT_LEASE_NAME = 'frappe-operator.vyogo.tech';
 
@@ -69,11 +102,6 @@ const EXPIRY_MARGIN_MS = 50;
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
 const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-/** For abortable sleeps: an abort is the expected way out, anything else is rethrown. */
-function ignoreAbort(e: unknown): void {
-  if (!(e instanceof Error && e.name === 'AbortError')) throw e;
-}
-
 export class LeaderElector {
   readonly identity: string;
   readonly #client: LeaseClient;
@@ -84,20 +112,22 @@ export class LeaderElector {
   readonly #retryPeriodMs: number;
   readonly #opts: LeaderElectionOptions;
   readonly #log: Logger;
+  readonly #clock: ElectionClock;
   readonly #stopping = new AbortController();
 
   #leading = false;
-  /** The lease as we last read or wrote it, and when (performance.now()) its spec last changed. */
+  /** The lease as we last read or wrote it, and when (clock.now()) its spec last changed. */
   #observed: Lease | undefined;
   #observedAt = 0;
-  /** When the other holder's lease, as we observed it, runs out (performance.now()). */
+  /** When the other holder's lease, as we observed it, runs out (clock.now()). */
   #heldUntil = Infinity;
   #lastHolder: string | undefined;
-  #deadlineTimer: NodeJS.Timeout | undefined;
+  #cancelDeadline: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.#opts = opts;
+    this.#clock = opts.clock ?? realClock;
     this.#client = opts.client;
     this.#namespace = opts.namespace;
     this.#name = opts.name;
@@ -141,12 +171,9 @@ export class LeaderElector {
     // Let a renewal in flight finish, so the release carries the latest resourceVersion; bounded,
     // as a hung API server must not hold up shutdown (the lease then simply expires).
     const bound = new AbortController();
-    await Promise.race([
-      this.#loop,
-      sleep(this.#renewDeadlineMs, undefined, { signal: bound.signal }).catch(ignoreAbort),
-    ]);
+    await Promise.race([this.#loop, this.#clock.sleep(this.#renewDeadlineMs, bound.signal)]);
     bound.abort();
-    clearTimeout(this.#deadlineTimer);
+    this.#cancelDeadline?.();
     if (this.isLeader()) {
       this.#leading = false;
       leaderElectionMasterStatus.set({ name: this.#name }, 0);
@@ -161,7 +188,7 @@ export class LeaderElector {
       // Next attempt after a jittered retry period — or right when the holder's lease runs out,
       // if that comes first, so a take-over does not wait for the next retry tick.
       const retry = this.#retryPeriodMs * (1 + Math.random() * (JITTER - 1));
-      const untilExpiry = Math.max(0, this.#heldUntil - performance.now()) + EXPIRY_MARGIN_MS;
+      const untilExpiry = Math.max(0, this.#heldUntil - this.#clock.now()) + EXPIRY_MARGIN_MS;
       if (!(await this.#wait(Math.min(retry, untilExpiry)))) return;
     }
     if (signal.aborted) {
@@ -184,13 +211,13 @@ export class LeaderElector {
 
   /** Sleep; false when stop() was called meanwhile. */
   async #wait(ms: number): Promise<boolean> {
-    await sleep(ms, undefined, { signal: this.#stopping.signal }).catch(ignoreAbort);
+    await this.#clock.sleep(ms, this.#stopping.signal);
     return !this.#stopping.signal.aborted;
   }
 
   #armDeadline(): void {
-    clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = setTimeout(() => {
+    this.#cancelDeadline?.();
+    this.#cancelDeadline = this.#clock.setTimer(() => {
       this.#log.error(
         { renewDeadlineMs: this.#renewDeadlineMs },
         'failed to renew leader lease within the renew deadline: leadership lost',
@@ -200,7 +227,7 @@ export class LeaderElector {
   }
 
   #lose(): void {
-    clearTimeout(this.#deadlineTimer);
+    this.#cancelDeadline?.();
     const wasLeading = this.#leading;
     this.#leading = false;
     leaderElectionMasterStatus.set({ name: this.#name }, 0);
@@ -216,7 +243,7 @@ export class LeaderElector {
       prev?.renewTime !== next?.renewTime ||
       prev?.leaseDurationSeconds !== next?.leaseDurationSeconds
     ) {
-      this.#observedAt = performance.now();
+      this.#observedAt = this.#clock.now();
     }
     this.#observed = lease;
     const holder = next?.holderIdentity ?? '';
@@ -229,7 +256,7 @@ export class LeaderElector {
   /** One attempt; true when we hold the lease afterwards. Never throws. */
   async #tryAcquireOrRenew(): Promise<boolean> {
     this.#heldUntil = Infinity;
-    const now = new Date();
+    const now = this.#clock.date();
     const desired: LeaseSpec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.round(this.#leaseDurationMs / 1000),
@@ -259,7 +286,7 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const held = holder !== '' && holder !== this.identity;
       const validUntil = this.#observedAt + (spec.leaseDurationSeconds ?? 0) * 1000;
-      if (held && validUntil > performance.now()) {
+      if (held && validUntil > this.#clock.now()) {
         this.#heldUntil = validUntil;
         return false;
       }
@@ -287,7 +314,7 @@ export class LeaderElector {
   async #release(): Promise<void> {
     const lease = this.#observed;
     if (lease?.spec?.holderIdentity !== this.identity) return;
-    const now = microTime(new Date());
+    const now = microTime(this.#clock.date());
     try {
       await this.#client.update<Lease>({
         ...lease,
