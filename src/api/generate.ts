@@ -1,10 +1,12 @@
 // `npm run generate`: writes the CRDs (config/crd/bases/vyogo.tech_<plural>.yaml) and the API
-// reference (docs/api-reference.md) from the schemas in src/api/v1alpha1. `generatedFiles()` is
+// reference (docs/api-reference.md) from the schemas in src/api/v1alpha1, and the install bundle
+// (config/rbac, config/manager, config/install.yaml) from src/deploy. `generatedFiles()` is
 // also what the unit test compares with the committed files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crdPath, crdYaml } from './crd.ts';
+import { bundleFiles } from '../deploy/bundle.ts';
 import { apiReference } from './docs.ts';
 import { KINDS } from './v1alpha1/index.ts';
 
@@ -16,6 +18,7 @@ export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const kind of KINDS) files.set(crdPath(kind), crdYaml(kind));
   files.set('docs/api-reference.md', apiReference(KINDS));
+  for (const [path, content] of bundleFiles()) files.set(path, content);
   return files;
 }
 

@@ -1,0 +1,302 @@
+// The operator's RBAC (API.md §5.3), least privilege and without wildcards: the ServiceAccount,
+// ClusterRole `frappe-operator-manager-role` with its binding, the leader-election Role with its
+// binding in the operator's namespace, `frappe-operator-metrics-reader` for Prometheus, and
+// `frappe-operator-edit` / `-view`, aggregated into the built-in `admin`/`edit` and `view`.
+//
+// Each permission of the operator's own roles is an entry below with a comment saying why, and
+// the source files that make the requests it allows (`usedBy`: the file must mention `mentions`;
+// a unit test checks it). A permission no code uses has no entry: §5.3 also lists kinds of
+// controllers that do not exist yet (FrappeSite, SiteBackup, SiteJob children), which join the
+// role with the code that needs them. Verbs are §5.3's for the resources that are used.
+import type * as k8s from '@kubernetes/client-node';
+import { KINDS as API_KINDS } from '../api/v1alpha1/index.ts';
+import type { Plain } from '../controllers/shared/k8s.ts';
+import type { KubeObject } from '../kube/client.ts';
+import {
+  BUNDLE_LABELS,
+  CONFIGMAP_NAME,
+  EDIT_ROLE,
+  LEADER_ELECTION_ROLE,
+  MANAGER_NAME,
+  MANAGER_ROLE,
+  METRICS_READER_ROLE,
+  NAMESPACE,
+  VIEW_ROLE,
+} from './names.ts';
+
+export type PolicyRule = Plain<k8s.V1PolicyRule>;
+
+export interface Role extends KubeObject {
+  rules: PolicyRule[];
+}
+
+export interface RoleBinding extends KubeObject {
+  roleRef: Plain<k8s.V1RoleRef>;
+  subjects: Plain<k8s.RbacV1Subject>[];
+}
+
+type Verb =
+  'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+/** A source file that makes the requests of a permission: it must mention `mentions`. */
+export interface Use {
+  file: string;
+  mentions: string;
+}
+
+export interface Permission {
+  apiGroup: string;
+  /** One resource (or `resource/subresource`) per entry, so each has its own reason. */
+  resource: string;
+  verbs: readonly Verb[];
+  resourceNames?: readonly string[];
+  usedBy: readonly Use[];
+}
+
+/** §5.3's "all". */
+const ALL: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+const READ: readonly Verb[] = ['get', 'list', 'watch'];
+
+const BENCH_SETUP = 'src/controllers/bench/index.ts';
+const BENCH_RECONCILE = 'src/controllers/bench/reconcile.ts';
+
+/** A child kind of the bench: applied, pruned and watched by the bench controller. */
+const benchChild = (apiGroup: string, resource: string, kind: string): Permission => ({
+  apiGroup,
+  resource,
+  verbs: ALL,
+  usedBy: [{ file: BENCH_SETUP, mentions: kind }],
+});
+
+/** ClusterRole `frappe-operator-manager-role`: what the controllers and the runtime request. */
+export const MANAGER_PERMISSIONS: readonly Permission[] = [
+  // FrappeBench: the bench controller's informer (get, list, watch) and the finalizer it adds
+  // and removes with a merge patch of metadata.finalizers.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappebenches',
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    usedBy: [
+      { file: BENCH_SETUP, mentions: 'KIND.FrappeBench' },
+      { file: 'src/runtime/finalizers.ts', mentions: 'client.patch' },
+    ],
+  },
+  // The bench's status: server-side apply of the status subresource, only when it changed.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappebenches/status',
+    verbs: ['get', 'update', 'patch'],
+    usedBy: [
+      { file: 'src/runtime/status.ts', mentions: "subresource: 'status'" },
+      { file: BENCH_RECONCILE, mentions: 'updateStatus(' },
+    ],
+  },
+  // Children carry a controller ownerReference with blockOwnerDeletion: true. With the
+  // OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift), setting it needs
+  // update of the owner's finalizers.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappebenches/finalizers',
+    verbs: ['update'],
+    usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
+  },
+  // Every FrappeSite of every namespace, read only: a bench's siteCount, and its deletion
+  // waiting for the sites that reference it.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappesites',
+    verbs: READ,
+    usedBy: [{ file: BENCH_SETUP, mentions: 'KIND.FrappeSite' }],
+  },
+  // The generated Redis password Secret (created once, never updated).
+  benchChild('', 'secrets', 'KINDS.Secret'),
+  // Redis and component Services.
+  benchChild('', 'services', 'KINDS.Service'),
+  // The sites PVC; deleted with the bench under storageRetentionPolicy Delete.
+  benchChild('', 'persistentvolumeclaims', 'KINDS.PersistentVolumeClaim'),
+  // bench-init's result: the termination message of its pod's container (never its logs).
+  {
+    apiGroup: '',
+    resource: 'pods',
+    verbs: READ,
+    usedBy: [{ file: BENCH_RECONCILE, mentions: 'KINDS.Pod' }],
+  },
+  // A bench in a terminating namespace releases its finalizer at once.
+  {
+    apiGroup: '',
+    resource: 'namespaces',
+    verbs: READ,
+    usedBy: [{ file: BENCH_RECONCILE, mentions: "'Namespace'" }],
+  },
+  // Events on transitions, as events.k8s.io/v1 Events; repeats patch the first one's series.
+  {
+    apiGroup: 'events.k8s.io',
+    resource: 'events',
+    verbs: ['create', 'patch'],
+    usedBy: [{ file: 'src/runtime/events.ts', mentions: "'events.k8s.io/v1'" }],
+  },
+  // gunicorn, nginx, socketio, scheduler and worker Deployments.
+  benchChild('apps', 'deployments', 'KINDS.Deployment'),
+  // redis-cache and redis-queue.
+  benchChild('apps', 'statefulsets', 'KINDS.StatefulSet'),
+  // bench-init.
+  benchChild('batch', 'jobs', 'KINDS.Job'),
+  // One PDB per component.
+  benchChild('policy', 'poddisruptionbudgets', 'KINDS.PodDisruptionBudget'),
+  // componentAutoscaling provider hpa.
+  benchChild('autoscaling', 'horizontalpodautoscalers', 'KINDS.HorizontalPodAutoscaler'),
+  // componentAutoscaling provider keda, watched once discovery lists KEDA.
+  benchChild('keda.sh', 'scaledobjects', "'ScaledObject'"),
+  benchChild('keda.sh', 'triggerauthentications', "'TriggerAuthentication'"),
+  // /metrics authentication (metricsAuth: tokenreview): the scraper's token ...
+  {
+    apiGroup: 'authentication.k8s.io',
+    resource: 'tokenreviews',
+    verbs: ['create'],
+    usedBy: [{ file: 'src/runtime/metrics-server.ts', mentions: '/tokenreviews' }],
+  },
+  // ... and its authorisation (get on the non-resource URL /metrics).
+  {
+    apiGroup: 'authorization.k8s.io',
+    resource: 'subjectaccessreviews',
+    verbs: ['create'],
+    usedBy: [{ file: 'src/runtime/metrics-server.ts', mentions: '/subjectaccessreviews' }],
+  },
+];
+
+/** Role `frappe-operator-leader-election-role`, in the operator's namespace only. */
+export const LEADER_ELECTION_PERMISSIONS: readonly Permission[] = [
+  // The Lease `frappe-operator.vyogo.tech`: read, created by the first replica, renewed and
+  // released by updates. Namespaced: a cluster-wide grant could take over any component's lease.
+  {
+    apiGroup: 'coordination.k8s.io',
+    resource: 'leases',
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    usedBy: [{ file: 'src/runtime/leaderelection.ts', mentions: "kind: 'Lease'" }],
+  },
+  // The operator's configuration, and nothing else: ConfigMap frappe-operator-config, read at
+  // start-up and watched with the field selector metadata.name=frappe-operator-config (which is
+  // how RBAC lets resourceNames authorise list and watch).
+  {
+    apiGroup: '',
+    resource: 'configmaps',
+    verbs: READ,
+    resourceNames: [CONFIGMAP_NAME],
+    usedBy: [
+      { file: 'src/config/holder.ts', mentions: 'OPERATOR_CONFIGMAP_NAME' },
+      { file: 'src/runtime/manager.ts', mentions: 'fieldSelector: `metadata.name=' },
+    ],
+  },
+];
+
+/** Policy rules of `permissions`: one rule per apiGroup, verbs and resourceNames, in order. */
+export function policyRules(permissions: readonly Permission[]): PolicyRule[] {
+  const rules = new Map<string, PolicyRule & { resources: string[] }>();
+  for (const p of permissions) {
+    const key = JSON.stringify([p.apiGroup, p.verbs, p.resourceNames]);
+    const rule = rules.get(key);
+    if (rule !== undefined) {
+      rule.resources.push(p.resource);
+      continue;
+    }
+    rules.set(key, {
+      apiGroups: [p.apiGroup],
+      resources: [p.resource],
+      ...(p.resourceNames === undefined ? {} : { resourceNames: [...p.resourceNames] }),
+      verbs: [...p.verbs],
+    });
+  }
+  return [...rules.values()];
+}
+
+const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
+
+function clusterRole(name: string, rules: PolicyRule[], labels: Record<string, string> = {}): Role {
+  return {
+    apiVersion: RBAC_API_VERSION,
+    kind: 'ClusterRole',
+    metadata: { name, labels: { ...BUNDLE_LABELS, ...labels } },
+    rules,
+  };
+}
+
+/** A binding of `role` (kind ClusterRole or Role) to the operator's ServiceAccount. */
+function bindManager(kind: 'ClusterRole' | 'Role', role: string): RoleBinding {
+  const name = `${role.replace(/-role$/, '')}-rolebinding`;
+  return {
+    apiVersion: RBAC_API_VERSION,
+    kind: kind === 'ClusterRole' ? 'ClusterRoleBinding' : 'RoleBinding',
+    metadata: {
+      name,
+      ...(kind === 'Role' ? { namespace: NAMESPACE } : {}),
+      labels: { ...BUNDLE_LABELS },
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name: role },
+    subjects: [{ kind: 'ServiceAccount', name: MANAGER_NAME, namespace: NAMESPACE }],
+  };
+}
+
+export function serviceAccount(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: MANAGER_NAME, namespace: NAMESPACE, labels: { ...BUNDLE_LABELS } },
+  };
+}
+
+export function managerClusterRole(): Role {
+  return clusterRole(MANAGER_ROLE, policyRules(MANAGER_PERMISSIONS));
+}
+
+export function managerClusterRoleBinding(): RoleBinding {
+  return bindManager('ClusterRole', MANAGER_ROLE);
+}
+
+export function leaderElectionRole(): Role {
+  return {
+    apiVersion: RBAC_API_VERSION,
+    kind: 'Role',
+    metadata: { name: LEADER_ELECTION_ROLE, namespace: NAMESPACE, labels: { ...BUNDLE_LABELS } },
+    rules: policyRules(LEADER_ELECTION_PERMISSIONS),
+  };
+}
+
+export function leaderElectionRoleBinding(): RoleBinding {
+  return bindManager('Role', LEADER_ELECTION_ROLE);
+}
+
+/** For Prometheus: bind its ServiceAccount to read /metrics (API.md §1.4, §4.2). */
+export function metricsReaderClusterRole(): Role {
+  return clusterRole(METRICS_READER_ROLE, [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+}
+
+const AGGREGATE = 'rbac.authorization.k8s.io/aggregate-to-';
+const PLURALS = API_KINDS.map((k) => k.plural);
+
+/** Write access to the four kinds for namespace users, through the built-in `admin` and `edit`. */
+export function editClusterRole(): Role {
+  return clusterRole(
+    EDIT_ROLE,
+    [
+      {
+        apiGroups: ['vyogo.tech'],
+        resources: PLURALS,
+        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      },
+      { apiGroups: ['vyogo.tech'], resources: PLURALS.map((p) => `${p}/status`), verbs: ['get'] },
+    ],
+    { [`${AGGREGATE}admin`]: 'true', [`${AGGREGATE}edit`]: 'true' },
+  );
+}
+
+/** Read access to the four kinds through the built-in `view` (which `edit` and `admin` include). */
+export function viewClusterRole(): Role {
+  return clusterRole(
+    VIEW_ROLE,
+    [
+      { apiGroups: ['vyogo.tech'], resources: PLURALS, verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['vyogo.tech'], resources: PLURALS.map((p) => `${p}/status`), verbs: ['get'] },
+    ],
+    { [`${AGGREGATE}view`]: 'true' },
+  );
+}
