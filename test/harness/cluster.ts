@@ -37,8 +37,13 @@ export interface Cluster {
   logsDir: string;
   /** The apiserver audit log: every create/update/patch/delete at Metadata level (JSON lines). */
   auditLogPath: string;
-  /** Stops the apiserver (SIGTERM, then SIGKILL) and starts it again on the same port and etcd. */
-  restartApiServer(): Promise<void>;
+  /** etcd's client URL (plain HTTP on 127.0.0.1), for writing behind the apiserver's back. */
+  etcdUrl: string;
+  /**
+   * Stops the apiserver (SIGTERM, then SIGKILL) and starts it again on the same port and etcd;
+   * `whileStopped` runs in between.
+   */
+  restartApiServer(whileStopped?: () => Promise<void>): Promise<void>;
   /** Stops every process in reverse order and deletes the work dir; idempotent. */
   stop(): Promise<void>;
 }
@@ -130,8 +135,9 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
 
     // 1. etcd
     await sup.start('etcd', bins.etcd, etcdArgs(workDir, etcdPort, peerPort));
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     await waitUntil(sup, 'etcd', '/health', 30_000, async () => {
-      const r = await httpGet(`http://127.0.0.1:${etcdPort}/health`);
+      const r = await httpGet(`${etcdUrl}/health`);
       if (!r.body.includes('"health":"true"')) throw new Error(`/health: ${r.status} ${r.body}`);
     });
 
@@ -214,8 +220,10 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
       kubectlPath: bins.kubectl,
       logsDir,
       auditLogPath,
-      restartApiServer: async () => {
+      etcdUrl,
+      restartApiServer: async (whileStopped) => {
         await sup.stop('kube-apiserver');
+        await whileStopped?.();
         await startApiserver();
       },
       stop: () => handle.stop(),

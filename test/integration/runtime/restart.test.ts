@@ -3,7 +3,10 @@
 // restarting the shared one would disturb every other test.
 //
 // The restart also exercises the 410 path for real: the new API server's watch cache starts at
-// the current resourceVersion, so resuming a watch from an older one is answered 410 Gone.
+// etcd's current revision, so resuming a watch from an older one is answered 410 Gone. That
+// needs etcd to have moved on past the informer's last event before the new cache lists; nothing
+// guarantees it (the last write before the outage may be the one the informer saw last), so
+// the test writes to etcd itself while the API server is down.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -23,6 +26,16 @@ const NS = 'rt-restart';
 /** Retry `fn` until the API server takes it (it is down for part of the restart). */
 async function whenReachable<T>(fn: () => Promise<T>): Promise<T> {
   return eventually(fn, { timeout: 120_000, interval: 250, message: 'API server reachable again' });
+}
+
+/** A write straight to etcd, outside the API server's keys: moves etcd's revision on. */
+async function bumpEtcdRevision(etcdUrl: string): Promise<void> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const res = await fetch(`${etcdUrl}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64('/frappe-test/restart-marker'), value: b64('x') }),
+  });
+  if (!res.ok) throw new Error(`etcd put: ${String(res.status)} ${await res.text()}`);
 }
 
 function setSource(client: KubeClient, name: string, v: string): Promise<unknown> {
@@ -125,7 +138,9 @@ describe('kube-apiserver restart', () => {
         // server takes it), so some land just before the outage and some right after it.
         const latest: Record<string, string> = {};
         const restart = { done: false };
-        const restarting = cluster.restartApiServer().then(() => (restart.done = true));
+        const restarting = cluster
+          .restartApiServer(() => bumpEtcdRevision(cluster.etcdUrl))
+          .then(() => (restart.done = true));
         for (let i = 0; !restart.done || i < names.length; i++) {
           const n = names[i % names.length] ?? 's0';
           await whenReachable(() => setSource(client, n, `during-${String(i)}`));
@@ -142,8 +157,9 @@ describe('kube-apiserver restart', () => {
           sourcesLog.has('list/watch failed'),
           `the informer saw the server go away: ${seen}`,
         );
-        // The restarted server's watch cache starts at the current resourceVersion and refuses
-        // the informer's older one: a real 410, recovered from by relisting.
+        // The restarted server's watch cache starts at etcd's revision, past the informer's last
+        // event (bumpEtcdRevision), and refuses the informer's older one: a real 410, recovered
+        // from by relisting.
         assert.ok(sourcesLog.has('resourceVersion too old, relisting'), `a real 410: ${seen}`);
       } finally {
         for (const stop of stops) await stop();
