@@ -1,16 +1,20 @@
-// `npm run cluster:build`: build the test control plane's binaries ahead of time (with progress).
-// `npm run cluster` / `npm start`: start a cluster as a playground, print how to reach it, and keep
-// it running until Ctrl-C (or SIGTERM), then stop it cleanly.
+// The harness's commands:
+//   build    build the test control plane's binaries ahead of time (with progress);
+//   start    the local playground (test/harness/playground.ts): control plane, operator, sample
+//            bench, progress until Ready, how to use it; Ctrl-C stops everything;
+//   cluster  the bare control plane: print how to reach it and keep it running until Ctrl-C (or
+//            SIGTERM), then stop it cleanly.
 import { join } from 'node:path';
 import { ensureBinaries } from './build.ts';
 import { startCluster } from './cluster.ts';
 import { ENV } from './env.ts';
+import { runPlayground } from './playground.ts';
 
 function say(line: string): void {
   process.stderr.write(`[test-cluster] ${line}\n`);
 }
 
-async function start(): Promise<void> {
+async function bareCluster(): Promise<void> {
   const cluster = await startCluster({ log: say });
   const stop = (sig: NodeJS.Signals) => {
     say(`${sig}: stopping…`);
@@ -44,10 +48,15 @@ async function main(cmd: string | undefined): Promise<void> {
       return;
     }
     case 'start':
-      await start();
+      await runPlayground((line) => process.stderr.write(`[playground] ${line}\n`));
+      return;
+    case 'cluster':
+      await bareCluster();
       return;
     default:
-      throw new Error(`usage: node test/harness/cli.ts build|start (got ${cmd ?? 'nothing'})`);
+      throw new Error(
+        `usage: node test/harness/cli.ts build|start|cluster (got ${cmd ?? 'nothing'})`,
+      );
   }
 }
 
