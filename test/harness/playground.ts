@@ -69,7 +69,9 @@ export async function runPlayground(say: Say): Promise<void> {
   // cluster.ts stops the control plane on these signals too; the operator goes first here, and
   // its graceful shutdown (drain, release the Lease) takes well under the seconds the cluster
   // needs to reach kube-apiserver in its reverse-order stop.
+  const received: { signal?: NodeJS.Signals } = {};
   const onSignal = (sig: NodeJS.Signals): void => {
+    received.signal = sig;
     say(`${sig}: stopping the operator and the control plane…`);
     void stop().then(() => {
       say('stopped');
@@ -85,6 +87,9 @@ export async function runPlayground(say: Say): Promise<void> {
     await setUp(cluster, operator, informers, say);
   } catch (e) {
     await stop();
+    // A signal while starting pulls everything from under setUp, which then fails; that is the
+    // stop asked for, not an error, and the handler exits once everything is stopped.
+    if (received.signal !== undefined) return;
     throw e;
   }
 }
