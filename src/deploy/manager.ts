@@ -87,7 +87,9 @@ function managerContainer(): Container {
     env: [
       {
         name: 'FRAPPE_OPERATOR_NAMESPACE',
-        valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+        // apiVersion as the server stores it: fieldRef is atomic, so a server-side re-apply of
+        // a client-side install would otherwise conflict with the defaulted value.
+        valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
       },
       // The backup agent's image: this one (a pod cannot read its own image otherwise).
       { name: 'FRAPPE_OPERATOR_IMAGE', value: OPERATOR_IMAGE },

@@ -85,7 +85,7 @@ describe('the manager Deployment', () => {
     assert.deepEqual(manager.env, [
       {
         name: 'FRAPPE_OPERATOR_NAMESPACE',
-        valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+        valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
       },
       { name: 'FRAPPE_OPERATOR_IMAGE', value: OPERATOR_IMAGE },
     ]);
