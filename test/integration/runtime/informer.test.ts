@@ -20,7 +20,8 @@ import { Informer } from '../../../src/kube/informer.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
-import { capturingLogger, clientFor, type CapturingLogger } from './helpers.ts';
+import { capturingLogger, type CapturingLogger } from '../../harness/logger.ts';
+import { clientFor } from './helpers.ts';
 import { apiProxy, type ApiProxy } from './proxy.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };

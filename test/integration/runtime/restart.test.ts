@@ -17,7 +17,8 @@ import { applyObject } from '../../../src/runtime/apply.ts';
 import { Controller } from '../../../src/runtime/controller.ts';
 import { startCluster } from '../../harness/cluster.ts';
 import { eventually } from '../../harness/eventually.ts';
-import { capturingLogger, clientFor } from './helpers.ts';
+import { capturingLogger } from '../../harness/logger.ts';
+import { clientFor } from './helpers.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 

@@ -8,7 +8,8 @@ import { EventRecorder } from '../../../src/runtime/events.ts';
 import { ensureFinalizer, removeFinalizer } from '../../../src/runtime/finalizers.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
-import { capturingLogger, clientFor } from './helpers.ts';
+import { capturingLogger } from '../../harness/logger.ts';
+import { clientFor } from './helpers.ts';
 
 interface Event extends KubeObject {
   reason: string;

@@ -7,7 +7,9 @@ import type http from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/kube/client.ts';
 import { Informer } from '../../../src/kube/informer.ts';
-import { noopLogger } from '../../../src/kube/logger.ts';
+import { noopLogger, type Logger } from '../../../src/kube/logger.ts';
+import { until } from '../../harness/eventually.ts';
+import { capturingLogger } from '../../harness/logger.ts';
 import {
   fakeApiServer,
   reply,
@@ -56,18 +58,6 @@ async function scripted(objects: () => KubeObject[], listRv: () => string, watch
 
 const hang: Watch = () => undefined;
 
-function until(check: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out: ${message}`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
-
 describe('Reflector + Informer (fake API server)', () => {
   let api: FakeApiServer | undefined;
   let informer: Informer<KubeObject & { data: { v: string } }> | undefined;
@@ -76,7 +66,7 @@ describe('Reflector + Informer (fake API server)', () => {
     await api?.close();
   });
 
-  const start = (a: FakeApiServer, opts: { watchdogMs?: number } = {}) => {
+  const start = (a: FakeApiServer, opts: { watchdogMs?: number; logger?: Logger } = {}) => {
     api = a;
     informer = new Informer(a.client, {
       apiVersion: 'v1',
@@ -231,11 +221,27 @@ describe('Reflector + Informer (fake API server)', () => {
         },
       ],
     );
-    start(a);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const watches = a.requests.filter((r) => r.query.get('watch') === 'true').length;
-    // Backoff 5 ms doubling to 20 ms (test settings): about 15 watches in 300 ms, not thousands.
-    assert.ok(watches >= 2 && watches <= 30, `${String(watches)} watches in 300 ms`);
+    const logger = capturingLogger();
+    start(a, { logger });
+    const retries = () => logger.lines.filter((l) => l.msg === 'list/watch failed, retrying');
+    await until(() => retries().length >= 10, 'ten failed watches');
+    const tries = retries().slice(0, 10);
+    // Backoff 5 ms doubling to 20 ms (test settings), ±20 % jitter, never reset: no watch
+    // succeeded. Logged rounded to the millisecond.
+    tries.forEach((t, i) => {
+      const delay = (t.obj as { retryInMs: number }).retryInMs;
+      const nominal = Math.min(5 * 2 ** i, 20);
+      assert.ok(
+        delay >= Math.floor(nominal * 0.8) && delay <= Math.ceil(nominal * 1.2),
+        `retry ${String(i)} in ${String(delay)} ms, expected ${String(nominal)} ± 20 %`,
+      );
+    });
+    // And each next attempt waited that long (it fails the same way, so it is logged again).
+    tries.slice(1).forEach((t, i) => {
+      const waited = t.at - (tries[i]?.at ?? 0);
+      const delay = (tries[i]?.obj as { retryInMs: number }).retryInMs;
+      assert.ok(waited >= delay - 1, `attempt ${String(i + 1)} after ${waited.toFixed(1)} ms`);
+    });
   });
 
   it('aborts a silent watch (watchdog) and watches again', async () => {

@@ -15,6 +15,7 @@ import {
 import { TerminalError } from '../../../src/runtime/errors.ts';
 import { registry } from '../../../src/runtime/metrics.ts';
 import type { RateLimiter } from '../../../src/runtime/ratelimiter.ts';
+import { until } from '../../harness/eventually.ts';
 
 const kc = new KubeConfig();
 kc.loadFromOptions({
@@ -57,18 +58,6 @@ function harness(reconcile: Reconciler, maxConcurrentReconciles = 1) {
     rateLimiter: fastLimiter(),
   });
   return { c, name };
-}
-
-function until(check: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out: ${message}`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
