@@ -113,10 +113,11 @@ async function serve(
 
 describe('MetricsServer with TokenReview authorization', () => {
   const api = fakeApi();
+  const DENY_TTL_MS = 10_000;
   let server: MetricsServer;
   let port: number;
   before(async () => {
-    ({ server, port } = await serve(new TokenReviewAuthorizer(api, { denyTtlMs: 200 })));
+    ({ server, port } = await serve(new TokenReviewAuthorizer(api, { denyTtlMs: DENY_TTL_MS })));
   });
   after(() => server.stop());
 
@@ -166,12 +167,15 @@ describe('MetricsServer with TokenReview authorization', () => {
     assert.deepEqual(api.calls, ['TokenReview'], 'one review for five concurrent scrapes');
   });
 
-  it('re-reviews a refused token after the deny TTL', async () => {
+  it('re-reviews a refused token after the deny TTL', async (t) => {
+    // The cache's clock (Date) stands still until the test moves it past the TTL.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     api.calls.length = 0;
     assert.equal((await request(port, '/metrics', { token: 'dave' })).status, 401);
+    t.mock.timers.tick(DENY_TTL_MS - 1);
     assert.equal((await request(port, '/metrics', { token: 'dave' })).status, 401);
     assert.equal(api.calls.length, 1);
-    await new Promise((r) => setTimeout(r, 250));
+    t.mock.timers.tick(1);
     assert.equal((await request(port, '/metrics', { token: 'dave' })).status, 401);
     assert.equal(api.calls.length, 2);
   });
