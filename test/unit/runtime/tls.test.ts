@@ -145,14 +145,14 @@ describe('certificate directory', () => {
         () => {
           assert.ok(errors.length > 0);
         },
-        { timeout: 5000, interval: 20 },
+        { interval: 20 },
       );
       fs.writeFileSync(path.join(dir, 'tls.key'), next.key);
       await eventually(
         () => {
           assert.ok(seen.includes(next.cert));
         },
-        { timeout: 5000, interval: 20 },
+        { interval: 20 },
       );
     } finally {
       stop();
