@@ -38,26 +38,6 @@ export interface StructuralSchema {
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
 }
 
-/** Keywords copied unchanged from a TypeBox node to the structural node. */
-const COPIED = [
-  'description',
-  'default',
-  'format',
-  'pattern',
-  'minimum',
-  'maximum',
-  'minLength',
-  'maxLength',
-  'minItems',
-  'maxItems',
-  'minProperties',
-  'maxProperties',
-  'x-kubernetes-validations',
-  'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys',
-  'x-kubernetes-map-type',
-] as const;
-
 /** Key order of emitted nodes, so the YAML reads type first and children last. */
 const ORDER = [
   'type',
@@ -86,6 +66,22 @@ const ORDER = [
   'additionalProperties',
   'items',
 ] as const satisfies readonly (keyof StructuralSchema)[];
+
+/** Keywords the converter derives from a node's TypeBox kind; the rest are copied. */
+const DERIVED: readonly string[] = [
+  'type',
+  'enum',
+  'anyOf',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-preserve-unknown-fields',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+];
+
+/** Keywords copied unchanged from a TypeBox node to the structural node. */
+const COPIED = ORDER.filter((key) => !DERIVED.includes(key));
 
 function ordered(node: StructuralSchema): StructuralSchema {
   const unknown = Object.keys(node).filter((k) => !(ORDER as readonly string[]).includes(k));
