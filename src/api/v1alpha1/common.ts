@@ -1,6 +1,7 @@
-// vyogo.tech/v1alpha1: group/version constants, the patterns of API.md §6 and the shapes shared by
+// vyogo.tech/v1alpha1: group/version constants, the patterns of API.md §6, the shapes shared by
 // the four kinds (ResourceRequirements, SecretKeyRef, DatabaseConfig, Destination, SiteRef,
-// Condition, ObjectMeta and the common status fields).
+// Condition, ObjectMeta and the common status fields) and defineKind, which makes each kind's
+// schema and definition alike.
 import { Type } from '@sinclair/typebox';
 import type { Static, TProperties, TSchema } from '@sinclair/typebox';
 import {
@@ -16,7 +17,7 @@ import {
   celQuantity,
   celRegex,
 } from '../schema.ts';
-import type { Options, PrinterColumn } from '../schema.ts';
+import type { KindDefinition, Options, PrinterColumn } from '../schema.ts';
 
 export const GROUP = 'vyogo.tech';
 export const VERSION = 'v1alpha1';
@@ -96,6 +97,8 @@ export function PositiveQuantity(field: string, example: string, options: Option
 export const Int32 = (options: Options) => Type.Integer({ format: 'int32', ...options });
 export const Int64 = (options: Options) => Type.Integer({ format: 'int64', ...options });
 export const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+/** An optional string field with nothing but a description (status fields, mostly). */
+export const OptionalString = (description: string) => Type.Optional(Type.String({ description }));
 
 // ---------------------------------------------------------------------------------------------
 // ResourceRequirements
@@ -419,7 +422,6 @@ export type Destination = Static<typeof Destination>;
 
 /** The fields of ObjectMeta the operator reads; `name` constrains metadata.name (root CEL rule). */
 export function ObjectMeta(name?: { maxLength: number; pattern: string; message: string }) {
-  const str = (description: string) => Type.Optional(Type.String({ description }));
   return Type.Object(
     {
       name: Type.Optional(
@@ -432,13 +434,13 @@ export function ObjectMeta(name?: { maxLength: number; pattern: string; message:
               [MESSAGE]: name.message,
             }),
       ),
-      generateName: str('Prefix of a generated name.'),
-      namespace: str('Namespace of the object.'),
-      uid: str('Unique identifier.'),
-      resourceVersion: str('Version for optimistic concurrency.'),
+      generateName: OptionalString('Prefix of a generated name.'),
+      namespace: OptionalString('Namespace of the object.'),
+      uid: OptionalString('Unique identifier.'),
+      resourceVersion: OptionalString('Version for optimistic concurrency.'),
       generation: Type.Optional(Type.Integer({ description: 'Generation of the spec.' })),
-      creationTimestamp: str('Creation time (RFC 3339).'),
-      deletionTimestamp: str('Deletion request time (RFC 3339).'),
+      creationTimestamp: OptionalString('Creation time (RFC 3339).'),
+      deletionTimestamp: OptionalString('Deletion request time (RFC 3339).'),
       labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Labels.' })),
       annotations: Type.Optional(
         Type.Record(Type.String(), Type.String(), { description: 'Annotations.' }),
@@ -527,24 +529,43 @@ export function StringMap(description: string, options: Options & { maxPropertie
   });
 }
 
-/** The kind object: apiVersion, kind, metadata, spec, status. */
-export function KindSchema<const K extends string, S extends TSchema, T extends TSchema>(
-  kind: K,
-  description: string,
-  metadata: ReturnType<typeof ObjectMeta>,
-  spec: S,
-  status: T,
-) {
-  return Type.Object(
+/**
+ * A kind of the group: its object schema (apiVersion, kind, metadata, spec, status) and the
+ * names every kind derives alike (listKind `<Kind>List`, singular the lower-case kind).
+ */
+export function defineKind<const K extends string, S extends TSchema, T extends TSchema>(def: {
+  kind: K;
+  plural: string;
+  shortNames: readonly string[];
+  description: string;
+  metadata: ReturnType<typeof ObjectMeta>;
+  spec: S;
+  status: T;
+  printerColumns: readonly PrinterColumn[];
+}) {
+  const schema = Type.Object(
     {
       apiVersion: Type.Literal(API_VERSION, { description: `Always ${API_VERSION}.` }),
-      kind: Type.Literal(kind, { description: `Always ${kind}.` }),
-      metadata,
-      spec,
-      status: Type.Optional(status),
+      kind: Type.Literal(def.kind, { description: `Always ${def.kind}.` }),
+      metadata: def.metadata,
+      spec: def.spec,
+      status: Type.Optional(def.status),
     },
-    { description },
+    { description: def.description },
   );
+  return {
+    group: GROUP,
+    version: VERSION,
+    kind: def.kind,
+    listKind: `${def.kind}List`,
+    plural: def.plural,
+    singular: def.kind.toLowerCase(),
+    shortNames: def.shortNames,
+    categories: [CATEGORY],
+    description: def.description,
+    schema,
+    printerColumns: def.printerColumns,
+  } as const satisfies KindDefinition<typeof schema>;
 }
 
 /** Printer columns shared by the kinds. */

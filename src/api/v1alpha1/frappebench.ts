@@ -19,15 +19,11 @@ import {
   celRegex,
   celUnchanged,
 } from '../schema.ts';
-import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
-  CATEGORY,
   DatabaseConfig,
-  GROUP,
   Int32,
   Int64,
-  KindSchema,
   ObjectMeta,
   PATTERNS,
   PHASE_COLUMN,
@@ -37,7 +33,7 @@ import {
   SecretKeyRef,
   SecretName,
   StringMap,
-  VERSION,
+  defineKind,
   statusFields,
 } from './common.ts';
 
@@ -935,29 +931,15 @@ export const FrappeBenchStatus = Type.Object(
 );
 export type FrappeBenchStatus = Static<typeof FrappeBenchStatus>;
 
-const DESCRIPTION =
-  'FrappeBench is one Frappe image and its runtime: sites volume, Redis, gunicorn, nginx, socketio, scheduler, three workers and their scaling.';
-
-export const FrappeBenchSchema = KindSchema(
-  'FrappeBench',
-  DESCRIPTION,
-  ObjectMeta({ maxLength: 40, pattern: PATTERNS.DNS_LABEL, message: MESSAGES.b1 }),
-  FrappeBenchSpec,
-  FrappeBenchStatus,
-);
-export type FrappeBench = Static<typeof FrappeBenchSchema>;
-
-export const FrappeBenchDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const FrappeBenchDefinition = defineKind({
   kind: 'FrappeBench',
-  listKind: 'FrappeBenchList',
   plural: 'frappebenches',
-  singular: 'frappebench',
   shortNames: ['fb'],
-  categories: [CATEGORY],
-  description: DESCRIPTION,
-  schema: FrappeBenchSchema,
+  description:
+    'FrappeBench is one Frappe image and its runtime: sites volume, Redis, gunicorn, nginx, socketio, scheduler, three workers and their scaling.',
+  metadata: ObjectMeta({ maxLength: 40, pattern: PATTERNS.DNS_LABEL, message: MESSAGES.b1 }),
+  spec: FrappeBenchSpec,
+  status: FrappeBenchStatus,
   printerColumns: [
     PHASE_COLUMN,
     READY_COLUMN,
@@ -982,4 +964,6 @@ export const FrappeBenchDefinition = {
       priority: 1,
     },
   ],
-} as const satisfies KindDefinition<typeof FrappeBenchSchema>;
+});
+export const FrappeBenchSchema = FrappeBenchDefinition.schema;
+export type FrappeBench = Static<typeof FrappeBenchSchema>;

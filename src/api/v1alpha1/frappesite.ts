@@ -4,24 +4,21 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
-import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
-  CATEGORY,
   DatabaseConfig,
-  GROUP,
+  defineKind,
   Int32,
-  KindSchema,
   ObjectMeta,
+  OptionalString,
   PATTERNS,
   PHASE_COLUMN,
   READY_COLUMN,
   SecretKeyRef,
   SecretName,
+  statusFields,
   StringMap,
   Timestamp,
-  VERSION,
-  statusFields,
 } from './common.ts';
 
 const MESSAGES = {
@@ -243,16 +240,14 @@ export const SITE_PHASES = [
 ] as const;
 export type SitePhase = (typeof SITE_PHASES)[number];
 
-const str = (description: string) => Type.Optional(Type.String({ description }));
-
 export const FrappeSiteStatus = Type.Object(
   {
     ...statusFields(
       SITE_PHASES,
       'Summary of the conditions: Pending (bench missing or not Ready, or waiting for Secrets), Provisioning, Restoring, Ready, Failed (init or restore failed) or Deleting.',
     ),
-    siteURL: str('https://<domain> when TLS is effective, else http://<domain>.'),
-    resolvedDomain: str('The domain the Ingress serves.'),
+    siteURL: OptionalString('https://<domain> when TLS is effective, else http://<domain>.'),
+    resolvedDomain: OptionalString('The domain the Ingress serves.'),
     domainSource: Type.Optional(
       StringEnum(['explicit', 'bench-suffix', 'sitename-default'], {
         description: 'Where resolvedDomain comes from.',
@@ -261,13 +256,13 @@ export const FrappeSiteStatus = Type.Object(
     database: Type.Optional(
       Type.Object(
         {
-          provider: str('mariadb or external.'),
-          mode: str('shared or dedicated.'),
-          host: str('Database host.'),
+          provider: OptionalString('mariadb or external.'),
+          mode: OptionalString('shared or dedicated.'),
+          host: OptionalString('Database host.'),
           port: Type.Optional(Int32({ description: 'Database port.' })),
-          name: str('Database name.'),
-          user: str('Database user.'),
-          secretName: str('Secret holding the database password.'),
+          name: OptionalString('Database name.'),
+          user: OptionalString('Database user.'),
+          secretName: OptionalString('Secret holding the database password.'),
         },
         {
           description:
@@ -275,54 +270,46 @@ export const FrappeSiteStatus = Type.Object(
         },
       ),
     ),
-    databaseName: str('Database name (reference compatibility).'),
-    databaseCredentialsSecret: str('Secret of the database credentials (reference compatibility).'),
+    databaseName: OptionalString('Database name (reference compatibility).'),
+    databaseCredentialsSecret: OptionalString(
+      'Secret of the database credentials (reference compatibility).',
+    ),
     installedApps: Type.Optional(
       Type.Array(Type.String({ description: 'App name.' }), {
         description: 'Apps installed on the site, from the last init, migrate or app Job.',
       }),
     ),
-    migratedImage: str('Bench image the site was last initialised, restored or migrated with.'),
+    migratedImage: OptionalString(
+      'Bench image the site was last initialised, restored or migrated with.',
+    ),
     restore: Type.Optional(
       Type.Object(
         {
-          source: str('The backup restored from.'),
+          source: OptionalString('The backup restored from.'),
           startTime: Type.Optional(Timestamp('Start of the restore.')),
           completionTime: Type.Optional(Timestamp('End of the restore.')),
-          jobName: str('The restore Job.'),
+          jobName: OptionalString('The restore Job.'),
         },
         { description: 'The restore from restoreFrom.' },
       ),
     ),
-    adminPasswordSecretVersion: str('resourceVersion of the admin password Secret last applied.'),
+    adminPasswordSecretVersion: OptionalString(
+      'resourceVersion of the admin password Secret last applied.',
+    ),
   },
   { description: 'Observed state of the site.' },
 );
 export type FrappeSiteStatus = Static<typeof FrappeSiteStatus>;
 
-const DESCRIPTION =
-  'FrappeSite is one site on a bench: database, secrets, init, migrations, ingress/TLS, restore and deletion.';
-
-export const FrappeSiteSchema = KindSchema(
-  'FrappeSite',
-  DESCRIPTION,
-  ObjectMeta({ maxLength: 50, pattern: PATTERNS.DNS_LABEL, message: MESSAGES.s1 }),
-  FrappeSiteSpec,
-  FrappeSiteStatus,
-);
-export type FrappeSite = Static<typeof FrappeSiteSchema>;
-
-export const FrappeSiteDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const FrappeSiteDefinition = defineKind({
   kind: 'FrappeSite',
-  listKind: 'FrappeSiteList',
   plural: 'frappesites',
-  singular: 'frappesite',
   shortNames: ['fsite'],
-  categories: [CATEGORY],
-  description: DESCRIPTION,
-  schema: FrappeSiteSchema,
+  description:
+    'FrappeSite is one site on a bench: database, secrets, init, migrations, ingress/TLS, restore and deletion.',
+  metadata: ObjectMeta({ maxLength: 50, pattern: PATTERNS.DNS_LABEL, message: MESSAGES.s1 }),
+  spec: FrappeSiteSpec,
+  status: FrappeSiteStatus,
   printerColumns: [
     PHASE_COLUMN,
     READY_COLUMN,
@@ -349,4 +336,6 @@ export const FrappeSiteDefinition = {
       priority: 1,
     },
   ],
-} as const satisfies KindDefinition<typeof FrappeSiteSchema>;
+});
+export const FrappeSiteSchema = FrappeSiteDefinition.schema;
+export type FrappeSite = Static<typeof FrappeSiteSchema>;

@@ -3,22 +3,19 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
-import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
-  CATEGORY,
+  defineKind,
   Destination,
-  GROUP,
   Int32,
   Int64,
-  KindSchema,
   ObjectMeta,
+  OptionalString,
   PATTERNS,
   PHASE_COLUMN,
   SiteRef,
-  Timestamp,
-  VERSION,
   statusFields,
+  Timestamp,
 } from './common.ts';
 
 const MESSAGES = {
@@ -112,17 +109,15 @@ export const BACKUP_PHASES = [
 ] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 
-const str = (description: string) => Type.Optional(Type.String({ description }));
-
 export const BackupRun = Type.Object(
   {
     jobName: Type.String({ description: 'The Job of the run.' }),
     startTime: Type.Optional(Timestamp('Start of the run.')),
     completionTime: Type.Optional(Timestamp('End of the run.')),
     state: StringEnum(['Running', 'Succeeded', 'Failed'], { description: 'State of the run.' }),
-    location: str('Where the set was uploaded.'),
+    location: OptionalString('Where the set was uploaded.'),
     sizeBytes: Type.Optional(Int64({ minimum: 0, description: 'Total size of the set.' })),
-    message: str('Details, e.g. why the run failed.'),
+    message: OptionalString('Details, e.g. why the run failed.'),
   },
   { description: 'One backup run.' },
 );
@@ -134,12 +129,12 @@ export const SiteBackupStatus = Type.Object(
       BACKUP_PHASES,
       'Pending (site not found or not initialised), Scheduled, Suspended, Running, or Succeeded / Failed for a one-shot backup.',
     ),
-    site: str('The resolved FrappeSite name.'),
-    cronJobName: str('The CronJob running scheduled backups.'),
-    lastBackupJob: str('The last backup Job.'),
+    site: OptionalString('The resolved FrappeSite name.'),
+    cronJobName: OptionalString('The CronJob running scheduled backups.'),
+    lastBackupJob: OptionalString('The last backup Job.'),
     lastScheduleTime: Type.Optional(Timestamp('Last time the CronJob was scheduled.')),
     lastSuccessfulBackup: Type.Optional(Timestamp('Completion time of the newest successful run.')),
-    lastBackupLocation: str(
+    lastBackupLocation: OptionalString(
       'Location of the newest successful set, e.g. s3://frappe-backups/production/prod-site/20260102T020000Z/.',
     ),
     recentBackups: Type.Optional(
@@ -157,29 +152,15 @@ export const SiteBackupStatus = Type.Object(
 );
 export type SiteBackupStatus = Static<typeof SiteBackupStatus>;
 
-const DESCRIPTION =
-  'SiteBackup makes scheduled or one-shot backups of a site to S3 or a PVC, with retention.';
-
-export const SiteBackupSchema = KindSchema(
-  'SiteBackup',
-  DESCRIPTION,
-  ObjectMeta(),
-  SiteBackupSpec,
-  SiteBackupStatus,
-);
-export type SiteBackup = Static<typeof SiteBackupSchema>;
-
-export const SiteBackupDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const SiteBackupDefinition = defineKind({
   kind: 'SiteBackup',
-  listKind: 'SiteBackupList',
   plural: 'sitebackups',
-  singular: 'sitebackup',
   shortNames: ['sbk'],
-  categories: [CATEGORY],
-  description: DESCRIPTION,
-  schema: SiteBackupSchema,
+  description:
+    'SiteBackup makes scheduled or one-shot backups of a site to S3 or a PVC, with retention.',
+  metadata: ObjectMeta(),
+  spec: SiteBackupSpec,
+  status: SiteBackupStatus,
   printerColumns: [
     { name: 'Site', type: 'string', jsonPath: '.status.site', description: 'The FrappeSite.' },
     {
@@ -204,4 +185,6 @@ export const SiteBackupDefinition = {
       priority: 1,
     },
   ],
-} as const satisfies KindDefinition<typeof SiteBackupSchema>;
+});
+export const SiteBackupSchema = SiteBackupDefinition.schema;
+export type SiteBackup = Static<typeof SiteBackupSchema>;

@@ -4,21 +4,18 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celHas, celList } from '../schema.ts';
-import type { KindDefinition } from '../schema.ts';
 import {
   AGE_COLUMN,
-  CATEGORY,
+  defineKind,
   Destination,
-  GROUP,
   Int64,
-  KindSchema,
   ObjectMeta,
+  OptionalString,
   PATTERNS,
   PHASE_COLUMN,
   SiteRef,
-  Timestamp,
-  VERSION,
   statusFields,
+  Timestamp,
 } from './common.ts';
 
 export const JOB_TYPES = [
@@ -144,22 +141,20 @@ export type SiteJobSpec = Static<typeof SiteJobSpec>;
 export const JOB_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
-const str = (description: string) => Type.Optional(Type.String({ description }));
-
 export const SiteJobStatus = Type.Object(
   {
     ...statusFields(
       JOB_PHASES,
       'Pending (waiting; the message says for what), Running, Succeeded or Failed.',
     ),
-    jobName: str('The Job running the operation.'),
+    jobName: OptionalString('The Job running the operation.'),
     startTime: Type.Optional(Timestamp('Start of the Job.')),
     completionTime: Type.Optional(Timestamp('End of the Job.')),
-    message: str('Details, e.g. why the Job failed.'),
+    message: OptionalString('Details, e.g. why the Job failed.'),
     backup: Type.Optional(
       Type.Object(
         {
-          location: str('Where the backup set was written.'),
+          location: OptionalString('Where the backup set was written.'),
           sizeBytes: Type.Optional(Int64({ minimum: 0, description: 'Total size of the set.' })),
         },
         { description: 'backup: the set written.' },
@@ -170,29 +165,15 @@ export const SiteJobStatus = Type.Object(
 );
 export type SiteJobStatus = Static<typeof SiteJobStatus>;
 
-const DESCRIPTION =
-  'SiteJob runs one operation on a site once (backup, migrate, clear-cache, install-app, uninstall-app, set-maintenance-mode, custom).';
-
-export const SiteJobSchema = KindSchema(
-  'SiteJob',
-  DESCRIPTION,
-  ObjectMeta(),
-  SiteJobSpec,
-  SiteJobStatus,
-);
-export type SiteJob = Static<typeof SiteJobSchema>;
-
-export const SiteJobDefinition = {
-  group: GROUP,
-  version: VERSION,
+export const SiteJobDefinition = defineKind({
   kind: 'SiteJob',
-  listKind: 'SiteJobList',
   plural: 'sitejobs',
-  singular: 'sitejob',
   shortNames: ['sjob'],
-  categories: [CATEGORY],
-  description: DESCRIPTION,
-  schema: SiteJobSchema,
+  description:
+    'SiteJob runs one operation on a site once (backup, migrate, clear-cache, install-app, uninstall-app, set-maintenance-mode, custom).',
+  metadata: ObjectMeta(),
+  spec: SiteJobSpec,
+  status: SiteJobStatus,
   printerColumns: [
     {
       name: 'Site',
@@ -218,4 +199,6 @@ export const SiteJobDefinition = {
       priority: 1,
     },
   ],
-} as const satisfies KindDefinition<typeof SiteJobSchema>;
+});
+export const SiteJobSchema = SiteJobDefinition.schema;
+export type SiteJob = Static<typeof SiteJobSchema>;
