@@ -4,8 +4,9 @@
 // A private control plane (test/harness/cluster.ts) with our CRDs, KEDA's fixture CRDs and
 // enough kwok Nodes for the benches; the real manager (src/cli.ts buildManager) with the
 // FrappeBench controller in this process, leader election and its servers off, authenticated as
-// its own ServiceAccount. Then, for N copies of config/samples/frappebench.yaml (the guide's
-// prod-bench: HPA on gunicorn, KEDA on worker-short/long), each in its own namespace:
+// the install bundle's ServiceAccount with its RBAC (config/rbac). Then, for N copies of
+// config/samples/frappebench.yaml (the guide's prod-bench: HPA on gunicorn, KEDA on
+// worker-short/long), each in its own namespace:
 //
 //   convergence  create all N at once → each first Ready=True, and each settled (Ready, phase
 //                Ready, every component at its replicas, gunicorn at the HPA's minReplicas);

@@ -28,7 +28,7 @@ export interface WaitForAllOptions {
   timeoutMs: number;
 }
 
-/** Resolves with the time (Date.now()) each key was first done, once all are; rejects on timeout. */
+/** Resolves with when (Date.now()) each key was first done, once all are; rejects on timeout. */
 export function waitForAll(opts: WaitForAllOptions): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
     const doneAt = new Map<string, number>();

@@ -1,14 +1,16 @@
 // Readies a started test cluster for a whole operator, as the local playground (`npm start`) and
 // the benchmark (`npm run bench`) run it: the harness helpers (kubectl, fixture CRDs) pointed at
 // the cluster, our CRDs and the third-party fixture CRDs installed, the samples of
-// config/samples/ read, and the operator's own identity — namespace, ServiceAccount bound to
-// cluster-admin (no RBAC manifests exist yet), a non-expiring token kubeconfig — so the operator
-// never runs as admin and the audit log tells its writes apart from kcm's, the scheduler's and
-// kwok's (which all use the admin identity or their own ServiceAccounts).
+// config/samples/ read, and the operator's own identity as the install bundle defines it — its
+// namespace, ConfigMap, ServiceAccount and RBAC from config/manager and config/rbac — with a
+// non-expiring token kubeconfig, so the operator runs with exactly the permissions it ships
+// with, never as admin, and the audit log tells its writes apart from kcm's, the scheduler's and
+// kwok's (which use the admin identity or their own ServiceAccounts).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { KINDS } from '../../src/api/v1alpha1/index.ts';
+import { MANAGER_NAME, NAMESPACE } from '../../src/deploy/names.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
 import { tokenKubeconfig } from '../integration/manager/operator.ts';
 import type { Cluster } from './cluster.ts';
@@ -19,11 +21,12 @@ import { applyFixtureCrds, waitForCrdsEstablished } from './namespace.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const CRD_DIR = fileURLToPath(new URL('config/crd/bases/', ROOT));
+const MANAGER_DIR = fileURLToPath(new URL('config/manager/', ROOT));
+const RBAC_DIR = fileURLToPath(new URL('config/rbac/', ROOT));
 export const SAMPLES_DIR = fileURLToPath(new URL('config/samples/', ROOT));
 
-/** Where the operator runs: its Lease and ConfigMap (the guide's install namespace). */
-export const OPERATOR_NAMESPACE = 'frappe-operator-system';
-const OPERATOR_SERVICE_ACCOUNT = 'frappe-operator';
+/** Where the operator runs: its Lease and ConfigMap (the install bundle's namespace). */
+export const OPERATOR_NAMESPACE = NAMESPACE;
 
 /** Namespace labels enforcing the restricted Pod Security Standard, as the guide's production. */
 export const RESTRICTED_PSS = {
@@ -63,43 +66,35 @@ export interface OperatorIdentity {
 }
 
 /**
- * Creates the operator's namespace and ServiceAccount, binds it to cluster-admin, and returns a
- * kubeconfig with its token. The token comes from a service-account-token Secret (filled in by
- * kcm), which does not expire: a playground may run for days. The kubeconfig file lives in a
- * temporary dir removed by `cleanUp()` of test/integration/manager/operator.ts.
+ * Applies the operator's namespace, ConfigMap, ServiceAccount and RBAC of the install bundle and
+ * returns a kubeconfig with the ServiceAccount's token. The token comes from a
+ * service-account-token Secret (filled in by kcm), which does not expire: a playground may run
+ * for days. The kubeconfig file lives in a temporary dir removed by `cleanUp()` of
+ * test/integration/manager/operator.ts.
  */
 export async function createOperatorIdentity(): Promise<OperatorIdentity> {
   const ns = OPERATOR_NAMESPACE;
-  const sa = OPERATOR_SERVICE_ACCOUNT;
-  const username = `system:serviceaccount:${ns}:${sa}`;
-  const objects = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/service-account-token',
-      metadata: {
-        name: `${sa}-token`,
-        namespace: ns,
-        annotations: { 'kubernetes.io/service-account.name': sa },
-      },
+  const sa = MANAGER_NAME;
+  const tokenSecret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: {
+      name: `${sa}-token`,
+      namespace: ns,
+      annotations: { 'kubernetes.io/service-account.name': sa },
     },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${sa}-cluster-admin` },
-      roleRef: {
-        apiGroup: 'rbac.authorization.k8s.io',
-        kind: 'ClusterRole',
-        name: 'cluster-admin',
-      },
-      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
-    },
-  ];
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-  });
+  };
+  await kubectl([
+    'apply',
+    '-f',
+    `${MANAGER_DIR}namespace.yaml`,
+    '-f',
+    `${MANAGER_DIR}config_map.yaml`,
+    '-f',
+    RBAC_DIR,
+  ]);
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(tokenSecret) });
   const token = await eventually(
     async () => {
       const r = await kubectl(['get', 'secret', `${sa}-token`, '-o', 'jsonpath={.data.token}'], {
@@ -110,5 +105,5 @@ export async function createOperatorIdentity(): Promise<OperatorIdentity> {
     },
     { timeout: 30_000, message: `token of ServiceAccount ${ns}/${sa} (is kcm running?)` },
   );
-  return { kubeconfigPath: tokenKubeconfig(token), username };
+  return { kubeconfigPath: tokenKubeconfig(token), username: `system:serviceaccount:${ns}:${sa}` };
 }

@@ -4,8 +4,9 @@
 //      starts it;
 //   2. our CRDs and the fixture CRDs the samples need (KEDA, MariaDB);
 //   3. the operator as a child process — `src/cli.ts run` with every controller of CONTROLLERS,
-//      leader election on, its own ServiceAccount, JSON logs to <work dir>/logs/frappe-operator.log
-//      — run by the harness's Supervisor (own process group, pid file, SIGTERM then SIGKILL);
+//      leader election on, as the install bundle's ServiceAccount with its RBAC, JSON logs to
+//      <work dir>/logs/frappe-operator.log — run by the harness's Supervisor (own process group,
+//      pid file, SIGTERM then SIGKILL);
 //   4. namespace `playground` (restricted Pod Security) with config/samples/frappebench.yaml, and
 //      config/samples/frappesite.yaml once the operator runs a FrappeSite controller;
 //   5. a progress line at every change of the bench's status (phase, conditions, replicas) until
