@@ -3,7 +3,7 @@
 // only on transitions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import { COMPONENTS, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { scalingPlans } from '../../../../src/controllers/bench/autoscaling.ts';
 import {
   benchStatus,
@@ -37,17 +37,7 @@ const readyRedis: StatefulSet = {
 };
 
 function observed(bench: FrappeBench, over: Partial<Observed> = {}): Observed {
-  const deployments = Object.fromEntries(
-    [
-      'gunicorn',
-      'nginx',
-      'socketio',
-      'scheduler',
-      'worker-default',
-      'worker-short',
-      'worker-long',
-    ].map((c) => [c, available(IMAGE)]),
-  );
+  const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   return {
     claim: {
       apiVersion: 'v1',
