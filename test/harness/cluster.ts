@@ -157,7 +157,7 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
 
     // 3. kcm and scheduler (they need nothing else), while the kwok objects go in.
     await sup.start('kube-controller-manager', bins.kubeControllerManager, kcmArgs(pki, kcmPort));
-    await sup.start('kube-scheduler', bins.kubeScheduler, schedulerArgs(pki, schedPort));
+    await sup.start('kube-scheduler', bins.kubeScheduler, controllerProcessArgs(pki, schedPort));
     await kubectl(['apply', '--server-side', '-f', join(bins.kwokKustomize, STAGE_CRD)]);
     // Not `kubectl wait`: it fails at once while a new CRD has no status.conditions yet.
     await waitUntil(sup, 'kube-apiserver', 'Stage CRD Established', 30_000, async () => {
@@ -180,15 +180,14 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
       ...process.env,
       KWOK_WORKDIR: join(workDir, 'kwok-home'),
     });
+    const healthz = (component: string, port: number) =>
+      waitUntil(sup, component, '/healthz', 60_000, async () => {
+        const r = await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true });
+        if (r.status !== 200) throw new Error(`/healthz: ${r.status} ${r.body.slice(-300)}`);
+      });
     await Promise.all([
-      waitUntil(sup, 'kube-controller-manager', '/healthz', 60_000, async () => {
-        const r = await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true });
-        if (r.status !== 200) throw new Error(`/healthz: ${r.status} ${r.body.slice(-300)}`);
-      }),
-      waitUntil(sup, 'kube-scheduler', '/healthz', 60_000, async () => {
-        const r = await httpGet(`https://127.0.0.1:${schedPort}/healthz`, { insecure: true });
-        if (r.status !== 200) throw new Error(`/healthz: ${r.status} ${r.body.slice(-300)}`);
-      }),
+      healthz('kube-controller-manager', kcmPort),
+      healthz('kube-scheduler', schedPort),
       waitUntil(sup, 'kwok', `nodes ${NODE_NAMES.join(', ')} Ready`, 60_000, async () => {
         const r = await kubectl([
           'get',
@@ -297,7 +296,11 @@ function apiserverArgs(
   ];
 }
 
-function kcmArgs(pki: Pki, port: number): string[] {
+/**
+ * What kcm and the scheduler share: the admin identity, HTTPS on 127.0.0.1:`port`, one replica
+ * (no leader election) and a client rate limit that never slows a test down.
+ */
+function controllerProcessArgs(pki: Pki, port: number): string[] {
   return [
     `--kubeconfig=${pki.adminKubeconfig}`,
     `--authentication-kubeconfig=${pki.adminKubeconfig}`,
@@ -305,6 +308,15 @@ function kcmArgs(pki: Pki, port: number): string[] {
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
     '--leader-elect=false',
+    '--kube-api-qps=5000',
+    '--kube-api-burst=10000',
+    '--v=1',
+  ];
+}
+
+function kcmArgs(pki: Pki, port: number): string[] {
+  return [
+    ...controllerProcessArgs(pki, port),
     '--controllers=*',
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${pki.saKey}`,
@@ -312,23 +324,6 @@ function kcmArgs(pki: Pki, port: number): string[] {
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
     '--horizontal-pod-autoscaler-sync-period=2s',
-    '--kube-api-qps=5000',
-    '--kube-api-burst=10000',
-    '--v=1',
-  ];
-}
-
-function schedulerArgs(pki: Pki, port: number): string[] {
-  return [
-    `--kubeconfig=${pki.adminKubeconfig}`,
-    `--authentication-kubeconfig=${pki.adminKubeconfig}`,
-    `--authorization-kubeconfig=${pki.adminKubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${port}`,
-    '--leader-elect=false',
-    '--kube-api-qps=5000',
-    '--kube-api-burst=10000',
-    '--v=1',
   ];
 }
 
