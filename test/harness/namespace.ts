@@ -102,3 +102,30 @@ export async function waitForCrdsEstablished(
     );
   }
 }
+
+/**
+ * A CustomResourceDefinition of a test's own: kind Widget (`widgets.<group>`), version v1,
+ * namespaced, with a status subresource and the given schema. A group of the test's own keeps
+ * it apart from other tests' Widgets.
+ */
+export function widgetCrd(group: string, openAPIV3Schema: Record<string, unknown>) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { kind: 'Widget', listKind: 'WidgetList', plural: 'widgets', singular: 'widget' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: { openAPIV3Schema },
+        },
+      ],
+    },
+  };
+}

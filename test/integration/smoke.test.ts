@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { eventually } from '../harness/eventually.ts';
 import { kubectl } from '../harness/kubectl.ts';
-import { createTestNamespace, waitForCrdsEstablished } from '../harness/namespace.ts';
+import { createTestNamespace, waitForCrdsEstablished, widgetCrd } from '../harness/namespace.ts';
 import { failJobPods } from '../harness/stages.ts';
 
 interface Condition {
@@ -220,45 +220,25 @@ describe('test control plane', { concurrency: true }, () => {
   it('validates custom resources with CEL and serves server-side apply', async (t) => {
     const ns = await createTestNamespace('smoke-crd');
     const group = `g${randomBytes(4).toString('hex')}.smoke.frappe.test`;
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: `widgets.${group}` },
-      spec: {
-        group,
-        scope: 'Namespaced',
-        names: { kind: 'Widget', listKind: 'WidgetList', plural: 'widgets', singular: 'widget' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            subresources: { status: {} },
-            schema: {
-              openAPIV3Schema: {
-                type: 'object',
-                properties: {
-                  spec: {
-                    type: 'object',
-                    properties: {
-                      replicas: { type: 'integer' },
-                      maxReplicas: { type: 'integer' },
-                      color: { type: 'string' },
-                    },
-                    'x-kubernetes-validations': [
-                      {
-                        rule: 'self.replicas <= self.maxReplicas',
-                        message: 'replicas must not exceed maxReplicas',
-                      },
-                    ],
-                  },
-                },
-              },
-            },
+    const crd = widgetCrd(group, {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            replicas: { type: 'integer' },
+            maxReplicas: { type: 'integer' },
+            color: { type: 'string' },
           },
-        ],
+          'x-kubernetes-validations': [
+            {
+              rule: 'self.replicas <= self.maxReplicas',
+              message: 'replicas must not exceed maxReplicas',
+            },
+          ],
+        },
       },
-    };
+    });
     await kubectl(['create', '-f', '-'], { input: JSON.stringify(crd) });
     t.after(() => kubectl(['delete', 'crd', `widgets.${group}`, '--wait=false']));
     await waitForCrdsEstablished([`widgets.${group}`]);

@@ -13,7 +13,12 @@ import { Controller, type Reconciler, type Request } from '../../../src/runtime/
 import { updateStatus } from '../../../src/runtime/status.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
-import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import {
+  createTestNamespace,
+  deleteNamespace,
+  waitForCrdsEstablished,
+  widgetCrd,
+} from '../../harness/namespace.ts';
 import { clientFor, writeRequests } from './helpers.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
@@ -25,33 +30,13 @@ interface Widget extends KubeObject {
 const GROUP = 'runtime-test.vyogo.tech';
 
 /** A CRD of the tests' own, with a status subresource like our real kinds. */
-const widgetCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `widgets.${GROUP}` },
-  spec: {
-    group: GROUP,
-    scope: 'Namespaced',
-    names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: { type: 'object', properties: { value: { type: 'string' } } },
-              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-            },
-          },
-        },
-      },
-    ],
+const crd = widgetCrd(GROUP, {
+  type: 'object',
+  properties: {
+    spec: { type: 'object', properties: { value: { type: 'string' } } },
+    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
   },
-};
+});
 
 describe('controller against the API server', () => {
   let client: KubeClient;
@@ -210,21 +195,13 @@ describe('controller against the API server', () => {
     'a converged controller that applies children sends no write for 60 s',
     { timeout: 180_000 },
     async () => {
-      await client.apply(widgetCrd, { fieldManager: 'frappe-operator-tests', force: true });
+      await client.apply(crd, { fieldManager: 'frappe-operator-tests', force: true });
+      await waitForCrdsEstablished([crd.metadata.name]);
       await eventually(
         async () => {
-          const crd = await client.get<KubeObject & { status?: { conditions?: Condition[] } }>(
-            'apiextensions.k8s.io/v1',
-            'CustomResourceDefinition',
-            undefined,
-            `widgets.${GROUP}`,
-          );
-          assert.ok(
-            crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'),
-          );
           assert.ok(await client.hasResource(`${GROUP}/v1`, 'Widget'));
         },
-        { message: 'Widget CRD established' },
+        { message: 'Widget in discovery' },
       );
       const ns = await namespace('rt-quiet');
       // Resync every 5 s, so reconciles keep happening during the quiet minute.
