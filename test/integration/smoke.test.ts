@@ -34,6 +34,21 @@ function conditionTrue(o: Obj, type: string): boolean {
 
 const container = { name: 'app', image: 'registry.invalid/frappe-smoke:1' };
 
+/** A Deployment `name` of `replicas` pods labelled `app: <name>` and `podLabels`. */
+function deployment(name: string, replicas: number, podLabels: Record<string, string> = {}) {
+  const labels = { app: name, ...podLabels };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels }, spec: { containers: [container] } },
+    },
+  };
+}
+
 function job(name: string, podLabels: Record<string, string> = {}) {
   return {
     apiVersion: 'batch/v1',
@@ -52,17 +67,10 @@ function job(name: string, podLabels: Record<string, string> = {}) {
 describe('test control plane', { concurrency: true }, () => {
   it('runs a Deployment: ReplicaSet, Ready pods on kwok nodes, Available', async () => {
     const ns = await createTestNamespace('smoke-deploy');
-    const deployment = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } },
-      },
-    };
-    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(deployment) });
+    await kubectl(['create', '-f', '-'], {
+      namespace: ns,
+      input: JSON.stringify(deployment('web', 2)),
+    });
     const d = await eventually(
       async () => {
         const d = await get(['deployment', 'web'], ns);
@@ -89,18 +97,8 @@ describe('test control plane', { concurrency: true }, () => {
 
   it('crash-loops the pods labelled for our own pod-crash-loop stage', async () => {
     const ns = await createTestNamespace('smoke-crashloop');
-    const labels = { app: 'crash', 'pod-crash-loop.stage.frappe.io': 'true' };
-    const deployment = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'crash' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'crash' } },
-        template: { metadata: { labels }, spec: { containers: [container] } },
-      },
-    };
-    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(deployment) });
+    const crashing = deployment('crash', 1, { 'pod-crash-loop.stage.frappe.io': 'true' });
+    await kubectl(['create', '-f', '-'], { namespace: ns, input: JSON.stringify(crashing) });
     await eventually(
       async () => {
         const pods = await get<{ items: (Obj & { status?: { containerStatuses?: unknown[] } })[] }>(
