@@ -13,6 +13,7 @@ import { createTestNamespace } from '../../harness/namespace.ts';
 import {
   adminClient,
   cleanUp,
+  metricsReaderToken,
   probe,
   sample,
   scrape,
@@ -55,25 +56,8 @@ describe('manager endpoints and configuration', { concurrency: true }, () => {
 
   it('serves /metrics only to tokens allowed to get /metrics', async () => {
     const ns = await createTestNamespace('mgr-metrics');
-    const role = `${ns}-metrics-reader`;
-    await apply([
-      serviceAccount(ns, 'reader'),
-      serviceAccount(ns, 'nobody'),
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name: role },
-        rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: role },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
-      },
-    ]);
-    const reader = await serviceAccountToken(ns, 'reader');
+    const reader = await metricsReaderToken(ns);
+    await apply([serviceAccount(ns, 'nobody')]);
     const nobody = await serviceAccountToken(ns, 'nobody');
     const op = await startOperator({ namespace: ns, leaderElect: false });
 

@@ -16,15 +16,14 @@ import type { KubeObject } from '../../../src/kube/client.ts';
 import type { Lease } from '../../../src/runtime/leaderelection.ts';
 import { STAMP_ANNOTATION, STAMP_LABEL, STAMPER } from '../../fixtures/operator-process.ts';
 import { eventually } from '../../harness/eventually.ts';
-import { kubectl } from '../../harness/kubectl.ts';
 import { createTestNamespace } from '../../harness/namespace.ts';
 import {
   adminClient,
   cleanUp,
+  metricsReaderToken,
   probe,
   sample,
   scrape,
-  serviceAccountToken,
   startOperator,
 } from './operator.ts';
 
@@ -85,34 +84,6 @@ async function takeOverLease(namespace: string): Promise<number> {
     },
     { timeout: 30_000, interval: 50, message: `Lease ${namespace}/${LEASE} taken over` },
   );
-}
-
-/** Give ServiceAccount `reader` of `namespace` get on /metrics; returns its token. */
-async function metricsReaderToken(namespace: string): Promise<string> {
-  const role = `${namespace}-metrics-reader`;
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace } },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRole',
-          metadata: { name: role },
-          rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name: role },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-          subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace }],
-        },
-      ],
-    }),
-  });
-  return serviceAccountToken(namespace, 'reader');
 }
 
 const seconds = (since: number): number => Math.round(performance.now() - since) / 1000;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
+import { kubectl } from '../../harness/kubectl.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/operator-process.ts', import.meta.url));
 
@@ -213,6 +214,34 @@ export async function serviceAccountToken(namespace: string, sa: string): Promis
   const token = res.status?.token;
   if (token === undefined) throw new Error(`TokenRequest for ${namespace}/${sa} returned no token`);
   return token;
+}
+
+/** Give ServiceAccount `reader` of `namespace` get on /metrics; returns its token. */
+export async function metricsReaderToken(namespace: string): Promise<string> {
+  const role = `${namespace}-metrics-reader`;
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace } },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: role },
+          rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: role },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace }],
+        },
+      ],
+    }),
+  });
+  return serviceAccountToken(namespace, 'reader');
 }
 
 /** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
