@@ -13,10 +13,12 @@ const FIXTURE_CRDS = fileURLToPath(new URL('../fixtures/crds/', import.meta.url)
  * Creates a namespace named `${prefix}-${random}` (the prefix is trimmed so the name fits 63
  * characters), with the given labels, and waits until its default ServiceAccount exists (pods are
  * rejected before that). Deleted with the cluster at the end of the run, or by deleteNamespace().
+ * `kubeconfigPath` selects another cluster than the run's (a test's private one).
  */
 export async function createTestNamespace(
   prefix: string,
   labels: Record<string, string> = {},
+  opts: { kubeconfigPath?: string } = {},
 ): Promise<string> {
   const suffix = randomBytes(4).toString('hex');
   const base = prefix
@@ -30,9 +32,9 @@ export async function createTestNamespace(
     kind: 'Namespace',
     metadata: { name, labels: { 'frappe.io/test': 'true', ...labels } },
   };
-  await kubectl(['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  await kubectl(['create', '-f', '-'], { ...opts, input: JSON.stringify(manifest) });
   await eventually(
-    () => kubectl(['get', 'serviceaccount', 'default', '-o', 'name'], { namespace: name }),
+    () => kubectl(['get', 'serviceaccount', 'default', '-o', 'name'], { ...opts, namespace: name }),
     {
       timeout: 30_000,
       message: `ServiceAccount ${name}/default was not created (is kube-controller-manager running?)`,

@@ -14,10 +14,9 @@ import type {
   PodDisruptionBudget,
 } from '../../../src/controllers/shared/objects.ts';
 import { loadManifest, loadPatch, MANIFESTS, PATCHES } from '../../fixtures/guide/guide.ts';
-import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { prodBenchManifest } from '../../unit/controllers/bench/fixtures.ts';
-import { apply, getBench, useBenchOperator, waitFor, waitForCondition } from './support.ts';
+import { apply, useBenchOperator, waitFor, waitForCondition, waitForScaling } from './support.ts';
 
 /** The guide's `kubectl patch frappebench prod-bench --type=merge -p '<body>'`. */
 async function guidePatch(file: string, ns: string): Promise<void> {
@@ -102,13 +101,15 @@ describe('prod-bench (Operations Guide)', () => {
     );
     assert.equal(failed.stdout.trim(), '');
     // kcm's HPA scaled gunicorn to minReplicas; status reports it as provider-managed.
-    const scaling = await eventually(async () => {
-      const s = (await getBench(client, ns, 'prod-bench')).status?.componentScaling?.gunicorn;
-      if (s?.desiredReplicas !== 3) throw new Error(`gunicorn scaling: ${JSON.stringify(s)}`);
-      return s;
+    const scaling = await waitForScaling(client, ns, 'prod-bench', 'gunicorn', (s) => {
+      assert.equal(s?.desiredReplicas, 3, JSON.stringify(s));
     });
     assert.deepEqual(
-      { mode: scaling.mode, provider: scaling.provider, providerManaged: scaling.providerManaged },
+      {
+        mode: scaling?.mode,
+        provider: scaling?.provider,
+        providerManaged: scaling?.providerManaged,
+      },
       { mode: 'autoscaled', provider: 'hpa', providerManaged: true },
     );
   });

@@ -9,8 +9,7 @@ import { after, before, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
 import { startCluster, type Cluster } from '../../harness/cluster.ts';
-import { eventually } from '../../harness/eventually.ts';
-import { kubectl } from '../../harness/kubectl.ts';
+import { createTestNamespace } from '../../harness/namespace.ts';
 import {
   apply,
   applyOurCrds,
@@ -18,21 +17,19 @@ import {
   startBenchOperator,
   waitFor,
   waitForCondition,
+  waitForWarningEvent,
 } from './support.ts';
 
 let cluster: Cluster | undefined;
 let kubeconfigPath = '';
 let client: KubeClient;
 let stop: (() => Promise<void>) | undefined;
-const ns = 'no-keda';
+let ns = '';
 
 before(async () => {
   cluster = await startCluster({ log: () => undefined });
   kubeconfigPath = cluster.kubeconfigPath;
-  await kubectl(['create', 'namespace', ns], { kubeconfigPath });
-  await eventually(() =>
-    kubectl(['get', 'serviceaccount', 'default'], { namespace: ns, kubeconfigPath }),
-  );
+  ns = await createTestNamespace('no-keda', {}, { kubeconfigPath });
   await applyOurCrds(['frappebenches', 'frappesites'], kubeconfigPath);
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
@@ -95,18 +92,5 @@ it('keda components run staticReplicas; AutoscalingReady=False ProviderNotInstal
     { mode: scaling?.mode, provider: scaling?.provider, providerManaged: scaling?.providerManaged },
     { mode: 'autoscaled', provider: 'keda', providerManaged: false },
   );
-  await eventually(async () => {
-    const events = await kubectl(
-      [
-        'get',
-        'events',
-        '--field-selector',
-        'reason=ProviderNotInstalled',
-        '-o',
-        'jsonpath={.items[*].type}',
-      ],
-      { namespace: ns, kubeconfigPath },
-    );
-    assert.match(events.stdout, /Warning/);
-  });
+  await waitForWarningEvent(ns, 'ProviderNotInstalled', kubeconfigPath);
 });

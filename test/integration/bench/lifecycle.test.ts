@@ -27,6 +27,8 @@ import {
   waitFor,
   waitForCondition,
   waitForGone,
+  waitForScaling,
+  waitForWarningEvent,
 } from './support.ts';
 
 const bench = (name: string, spec: Record<string, unknown> = {}) => ({
@@ -82,15 +84,11 @@ describe('bench lifecycle', () => {
     await waitFor<Deployment>(client, ...deployment, (x) => {
       assert.equal(x.spec.replicas, 3);
     });
-    const s = await eventually(async () => {
-      const st = (await getBench(client, ns, 'scaling')).status?.componentScaling?.[
-        'worker-default'
-      ];
-      if (st?.mode !== 'static') throw new Error(`worker-default scaling: ${JSON.stringify(st)}`);
-      return st;
+    const s = await waitForScaling(client, ns, 'scaling', 'worker-default', (st) => {
+      assert.equal(st?.mode, 'static', JSON.stringify(st));
     });
     assert.deepEqual(
-      { provider: s.provider, providerManaged: s.providerManaged },
+      { provider: s?.provider, providerManaged: s?.providerManaged },
       { provider: '', providerManaged: false },
     );
   });
@@ -193,18 +191,7 @@ describe('bench lifecycle', () => {
         gunicorn.spec.template.spec?.containers[0]?.image,
         'docker.io/frappe/erpnext:version-15',
       );
-      const events = await kubectl(
-        [
-          'get',
-          'events',
-          '--field-selector',
-          'reason=InitFailed',
-          '-o',
-          'jsonpath={.items[*].type}',
-        ],
-        { namespace: ns },
-      );
-      assert.match(events.stdout, /Warning/);
+      await waitForWarningEvent(ns, 'InitFailed');
     } finally {
       await unfail();
     }
@@ -278,18 +265,7 @@ describe('bench lifecycle', () => {
         condition(waiting, 'Terminating')?.message ?? '',
         new RegExp(`${ns}/here, ${other}/there`),
       );
-      const events = await kubectl(
-        [
-          'get',
-          'events',
-          '--field-selector',
-          'reason=DependentSitesExist',
-          '-o',
-          'jsonpath={.items[*].type}',
-        ],
-        { namespace: ns },
-      );
-      assert.match(events.stdout, /Warning/);
+      await waitForWarningEvent(ns, 'DependentSitesExist');
       // Nothing is torn down meanwhile.
       assert.ok((await client.get('apps/v1', 'Deployment', ns, 'doomed-gunicorn')) !== undefined);
 

@@ -3,7 +3,12 @@
 // other's benches), and typed reads of what the controller wrote.
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { FrappeBench } from '../../../src/api/v1alpha1/index.ts';
+import assert from 'node:assert/strict';
+import type {
+  ComponentName,
+  ComponentScalingStatus,
+  FrappeBench,
+} from '../../../src/api/v1alpha1/index.ts';
 import { OperatorConfigHolder } from '../../../src/config/holder.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { stderrLogger } from '../../../src/kube/logger.ts';
@@ -148,6 +153,49 @@ export function waitForCondition(
       interval: 250,
       message: `FrappeBench ${ns}/${name} ${type}=${status}${reason === undefined ? '' : `/${reason}`}`,
     },
+  );
+}
+
+/** Wait until the bench's status.componentScaling[component] passes `check`; returns it. */
+export function waitForScaling(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  component: ComponentName,
+  check: (s: ComponentScalingStatus | undefined) => void,
+): Promise<ComponentScalingStatus | undefined> {
+  return eventually(
+    async () => {
+      const s = (await getBench(client, ns, name)).status?.componentScaling?.[component];
+      check(s);
+      return s;
+    },
+    { timeout: 60_000, interval: 250, message: `FrappeBench ${ns}/${name} ${component} scaling` },
+  );
+}
+
+/** Wait until a Warning event `reason` is listed in `ns`, as `kubectl get events` shows it. */
+export async function waitForWarningEvent(
+  ns: string,
+  reason: string,
+  kubeconfigPath?: string,
+): Promise<void> {
+  await eventually(
+    async () => {
+      const events = await kubectl(
+        [
+          'get',
+          'events',
+          '--field-selector',
+          `reason=${reason}`,
+          '-o',
+          'jsonpath={.items[*].type}',
+        ],
+        { namespace: ns, ...(kubeconfigPath === undefined ? {} : { kubeconfigPath }) },
+      );
+      assert.match(events.stdout, /Warning/);
+    },
+    { timeout: 60_000, message: `a Warning event ${reason} in ${ns}` },
   );
 }
 
