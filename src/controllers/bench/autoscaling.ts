@@ -4,9 +4,12 @@
 // TriggerAuthentication that carry it out.
 //
 // Replicas: a static component gets `staticReplicas` (the scheduler always 1). An autoscaled one
-// gets no `spec.replicas` — except while switching, when the operator keeps sending the current
-// count until the autoscaler has written the field, so the switch never resets it to 1. Without
-// KEDA a keda component runs `staticReplicas`, and status says why.
+// gets no `spec.replicas` once the autoscaler has written the field (API.md §3.1). Until then the
+// operator sends a count, because dropping a field it alone owns would reset it to 1: a new
+// Deployment starts at the autoscaler's `minReplicas` (not at 1, which the autoscaler would raise
+// straight away while the component counted as unavailable), and a switch to autoscaled keeps the
+// current count, so it never resets. Without KEDA a keda component runs `staticReplicas`, and
+// status says why.
 import type { AutoscaledComponent, FrappeBench } from '../../api/v1alpha1/index.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { childMeta } from '../shared/meta.ts';
@@ -126,12 +129,22 @@ export function scalingPlan(
     };
   }
   const current = ctx.deployments[component];
-  const handedOver = current === undefined || current.autoscalerOwnsReplicas;
+  // KEDA with minReplicas 0 (scale to zero): a new Deployment starts at 0, the floor the user
+  // chose. KEDA activates it on the first queued job (activationListLength 0) within
+  // pollingInterval; starting at 1 would run a worker nobody asked for until cooldownPeriod ends
+  // (and count against a ResourceQuota). A component at 0 replicas by design is available
+  // (status.ts `componentAvailable`), so this does not hold Ready back.
+  const initial = settings.minReplicas;
   return {
     mode: 'autoscaled',
     provider: settings.provider,
     providerManaged: true,
-    replicas: handedOver ? undefined : current.replicas,
+    replicas:
+      current === undefined
+        ? initial
+        : current.autoscalerOwnsReplicas
+          ? undefined
+          : (current.replicas ?? initial),
     minReplicas: settings.minReplicas,
     settings,
   };

@@ -28,8 +28,18 @@ test('replicas: static sends staticReplicas; autoscaled keeps the current count 
   const bench = prodBench();
   assert.equal(scalingPlan(bench, context(), 'scheduler').replicas, 1);
   assert.equal(scalingPlan(bench, context(), 'nginx').replicas, 1);
-  // A new Deployment: no replicas, the autoscaler sets them.
-  assert.equal(scalingPlan(bench, context(), 'gunicorn').replicas, undefined);
+  // A new Deployment starts at minReplicas (not 1, which the HPA would raise at once); KEDA's
+  // scale to zero starts at 0.
+  assert.equal(scalingPlan(bench, context(), 'gunicorn').replicas, 3);
+  assert.equal(scalingPlan(bench, context(), 'worker-long').replicas, 1);
+  assert.equal(scalingPlan(bench, context(), 'worker-short').replicas, 0);
+  // Created at minReplicas, not yet touched by the autoscaler: the count it has, never reset.
+  const created = context({
+    deployments: {
+      gunicorn: { replicas: 3, autoscalerOwnsReplicas: false, versionLabel: undefined },
+    },
+  });
+  assert.equal(scalingPlan(bench, created, 'gunicorn').replicas, 3);
   const switching = context({
     deployments: {
       gunicorn: { replicas: 4, autoscalerOwnsReplicas: false, versionLabel: undefined },
