@@ -119,16 +119,55 @@ function appsCondition(o: Observed) {
       );
 }
 
-/** A Deployment whose rollout is complete (as `kubectl rollout status` decides). */
-export function deploymentAvailable(d: Deployment | undefined): boolean {
+/**
+ * Minimum availability as the Deployment controller reports it: condition `Available=True`. A
+ * rolling update with maxUnavailable 0 keeps it, so an available component stays available while
+ * it rolls (the old pods serve until the new ones are ready).
+ */
+export function deploymentMinimumAvailable(d: Deployment | undefined): boolean {
+  return d?.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True') === true;
+}
+
+/**
+ * The Deployment's current generation is rolled out: the Deployment controller has observed it,
+ * and every replica is updated and available (`updatedReplicas == replicas == availableReplicas`).
+ * A Deployment whose observedGeneration is behind its generation (just patched) is not.
+ */
+export function deploymentRolledOut(d: Deployment | undefined): boolean {
   if (d === undefined) return false;
   const want = d.spec.replicas ?? 1;
   const s = d.status;
   return (
     (s?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
-    (s?.updatedReplicas ?? 0) >= want &&
-    (s?.replicas ?? 0) <= (s?.updatedReplicas ?? 0) &&
-    (s?.availableReplicas ?? 0) >= want
+    (s?.updatedReplicas ?? 0) === want &&
+    (s?.replicas ?? 0) === want &&
+    (s?.availableReplicas ?? 0) === want
+  );
+}
+
+/**
+ * The former name of `deploymentRolledOut`, kept for bench/run.ts, which waits with it for a
+ * rollout; new code says `deploymentRolledOut` ("available" is `componentAvailable`).
+ */
+export const deploymentAvailable = deploymentRolledOut;
+
+/**
+ * A component is available (API.md §2.1 Ready) when its Deployment is
+ * (`deploymentMinimumAvailable`),
+ * and also when
+ * - it runs 0 replicas by design: KEDA scaled it to zero (minReplicas 0) or staticReplicas is 0 —
+ *   an idle worker at zero is not missing anything;
+ * - its autoscaler is adding replicas above the floor: the Deployment's own condition turns False
+ *   while new pods start (maxUnavailable 0), but the minReplicas pods the component needs serve.
+ */
+export function componentAvailable(d: Deployment | undefined, plan: ScalingPlan): boolean {
+  if (d === undefined) return false;
+  if (deploymentMinimumAvailable(d)) return true;
+  if (plan.minReplicas === 0 && d.spec.replicas === 0) return true;
+  return (
+    plan.providerManaged &&
+    plan.minReplicas > 0 &&
+    (d.status?.availableReplicas ?? 0) >= plan.minReplicas
   );
 }
 
@@ -143,7 +182,9 @@ function componentsCondition(o: Observed) {
       'the Deployments are created once bench-init has succeeded',
     );
   }
-  const waiting = DEPLOYMENT_COMPONENTS.filter((c) => !deploymentAvailable(o.deployments[c]));
+  const waiting = DEPLOYMENT_COMPONENTS.filter(
+    (c) => !componentAvailable(o.deployments[c], o.plans[c]),
+  );
   return waiting.length === 0
     ? ok('ComponentsReady', 'Available', 'all 7 Deployments are available')
     : notOk('ComponentsReady', 'NotAvailable', `not available yet: ${waiting.join(', ')}`);
@@ -195,7 +236,10 @@ export function componentScaling(o: Observed): Record<DeploymentComponent, Compo
           provider: plan.provider,
           currentReplicas: d?.status?.replicas ?? 0,
           desiredReplicas: d?.spec.replicas ?? 0,
-          providerManaged: plan.providerManaged && plan.replicas === undefined,
+          // The autoscaler decides: until it first writes spec.replicas the operator only
+          // re-sends the count the Deployment already has (or minReplicas at creation), never a
+          // count of its own (autoscaling.ts).
+          providerManaged: plan.providerManaged,
         },
       ];
     }),
@@ -261,7 +305,7 @@ export function benchStatus(
   );
 
   const rollingOut = DEPLOYMENT_COMPONENTS.filter(
-    (c) => !deploymentAvailable(o.deployments[c]) || !runsImage(o.deployments[c], o.image),
+    (c) => !deploymentRolledOut(o.deployments[c]) || !runsImage(o.deployments[c], o.image),
   );
   const progressing = initFailed
     ? notOk(

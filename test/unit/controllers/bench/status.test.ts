@@ -14,6 +14,19 @@ import {
 import type { Deployment, StatefulSet } from '../../../../src/controllers/shared/objects.ts';
 import { context, prodBench } from './fixtures.ts';
 
+/** `d` with `spec.replicas`, generation and status replaced. */
+const deployment = (
+  d: Deployment,
+  replicas: number,
+  generation: number,
+  status: NonNullable<Deployment['status']>,
+): Deployment => ({
+  ...d,
+  metadata: { ...d.metadata, generation },
+  spec: { ...d.spec, replicas },
+  status,
+});
+
 const IMAGE = 'docker.io/frappe/erpnext:version-15';
 
 const available = (image: string): Deployment => ({
@@ -25,7 +38,13 @@ const available = (image: string): Deployment => ({
     selector: {},
     template: { spec: { containers: [{ name: 'c', image }] } },
   },
-  status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+  status: {
+    observedGeneration: 1,
+    replicas: 1,
+    updatedReplicas: 1,
+    availableReplicas: 1,
+    conditions: [{ type: 'Available', status: 'True' }],
+  },
 });
 
 const readyRedis: StatefulSet = {
@@ -163,3 +182,92 @@ test('events on transitions only; the same status twice records nothing', () => 
     ['Warning/DependentSitesExist'],
   );
 });
+
+test('KEDA scale to zero: a worker at 0 replicas by design is available', () => {
+  const bench = prodBench();
+  const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
+  // Just created at 0 by the operator (minReplicas 0): no status conditions yet.
+  deployments['worker-short'] = deployment(available(IMAGE), 0, 1, { observedGeneration: 1 });
+  const s = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(s, 'ComponentsReady'), 'True/Available');
+  assert.equal(s.phase, 'Ready');
+  // worker-long's floor is 1: at 0 replicas it is missing something.
+  deployments['worker-long'] = deployment(available(IMAGE), 0, 1, { observedGeneration: 1 });
+  const blocked = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(blocked, 'Ready'), 'False/NotAvailable');
+});
+
+test('an HPA adding replicas above minReplicas keeps Ready: phase Updating', () => {
+  const bench = prodBench();
+  const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
+  // minReplicas 3 serve; the HPA asked for 5 and the Deployment's own Available is False.
+  deployments.gunicorn = deployment(available(IMAGE), 5, 1, {
+    observedGeneration: 1,
+    replicas: 5,
+    updatedReplicas: 5,
+    availableReplicas: 3,
+    conditions: [{ type: 'Available', status: 'False' }],
+  });
+  const s = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(s, 'Ready'), 'True/Ready');
+  assert.equal(cond(s, 'Progressing'), 'True/RollingOut');
+  assert.equal(s.phase, 'Updating');
+  // Still starting its first minReplicas: not available.
+  deployments.gunicorn = deployment(available(IMAGE), 3, 1, {
+    observedGeneration: 1,
+    replicas: 3,
+    updatedReplicas: 3,
+    availableReplicas: 1,
+    conditions: [{ type: 'Available', status: 'False' }],
+  });
+  assert.equal(
+    cond(benchStatus(bench, observed(bench, { deployments })), 'Ready'),
+    'False/NotAvailable',
+  );
+});
+
+test('a rolling update of an available component keeps Ready: phase Updating, then Ready', () => {
+  const bench = prodBench();
+  const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
+  // maxSurge 1, maxUnavailable 0: one new pod starting next to the 3 old ones.
+  deployments.nginx = deployment(available(IMAGE), 3, 2, {
+    observedGeneration: 2,
+    replicas: 4,
+    updatedReplicas: 1,
+    availableReplicas: 3,
+    conditions: [{ type: 'Available', status: 'True' }],
+  });
+  const rolling = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(rolling, 'Ready'), 'True/Ready');
+  assert.equal(cond(rolling, 'ComponentsReady'), 'True/Available');
+  assert.equal(cond(rolling, 'Progressing'), 'True/RollingOut');
+  assert.equal(rolling.phase, 'Updating');
+  deployments.nginx = deployment(available(IMAGE), 3, 2, {
+    observedGeneration: 2,
+    replicas: 3,
+    updatedReplicas: 3,
+    availableReplicas: 3,
+    conditions: [{ type: 'Available', status: 'True' }],
+  });
+  const done = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(done, 'Progressing'), 'False/Complete');
+  assert.equal(done.phase, 'Ready');
+});
+
+test('a Deployment just patched (observedGeneration behind) is Progressing: phase Updating', () => {
+  const bench = prodBench();
+  const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
+  // Every count matches, but the Deployment controller has not seen generation 2 yet.
+  deployments.socketio = deployment(available(IMAGE), 1, 2, {
+    observedGeneration: 1,
+    replicas: 1,
+    updatedReplicas: 1,
+    availableReplicas: 1,
+    conditions: [{ type: 'Available', status: 'True' }],
+  });
+  const s = benchStatus(bench, observed(bench, { deployments }));
+  assert.equal(cond(s, 'Ready'), 'True/Ready');
+  assert.equal(cond(s, 'Progressing'), 'True/RollingOut');
+  assert.equal(s.phase, 'Updating');
+});
+
