@@ -264,6 +264,8 @@ class BenchReconcile {
   readonly #parent: BenchReconciler;
   readonly #ns: string;
   #requeueAfter: number | undefined;
+  /** Deployments as this reconcile's apply left them (newer than the cache right after a patch). */
+  readonly #applied = new Map<string, Deployment>();
 
   constructor(deps: BenchReconcilerDeps, bench: FrappeBench, log: Logger, parent: BenchReconciler) {
     this.#deps = deps;
@@ -378,9 +380,10 @@ class BenchReconcile {
 
   // ---- steps --------------------------------------------------------------------------------
 
-  async #apply(obj: KubeObject, cache: ObjectCache): Promise<void> {
+  /** Apply `obj` unless `cache` already has it; the object as the API server now has it. */
+  async #apply(obj: KubeObject, cache: ObjectCache): Promise<KubeObject> {
     const live = cache.get(this.#ns, obj.metadata.name ?? '');
-    await applyObject(this.#deps.client, obj, live);
+    return applyObject(this.#deps.client, obj, live);
   }
 
   /** Delete the bench's children of `informer` that `keep` does not name (and `filter` selects). */
@@ -479,8 +482,14 @@ class BenchReconcile {
     if (want.components.length === 0) return;
     const { informers } = this.#deps;
     for (const obj of want.components) {
-      const informer = obj.kind === 'Deployment' ? informers.deployments : informers.services;
-      await this.#apply(obj, informer);
+      if (obj.kind === 'Deployment') {
+        this.#applied.set(
+          obj.metadata.name ?? '',
+          (await this.#apply(obj, informers.deployments)) as Deployment,
+        );
+      } else {
+        await this.#apply(obj, informers.services);
+      }
     }
     for (const pdb of want.disruptionBudgets) {
       await this.#apply(pdb, informers.pdbs);
@@ -536,7 +545,8 @@ class BenchReconcile {
     const { client, informers } = this.#deps;
     const deployments: Partial<Record<DeploymentComponent, Deployment>> = {};
     for (const c of DEPLOYMENT_COMPONENTS) {
-      const d = informers.deployments.get(this.#ns, benchChild(bench, c));
+      const name = benchChild(bench, c);
+      const d = newerDeployment(informers.deployments.get(this.#ns, name), this.#applied.get(name));
       if (d !== undefined) deployments[c] = d;
     }
     const plans = want.plans;
@@ -593,4 +603,19 @@ function immutablePartsDiffer(live: StatefulSet, desired: StatefulSet): boolean 
       );
     })
   );
+}
+
+/**
+ * The Deployment status should judge: the one this reconcile's apply returned when it is of a
+ * later generation than the cache's (the cache has not seen the patch yet). Judging the cached,
+ * pre-patch object would report the old generation rolled out before the new rollout started;
+ * the applied one has observedGeneration < generation, so status says Progressing.
+ */
+export function newerDeployment(
+  cached: Deployment | undefined,
+  applied: Deployment | undefined,
+): Deployment | undefined {
+  if (applied === undefined) return cached;
+  if (cached === undefined) return applied;
+  return (applied.metadata.generation ?? 0) > (cached.metadata.generation ?? 0) ? applied : cached;
 }

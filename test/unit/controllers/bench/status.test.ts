@@ -11,6 +11,7 @@ import {
   transitions,
   type Observed,
 } from '../../../../src/controllers/bench/status.ts';
+import { newerDeployment } from '../../../../src/controllers/bench/reconcile.ts';
 import type { Deployment, StatefulSet } from '../../../../src/controllers/shared/objects.ts';
 import { context, prodBench } from './fixtures.ts';
 
@@ -271,3 +272,11 @@ test('a Deployment just patched (observedGeneration behind) is Progressing: phas
   assert.equal(s.phase, 'Updating');
 });
 
+test('status judges the applied Deployment when it is newer than the cache', () => {
+  const cached = available(IMAGE);
+  const applied = deployment(cached, 1, 2, cached.status ?? {});
+  assert.equal(newerDeployment(cached, applied), applied);
+  assert.equal(newerDeployment(applied, cached), applied);
+  assert.equal(newerDeployment(cached, undefined), cached);
+  assert.equal(newerDeployment(undefined, applied), applied);
+});
