@@ -2,6 +2,7 @@
 // setting a condition replaces the one of the same type, and `lastTransitionTime` changes only
 // when `status` changes — so a reconcile that finds nothing new produces an identical status
 // and writes nothing. Pure functions: they return new arrays and never mutate their input.
+import { toMetaTime } from '../kube/time.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -18,9 +19,6 @@ export interface Condition {
 }
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
-
-/** metav1.Time format: RFC 3339 in UTC with whole seconds. */
-export const toMetaTime = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 export function getCondition(
   conditions: readonly Condition[] | undefined,

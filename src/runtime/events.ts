@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { stderrLogger, type Logger } from '../kube/logger.ts';
+import { toMicroTime } from '../kube/time.ts';
 
 export interface EventInput {
   type: 'Normal' | 'Warning';
@@ -45,9 +46,6 @@ interface Series {
 /** Unique per Event, as client-go names them: `<object name>.<random>`. */
 const eventName = (regarding: KubeObject): string =>
   `${regarding.metadata.name ?? 'unknown'}.${randomBytes(8).toString('hex')}`;
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-const microTime = (ms: number): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 export class EventRecorder {
   readonly #client: KubeClient;
@@ -103,7 +101,7 @@ export class EventRecorder {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
         metadata: { name: series.name, namespace: series.namespace },
-        eventTime: microTime(Date.now()),
+        eventTime: toMicroTime(new Date()),
         reportingController: this.#controller,
         reportingInstance: this.#instance,
         ...event,
@@ -123,7 +121,7 @@ export class EventRecorder {
 
   async #repeat(series: Series, regarding: KubeObject, event: EventInput): Promise<void> {
     series.count++;
-    const body = { series: { count: series.count, lastObservedTime: microTime(Date.now()) } };
+    const body = { series: { count: series.count, lastObservedTime: toMicroTime(new Date()) } };
     try {
       await this.#client.patch(
         'events.k8s.io/v1',

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlreadyExists, isConflict, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { noopLogger, type Logger } from '../kube/logger.ts';
+import { toMicroTime } from '../kube/time.ts';
 import { leaderElectionMasterStatus } from './metrics.ts';
 
 export interface LeaseSpec {
@@ -98,9 +99,6 @@ export const DEFAULT_LEASE_NAME = 'frappe-operator.vyogo.tech';
 const JITTER = 1.2;
 /** A take-over attempt goes this long after the observed lease has run out. */
 const EXPIRY_MARGIN_MS = 50;
-
-/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
-const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   readonly identity: string;
@@ -260,8 +258,8 @@ export class LeaderElector {
     const desired: LeaseSpec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.round(this.#leaseDurationMs / 1000),
-      acquireTime: microTime(now),
-      renewTime: microTime(now),
+      acquireTime: toMicroTime(now),
+      renewTime: toMicroTime(now),
       leaseTransitions: 0,
     };
     try {
@@ -314,7 +312,7 @@ export class LeaderElector {
   async #release(): Promise<void> {
     const lease = this.#observed;
     if (lease?.spec?.holderIdentity !== this.identity) return;
-    const now = microTime(this.#clock.date());
+    const now = toMicroTime(this.#clock.date());
     try {
       await this.#client.update<Lease>({
         ...lease,

@@ -5,7 +5,6 @@ import {
   getCondition,
   isTrue,
   setCondition,
-  toMetaTime,
   type Condition,
 } from '../../../src/runtime/conditions.ts';
 
@@ -73,9 +72,5 @@ describe('conditions', () => {
     const input = { type: 'Ready', status: 'True', reason: 'Ok', message: 'fine' } as const;
     const a = setCondition([], input, t0);
     assert.deepEqual(setCondition(a, input, t1), a);
-  });
-
-  it('formats metav1.Time without fractions', () => {
-    assert.equal(toMetaTime(t0), '2025-01-02T03:04:05Z');
   });
 });
