@@ -1,13 +1,16 @@
 // Per-test isolation: every integration test works in its own freshly created namespace, and
-// installs the third-party CRD fixtures it needs (idempotently, as tests run in parallel).
+// installs our CRDs and the third-party CRD fixtures it needs (idempotently, as tests run in
+// parallel).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { KINDS } from '../../src/api/v1alpha1/index.ts';
 import { eventually } from './eventually.ts';
 import { kubectl } from './kubectl.ts';
 
 const FIXTURE_CRDS = fileURLToPath(new URL('../fixtures/crds/', import.meta.url));
+const OUR_CRDS = fileURLToPath(new URL('../../config/crd/bases/', import.meta.url));
 
 /**
  * Creates a namespace named `${prefix}-${random}` (the prefix is trimmed so the name fits 63
@@ -74,6 +77,22 @@ export async function applyFixtureCrds(names: string[]): Promise<void> {
     ]);
   }
   await waitForCrdsEstablished(crdNames);
+}
+
+/**
+ * Applies our CRDs (config/crd/bases) with server-side apply — tests running in parallel apply
+ * the same content with the same field manager, a no-op — and waits until they are Established.
+ * `kubeconfigPath` selects another cluster than the run's (a test's private one).
+ */
+export async function applyOurCrds(opts: { kubeconfigPath?: string } = {}): Promise<void> {
+  await kubectl(
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=frappe-tests', '-f', OUR_CRDS],
+    opts,
+  );
+  await waitForCrdsEstablished(
+    KINDS.map((k) => `${k.plural}.${k.group}`),
+    { ...opts, timeout: 60_000 },
+  );
 }
 
 /**

@@ -3,11 +3,11 @@
 // created from the guide's manifests and shows in the stored object.
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { createTestNamespace } from '../../harness/namespace.ts';
+import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { MANIFESTS, PATCHES, loadManifest, loadPatch } from '../../fixtures/guide/guide.ts';
 import type { ManifestFixture } from '../../fixtures/guide/guide.ts';
-import { assertContains, getObject, installCrds, submit } from './support.ts';
+import { assertContains, getObject, submit } from './support.ts';
 
 function fixture(file: string): ManifestFixture {
   const found = MANIFESTS.find((m) => m.file === file);
@@ -20,7 +20,7 @@ function nameOf(obj: Record<string, unknown>): string {
 }
 
 describe('Operations Guide manifests and patches', () => {
-  before(installCrds);
+  before(() => applyOurCrds());
 
   for (const manifest of MANIFESTS) {
     it(`accepts ${manifest.file} as written`, async () => {

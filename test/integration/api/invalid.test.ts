@@ -3,11 +3,11 @@
 // message. Update cases first create a valid object, then send the merge patch.
 import { strict as assert } from 'node:assert';
 import { before, describe, it } from 'node:test';
-import { createTestNamespace } from '../../harness/namespace.ts';
+import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { API_VERSION, KINDS } from '../../../src/api/v1alpha1/index.ts';
 import type { KindName } from '../../../src/api/v1alpha1/index.ts';
-import { installCrds, installedCrdDiffers, submit } from './support.ts';
+import { installedCrdDiffers, submit } from './support.ts';
 
 type Spec = Record<string, unknown>;
 
@@ -803,7 +803,7 @@ describe(
   'admission rejects invalid objects with the documented message',
   { concurrency: 4 },
   () => {
-    before(installCrds);
+    before(() => applyOurCrds());
 
     it('covers every rule of API.md §6 with at least 40 cases', () => {
       assert.ok(CASES.length >= 40);

@@ -3,12 +3,12 @@
 // teaches the fields from the schema descriptions.
 import { strict as assert } from 'node:assert';
 import { before, describe, it } from 'node:test';
-import { createTestNamespace } from '../../harness/namespace.ts';
+import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { MANIFESTS, loadManifest } from '../../fixtures/guide/guide.ts';
 import { KINDS } from '../../../src/api/v1alpha1/index.ts';
-import { installCrds, submit } from './support.ts';
+import { submit } from './support.ts';
 
 /** Documented columns (API.md §2), default and `-o wide`. */
 const COLUMNS: Record<string, { normal: string[]; wide: string[] }> = {
@@ -52,7 +52,7 @@ async function guideObjects(): Promise<string> {
 }
 
 describe('kubectl get and explain', () => {
-  before(installCrds);
+  before(() => applyOurCrds());
 
   it('prints the documented columns for the plural names, and -o wide adds the wide ones', async () => {
     const ns = await guideObjects();

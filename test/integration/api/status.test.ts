@@ -1,7 +1,7 @@
 // The status subresource of each kind stores a full status as the controllers will write it
 // (typed with our status types): nothing is pruned, and the spec is untouched by a status write.
 import { before, describe, it } from 'node:test';
-import { createTestNamespace } from '../../harness/namespace.ts';
+import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { MANIFESTS, loadManifest } from '../../fixtures/guide/guide.ts';
 import type {
@@ -11,7 +11,7 @@ import type {
   SiteBackupStatus,
   SiteJobStatus,
 } from '../../../src/api/v1alpha1/index.ts';
-import { assertContains, getObject, installCrds, submit } from './support.ts';
+import { assertContains, getObject, submit } from './support.ts';
 
 const NOW = '2026-01-02T02:00:00Z';
 const ready: Condition = {
@@ -124,7 +124,7 @@ const CASES = [
 ];
 
 describe('status subresource', () => {
-  before(installCrds);
+  before(() => applyOurCrds());
 
   for (const c of CASES) {
     it(`stores a full ${c.resource} status unpruned`, async () => {

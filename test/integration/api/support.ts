@@ -1,35 +1,11 @@
-// Shared steps of the API integration tests: install our CRDs (server-side apply, then wait for
-// Established), apply an object into a test namespace, read objects back, and compare a stored
-// object with what was sent.
+// Shared steps of the API integration tests: apply an object into a test namespace, read objects
+// back, compare a stored object with what was sent, and tell when our CRDs were replaced.
 import { strict as assert } from 'node:assert';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { kubectl } from '../../harness/kubectl.ts';
-import { waitForCrdsEstablished } from '../../harness/namespace.ts';
 import { customResourceDefinition } from '../../../src/api/crd.ts';
 import { KINDS } from '../../../src/api/v1alpha1/index.ts';
 import type { KindName } from '../../../src/api/v1alpha1/index.ts';
-
-const CRD_DIR = fileURLToPath(new URL('../../../config/crd/bases/', import.meta.url));
-
-/**
- * Installs config/crd/bases. CRDs are cluster-scoped; test files running in parallel apply the
- * same content with the same field manager, which server-side apply treats as a no-op.
- */
-export async function installCrds(): Promise<void> {
-  await kubectl([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=frappe-api-tests',
-    '-f',
-    CRD_DIR,
-  ]);
-  await waitForCrdsEstablished(
-    KINDS.map((k) => `${k.plural}.${k.group}`),
-    { timeout: 60_000 },
-  );
-}
 
 /**
  * Why an invalid object may have been accepted: CRDs are cluster-wide, so a test applying another

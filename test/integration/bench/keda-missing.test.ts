@@ -9,10 +9,9 @@ import { after, before, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
 import { startCluster, type Cluster } from '../../harness/cluster.ts';
-import { createTestNamespace } from '../../harness/namespace.ts';
+import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import {
   apply,
-  applyOurCrds,
   condition,
   startBenchOperator,
   waitFor,
@@ -30,7 +29,7 @@ before(async () => {
   cluster = await startCluster({ log: () => undefined });
   kubeconfigPath = cluster.kubeconfigPath;
   ns = await createTestNamespace('no-keda', {}, { kubeconfigPath });
-  await applyOurCrds(['frappebenches', 'frappesites'], kubeconfigPath);
+  await applyOurCrds({ kubeconfigPath });
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   ({ client, stop } = await startBenchOperator(ns, {}, kc));

@@ -2,7 +2,6 @@
 // bench controller for one test namespace (so tests running in parallel never reconcile each
 // other's benches), and typed reads of what the controller wrote.
 import { after, before } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import type {
   ComponentName,
@@ -19,37 +18,10 @@ import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import {
   applyFixtureCrds,
+  applyOurCrds,
   createTestNamespace,
   deleteNamespace,
-  waitForCrdsEstablished,
 } from '../../harness/namespace.ts';
-
-const CRDS = fileURLToPath(new URL('../../../config/crd/bases/', import.meta.url));
-
-/** Install our CRDs (server-side apply: parallel tests do not conflict) and wait for them. */
-export async function applyOurCrds(
-  kinds: ('frappebenches' | 'frappesites')[],
-  kubeconfigPath?: string,
-): Promise<void> {
-  const opts = kubeconfigPath === undefined ? {} : { kubeconfigPath };
-  for (const k of kinds) {
-    await kubectl(
-      [
-        'apply',
-        '--server-side',
-        '--force-conflicts',
-        '--field-manager=frappe-tests',
-        '-f',
-        `${CRDS}vyogo.tech_${k}.yaml`,
-      ],
-      opts,
-    );
-  }
-  await waitForCrdsEstablished(
-    kinds.map((k) => `${k}.vyogo.tech`),
-    opts,
-  );
-}
 
 /** What a describe block's tests use: their namespace and a client of the test cluster. */
 export interface BenchTestEnv {
@@ -69,7 +41,7 @@ export function useBenchOperator(
   let ns = '';
   let op: RunningOperator | undefined;
   before(async () => {
-    await applyOurCrds(['frappebenches', 'frappesites']);
+    await applyOurCrds();
     if (opts.keda === true) await applyFixtureCrds(['keda']);
     ns = await createTestNamespace(prefix, opts.labels);
     op = await startBenchOperator(ns);
