@@ -29,7 +29,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type FrappeBench } from '../src/api/v1alpha1/index.ts';
 import { buildManager } from '../src/cli.ts';
 import { CONTROLLER_NAME, setupBenchController } from '../src/controllers/bench/index.ts';
-import { deploymentAvailable } from '../src/controllers/bench/status.ts';
+import { deploymentRolledOut } from '../src/controllers/bench/status.ts';
 import type { Deployment } from '../src/controllers/shared/objects.ts';
 import { parseQuantity } from '../src/controllers/shared/quantity.ts';
 import { KubeClient } from '../src/kube/client.ts';
@@ -293,7 +293,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
         benchSettled(b) &&
         d !== undefined &&
         sameResources(d.spec.template.spec?.containers[0]?.resources, wanted) &&
-        deploymentAvailable(d)
+        deploymentRolledOut(d)
       );
     },
     describe,

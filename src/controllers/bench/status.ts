@@ -146,12 +146,6 @@ export function deploymentRolledOut(d: Deployment | undefined): boolean {
 }
 
 /**
- * The former name of `deploymentRolledOut`, kept for bench/run.ts, which waits with it for a
- * rollout; new code says `deploymentRolledOut` ("available" is `componentAvailable`).
- */
-export const deploymentAvailable = deploymentRolledOut;
-
-/**
  * A component is available (API.md §2.1 Ready) when its Deployment is
  * (`deploymentMinimumAvailable`),
  * and also when
