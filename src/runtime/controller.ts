@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../kube/client.ts';
 import { objectKey, type EventHandler, type Informer } from '../kube/informer.ts';
+import { jsonEqual } from '../kube/json.ts';
 import { stderrLogger, type Logger } from '../kube/logger.ts';
 import { isTerminalError } from './errors.ts';
 import {
@@ -62,8 +63,6 @@ export interface ControllerOptions {
   rateLimiter?: RateLimiter;
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 /**
  * The default predicate for primary objects: a resync (same resourceVersion: re-check for
  * drift), or a change of generation (spec), labels, annotations, finalizers or deletion
@@ -78,9 +77,9 @@ export function defaultPrimaryPredicate<T extends KubeObject>(oldObj: T, newObj:
     o.resourceVersion === n.resourceVersion ||
     o.generation !== n.generation ||
     o.deletionTimestamp !== n.deletionTimestamp ||
-    !sameJson(o.labels, n.labels) ||
-    !sameJson(o.annotations, n.annotations) ||
-    !sameJson(o.finalizers, n.finalizers)
+    !jsonEqual(o.labels, n.labels) ||
+    !jsonEqual(o.annotations, n.annotations) ||
+    !jsonEqual(o.finalizers, n.finalizers)
   );
 }
 
