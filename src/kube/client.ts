@@ -128,7 +128,7 @@ const contentTypes: Record<PatchType | 'apply', string> = {
 };
 
 /** Split "group/version" (or "v1" for the core group). */
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
   return slash < 0
     ? { group: '', version: apiVersion }

@@ -66,10 +66,6 @@ export class WorkQueue {
     return this.#queue.length - this.#head;
   }
 
-  get shuttingDown(): boolean {
-    return this.#shuttingDown;
-  }
-
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     workqueueAddsTotal.inc(this.#labels);
