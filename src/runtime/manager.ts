@@ -255,8 +255,9 @@ export class Manager {
         log.warn({ keys: u.restartRequired }, 'changed settings take effect after a restart');
       }
       if (u.errors.length > 0) {
-        const note = `Invalid values ignored, previous values kept: ${u.errors.map(describeConfigError).join('; ')}`;
-        log.warn({ errors: u.errors.map(describeConfigError) }, 'invalid operator configuration');
+        const errors = u.errors.map(describeConfigError);
+        const note = `Invalid values ignored, previous values kept: ${errors.join('; ')}`;
+        log.warn({ errors }, 'invalid operator configuration');
         if (cm !== undefined) {
           void this.events.record(cm, {
             type: 'Warning',
