@@ -447,7 +447,7 @@ class BenchReconcile {
       }
     }
     await this.#prune(informers.statefulSets, want.redis);
-    const redisServices = new Set(REDIS_ROLES.map((r) => redisName(bench, r)));
+    const redisServices = redisServiceNames(bench);
     await this.#prune(informers.services, want.redis, (s) =>
       redisServices.has(s.metadata.name ?? ''),
     );
@@ -495,7 +495,7 @@ class BenchReconcile {
       await this.#apply(pdb, informers.pdbs);
     }
     await this.#prune(informers.pdbs, want.disruptionBudgets);
-    const redisServices = new Set(REDIS_ROLES.map((r) => redisName(this.#bench, r)));
+    const redisServices = redisServiceNames(this.#bench);
     await this.#prune(
       informers.services,
       want.components,
@@ -584,6 +584,10 @@ class BenchReconcile {
     };
   }
 }
+
+/** Names of the bench's Redis Services: the redis step prunes them, the components step not. */
+const redisServiceNames = (bench: FrappeBench): Set<string> =>
+  new Set(REDIS_ROLES.map((r) => redisName(bench, r)));
 
 /** Selector or volumeClaimTemplates differ: the StatefulSet must be re-created (API.md §3.1). */
 function immutablePartsDiffer(live: StatefulSet, desired: StatefulSet): boolean {
