@@ -31,14 +31,6 @@ export const KIND = {
   SiteJob: SiteJobDefinition.kind,
 } as const;
 
-/** Resource (plural) names, e.g. `PLURAL.FrappeBench === 'frappebenches'`. */
-export const PLURAL = {
-  FrappeBench: FrappeBenchDefinition.plural,
-  FrappeSite: FrappeSiteDefinition.plural,
-  SiteBackup: SiteBackupDefinition.plural,
-  SiteJob: SiteJobDefinition.plural,
-} as const;
-
 export const validateFrappeBench = createValidator(FrappeBenchDefinition);
 export const validateFrappeSite = createValidator(FrappeSiteDefinition);
 export const validateSiteBackup = createValidator(SiteBackupDefinition);
