@@ -3,13 +3,11 @@
 // pure function `(bench, ctx) → objects`. Also the per-bench values derived from both (benchId,
 // image, pod settings) that several builders share.
 import { COMPONENTS, type ComponentName, type FrappeBench } from '../../api/v1alpha1/index.ts';
-import { resolveImage } from '../shared/image.ts';
-import type { Labels } from '../shared/labels.ts';
-import { standardLabels, versionLabel, type Component } from '../shared/labels.ts';
+import { normaliseVersion, resolveImage } from '../shared/image.ts';
+import { standardLabels, versionLabel, type Component, type Labels } from '../shared/labels.ts';
 import { childName } from '../shared/naming.ts';
 import type { PodConfig, PodSettings } from '../shared/pod.ts';
 import { securityContexts, type SecurityDefaults } from '../shared/security.ts';
-import { normaliseVersion } from '../shared/image.ts';
 
 /** The seven Deployments of a bench, named by their `component` label. */
 export const DEPLOYMENT_COMPONENTS = COMPONENTS;
