@@ -66,6 +66,15 @@ export class WorkQueue {
     return this.#queue.length - this.#head;
   }
 
+  /**
+   * Nothing queued, being processed or waiting for a delayed (or rate-limited) add: until the
+   * next add, no worker will get a key. Lets tests assert that an event caused no reconcile, and
+   * that nothing further is pending, without sleeping.
+   */
+  idle(): boolean {
+    return this.len() === 0 && this.#processing.size === 0 && this.#delayed.size === 0;
+  }
+
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     workqueueAddsTotal.inc(this.#labels);

@@ -60,7 +60,12 @@ function harness(reconcile: Reconciler, maxConcurrentReconciles = 1) {
   return { c, name };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+/**
+ * Resolves once every promise continuation queued so far has run (one macrotask turn). Workers,
+ * reconcilers and stop() here progress through promises only, never timers, so whatever they
+ * would do without a new event has happened by then.
+ */
+const flushPromises = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('defaultPrimaryPredicate', () => {
   const base = obj('a', { resourceVersion: '1', labels: { x: '1' } });
@@ -104,9 +109,11 @@ describe('Controller', () => {
     c.start();
     try {
       widgets.replace([obj('a')]);
-      await until(() => seen.length === 1, 'add');
+      await until(() => seen.length === 1 && c.queue.idle(), 'add');
+      // Event handlers run synchronously: had the update passed the predicate, its key would be
+      // in the queue right now.
       widgets.apply('MODIFIED', obj('a', { resourceVersion: '2' })); // status only
-      await settle();
+      assert.ok(c.queue.idle(), 'a status-only update enqueues nothing');
       assert.deepEqual(seen, ['ns/a']);
       widgets.apply('MODIFIED', obj('a', { resourceVersion: '3', generation: 2 }));
       await until(() => seen.length === 2, 'spec change');
@@ -121,8 +128,7 @@ describe('Controller', () => {
       configs.apply('ADDED', obj('cfg'));
       await until(() => seen.length === 4, 'mapped');
       widgets.apply('DELETED', obj('a', { resourceVersion: '4', generation: 2 }));
-      await until(() => seen.length === 5, 'delete');
-      await settle();
+      await until(() => seen.length === 5 && c.queue.idle(), 'delete');
       assert.deepEqual(seen, ['ns/a', 'ns/a', 'ns/owner', 'ns/mapped-cfg', 'ns/a']);
     } finally {
       await c.stop();
@@ -142,8 +148,11 @@ describe('Controller', () => {
     c.start();
     try {
       for (const n of ['flaky', 'sync-throw', 'later']) c.enqueue({ namespace: 'ns', name: n });
-      await until(() => calls.get('flaky') === 3 && calls.get('later') === 2, 'retries');
-      await settle();
+      // Idle: no retry or requeueAfter is pending any more, so the counts below are final.
+      await until(
+        () => calls.get('flaky') === 3 && calls.get('later') === 2 && c.queue.idle(),
+        'retries',
+      );
       assert.equal(calls.get('flaky'), 3, 'two failures, then success');
       assert.equal(calls.get('sync-throw'), 1, 'terminal: no retry');
       assert.equal(calls.get('later'), 2);
@@ -198,31 +207,33 @@ describe('Controller', () => {
     c.start();
     try {
       for (let i = 0; i < 20; i++) c.enqueue({ namespace: 'ns', name: `k${String(i % 10)}` });
+      // Waiting workers take keys synchronously as they are added: 10 distinct keys, 3 handed
+      // out, 7 left — a fourth worker would have taken one more.
+      assert.equal(c.queue.len(), 7, 'three keys handed out');
       await until(() => running === 3, 'three running');
-      await settle();
       assert.equal(peak, 3);
       c.setMaxConcurrentReconciles(5);
+      assert.equal(c.queue.len(), 5, 'two more keys handed out');
       await until(() => running === 5, 'five running');
       c.setMaxConcurrentReconciles(1);
       for (const r of releases.splice(0)) r(); // the five in flight finish
       await until(() => running === 1, 'one worker left');
       peak = 0;
       // k0–k2 were handed out at once and re-added while running: 10 + 3 reconciles in all.
-      while (done < 13) {
-        await until(() => running === 1 || done === 13, 'next key');
+      while (!c.queue.idle()) {
+        await until(() => releases.length > 0, 'next key');
         releases.shift()?.();
-        await settle();
+        await flushPromises();
       }
       assert.equal(peak, 1);
-      await settle();
       assert.equal(done, 13);
-      assert.equal(c.queue.len(), 0);
+      assert.equal(releases.length, 0);
     } finally {
       for (const r of releases) r();
       const stopping = c.stop();
       for (let i = 0; i < 5; i++) {
         for (const r of releases.splice(0)) r();
-        await settle();
+        await flushPromises();
       }
       await stopping;
     }
@@ -243,14 +254,16 @@ describe('Controller', () => {
     await until(() => started.length === 1, 'a started');
     let stopped = false;
     const stopping = c.stop().then(() => (stopped = true));
-    await settle();
+    await flushPromises();
     assert.equal(stopped, false, 'waits for the in-flight reconcile');
+    assert.equal(c.queue.idle(), false, 'a is still being processed');
     release?.();
     await stopping;
     assert.equal(finished, 1);
     assert.deepEqual(started, ['a'], 'b was not started after stop');
+    assert.equal(c.queue.len(), 1, 'b stays queued, never handed out');
     c.enqueue({ namespace: 'ns', name: 'c' });
-    await settle();
+    assert.equal(c.queue.len(), 1, 'a stopped queue takes no keys');
     assert.deepEqual(started, ['a']);
   });
 });
