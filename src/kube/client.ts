@@ -2,16 +2,27 @@
 // any kind, addressed by apiVersion + kind and resolved through discovery.
 //
 // Why our own: the generated clients of @kubernetes/client-node are per-kind, do not stream
-// watches with bookmarks the way the reflector needs, and do not expose per-request metrics. We
-// still use its KubeConfig for everything about *who* we are (kubeconfig / in-cluster loading,
-// client certificates, tokens, exec plugins, token-file rotation): each request asks the
-// KubeConfig for its TLS material and headers, and the bytes go out over a keep-alive node:https
-// agent of ours. Every response is counted in rest_client_requests_total{code,method,host}.
+// watches with bookmarks the way the reflector needs, and do not expose per-request metrics; and
+// importing that package costs ~87 MiB of RSS. *Who* we are (kubeconfig / in-cluster loading,
+// client certificates, tokens, exec plugins, token-file rotation) comes from ./kubeconfig.ts:
+// each request asks it for its TLS material and headers, and the bytes go out over a keep-alive
+// node:https agent of ours. Every response is reported to ./metrics.ts's hook, through which the
+// runtime counts rest_client_requests_total{code,method,host}.
 import http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
-import { restClientRequestsTotal } from '../runtime/metrics.ts';
+import { KubeConfig } from './kubeconfig.ts';
+import { reportRequestResult } from './metrics.ts';
+
+/**
+ * What the client needs to know about the cluster and the caller: a KubeConfig of ./kubeconfig.ts.
+ * @kubernetes/client-node's KubeConfig has the same shape, so tests that build one can use it.
+ */
+export interface ClusterAccess {
+  getCurrentCluster(): { server: string } | null;
+  /** Fill in TLS material (ca, cert, key, rejectUnauthorized, servername) and auth headers. */
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
 
 export interface OwnerReference {
   apiVersion: string;
@@ -157,15 +168,16 @@ const HAS_RESOURCE_TTL_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 
 export class KubeClient {
-  readonly #kc: KubeConfig;
+  readonly #kc: ClusterAccess;
   readonly #server: URL;
   readonly #userAgent: string;
-  #agent: http.Agent | undefined;
+  /** The keep-alive agent, and the client certificate and key it presents. */
+  #agent: { agent: http.Agent; cert: unknown; key: unknown } | undefined;
   /** group-version → kind → resource; a miss re-reads that group-version once. */
   readonly #discovery = new Map<string, { at: number; kinds: Map<string, ResourceInfo> }>();
   readonly #discovering = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
-  private constructor(kc: KubeConfig, userAgent: string) {
+  private constructor(kc: ClusterAccess, userAgent: string) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('kubeconfig has no current cluster');
     this.#kc = kc;
@@ -173,15 +185,13 @@ export class KubeClient {
     this.#userAgent = userAgent;
   }
 
-  static fromKubeConfig(kc: KubeConfig, opts?: { userAgent?: string }): KubeClient {
+  static fromKubeConfig(kc: ClusterAccess, opts?: { userAgent?: string }): KubeClient {
     return new KubeClient(kc, opts?.userAgent ?? 'frappe-operator');
   }
 
-  /** In-cluster service account, else $KUBECONFIG, else ~/.kube/config. */
+  /** $KUBECONFIG, else the in-cluster service account, else ~/.kube/config. */
   static fromDefault(): KubeClient {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return KubeClient.fromKubeConfig(kc);
+    return KubeClient.fromKubeConfig(KubeConfig.load());
   }
 
   /** Host (host:port) of the API server, as in the `host` label of rest_client_requests_total. */
@@ -446,7 +456,7 @@ export class KubeClient {
     };
     return new Promise((resolve, reject) => {
       const r = (isHttps ? https : http).request(url, options, (res) => {
-        restClientRequestsTotal.inc({
+        reportRequestResult({
           code: String(res.statusCode ?? 0),
           method: req.method,
           host: this.host,
@@ -454,7 +464,7 @@ export class KubeClient {
         resolve(res);
       });
       r.on('error', (err) => {
-        restClientRequestsTotal.inc({ code: '<error>', method: req.method, host: this.host });
+        reportRequestResult({ code: '<error>', method: req.method, host: this.host });
         reject(err);
       });
       r.end(payload);
@@ -462,14 +472,21 @@ export class KubeClient {
   }
 
   /**
-   * One keep-alive agent for the client's lifetime, built from the KubeConfig's TLS material.
-   * A proxied cluster (proxyUrl) keeps the KubeConfig's own proxy agent.
+   * One keep-alive agent, built from the TLS material of the first request. When the client
+   * certificate changes (an exec plugin's rotated one), a new agent replaces it and the old one's
+   * connections are closed, as client-go closes its connections on certificate rotation.
    */
-  #agentFor(opts: https.RequestOptions, isHttps: boolean): http.Agent | undefined {
-    if (this.#kc.getCurrentCluster()?.proxyUrl !== undefined) {
-      return opts.agent instanceof http.Agent ? opts.agent : undefined;
+  #agentFor(opts: https.RequestOptions, isHttps: boolean): http.Agent {
+    const current = this.#agent;
+    if (
+      current !== undefined &&
+      sameKey(current.cert, opts.cert) &&
+      sameKey(current.key, opts.key)
+    ) {
+      return current.agent;
     }
-    this.#agent ??= isHttps
+    current?.agent.destroy();
+    const agent = isHttps
       ? new https.Agent({
           keepAlive: true,
           ca: opts.ca,
@@ -483,8 +500,14 @@ export class KubeClient {
             : { rejectUnauthorized: opts.rejectUnauthorized }),
         })
       : new http.Agent({ keepAlive: true });
-    return this.#agent;
+    this.#agent = { agent, cert: opts.cert, key: opts.key };
+    return agent;
   }
+}
+
+/** Same PEM material? Compared by content: a KubeConfig may hand out fresh Buffers each time. */
+function sameKey(a: unknown, b: unknown): boolean {
+  return a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
 }
 
 async function readBody(res: http.IncomingMessage): Promise<string> {

@@ -5,6 +5,7 @@
 // manager's HTTPS metrics server serves. The operator's own domain metrics (bench/site phase,
 // backups) register on the same registry from their own modules.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { setRequestResultHook } from '../kube/metrics.ts';
 
 export const registry = new Registry();
 
@@ -129,6 +130,11 @@ export const restClientRequestsTotal = new Counter({
   help: 'Number of HTTP requests, partitioned by status code, method, and host',
   labelNames: ['code', 'method', 'host'] as const,
   registers,
+});
+// src/kube reports each request through its hook (as client-go's metrics.Register); installed
+// here, on import, so every process that has this registry counts its client's requests.
+setRequestResultHook((r) => {
+  restClientRequestsTotal.inc(r);
 });
 
 export const leaderElectionMasterStatus = new Gauge({

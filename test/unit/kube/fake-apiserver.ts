@@ -4,8 +4,8 @@
 // server cannot be made to take on demand (silent streams, scripted failures).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/kube/client.ts';
+import { KubeConfig } from '../../../src/kube/kubeconfig.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -70,12 +70,11 @@ export async function fakeApiServer(handler: Handler): Promise<FakeApiServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'fake', token: 'fake' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-    currentContext: 'fake',
+  const kc = KubeConfig.fromObject({
+    clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${port}` } }],
+    users: [{ name: 'fake', user: { token: 'fake' } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+    'current-context': 'fake',
   });
   return {
     client: KubeClient.fromKubeConfig(kc),
