@@ -1,5 +1,5 @@
 // `npm run bench [-- --benches=20 --quiet=60 --timeout=600]`: the operator's benchmark
-// (bench/README.md says how to read it).
+// (benchmarks/README.md says how to read it).
 //
 // A private control plane (test/harness/cluster.ts) with our CRDs, KEDA's fixture CRDs and
 // enough kwok Nodes for the benches; the real manager (src/cli.ts buildManager) with the
