@@ -13,8 +13,8 @@ import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startCluster, type Cluster } from './harness/cluster.ts';
-import { ENV } from './harness/env.ts';
+import { startCluster, type Cluster } from '../src/dev/cluster.ts';
+import { clusterEnv, ENV } from './harness/env.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODES = {
@@ -70,10 +70,7 @@ async function main(mode: string | undefined): Promise<number> {
   if (mode !== 'unit') {
     try {
       cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
-      env[ENV.kubeconfig] = cluster.kubeconfigPath;
-      env[ENV.server] = cluster.server;
-      env[ENV.kubectl] = cluster.kubectlPath;
-      env['KUBECACHEDIR'] = `${cluster.workDir}/kubectl-cache`;
+      Object.assign(env, clusterEnv(cluster));
     } catch (e) {
       clusterError = e instanceof Error ? e.message : String(e);
       env[ENV.error] = clusterError;

@@ -1,14 +1,11 @@
-// The harness's commands:
-//   build    build the test control plane's binaries ahead of time (with progress);
-//   start    the local playground (test/harness/playground.ts): control plane, operator, sample
-//            bench, progress until Ready, how to use it; Ctrl-C stops everything;
-//   cluster  the bare control plane: print how to reach it and keep it running until Ctrl-C (or
-//            SIGTERM), then stop it cleanly.
-import { join } from 'node:path';
-import { ensureBinaries } from './build.ts';
-import { startCluster } from './cluster.ts';
-import { ENV } from './env.ts';
-import { runPlayground } from './playground.ts';
+// The harness's commands (the local playground is `frappe-operator dev`, src/dev/playground.ts):
+//   build    build the control plane's binaries ahead of time (with progress);
+//   cluster  the bare control plane (src/dev/cluster.ts): print how to reach it, also for the
+//            integration tests, and keep it running until Ctrl-C (or SIGTERM), then stop it
+//            cleanly.
+import { ensureBinaries } from '../../src/dev/build.ts';
+import { startCluster } from '../../src/dev/cluster.ts';
+import { clusterEnv } from './env.ts';
 
 function say(line: string): void {
   process.stderr.write(`[test-cluster] ${line}\n`);
@@ -31,7 +28,9 @@ async function bareCluster(): Promise<void> {
       `export PATH=${cluster.binDir}:$PATH   # kubectl of the same version`,
       '',
       '# to run integration tests against this cluster from another shell:',
-      `export ${ENV.kubeconfig}=${cluster.kubeconfigPath} ${ENV.server}=${cluster.server} ${ENV.kubectl}=${join(cluster.binDir, 'kubectl')}`,
+      `export ${Object.entries(clusterEnv(cluster))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
       '',
       `# logs: ${cluster.logsDir}/   audit log: ${cluster.auditLogPath}`,
       '# Ctrl-C stops the cluster and deletes its work dir.',
@@ -47,16 +46,11 @@ async function main(cmd: string | undefined): Promise<void> {
       say(`binaries ready (kube-apiserver: ${b.kubeApiserver})`);
       return;
     }
-    case 'start':
-      await runPlayground((line) => process.stderr.write(`[playground] ${line}\n`));
-      return;
     case 'cluster':
       await bareCluster();
       return;
     default:
-      throw new Error(
-        `usage: node test/harness/cli.ts build|start|cluster (got ${cmd ?? 'nothing'})`,
-      );
+      throw new Error(`usage: node test/harness/cli.ts build|cluster (got ${cmd ?? 'nothing'})`);
   }
 }
 

@@ -3,6 +3,7 @@
 // cluster could not be built or started it hands over the reason instead, so every integration
 // test fails with it (never a silent skip).
 import { KubeConfig } from '@kubernetes/client-node';
+import type { Cluster } from '../../src/dev/cluster.ts';
 
 export interface TestCluster {
   kubeconfigPath: string;
@@ -17,6 +18,24 @@ export const ENV = {
   kubectl: 'FRAPPE_TEST_KUBECTL',
   error: 'FRAPPE_TEST_CLUSTER_ERROR',
 } as const;
+
+/** The variables handing `cluster` to test processes; KUBECACHEDIR is kubectl's discovery cache. */
+export function clusterEnv(cluster: Cluster): Record<string, string> {
+  return {
+    [ENV.kubeconfig]: cluster.kubeconfigPath,
+    [ENV.server]: cluster.server,
+    [ENV.kubectl]: cluster.kubectlPath,
+    KUBECACHEDIR: `${cluster.workDir}/kubectl-cache`,
+  };
+}
+
+/**
+ * Points this process's test helpers (kubectl(), applyFixtureCrds(), kubeConfig()) at `cluster`,
+ * for a program that starts its own (the benchmark).
+ */
+export function useCluster(cluster: Cluster): void {
+  Object.assign(process.env, clusterEnv(cluster));
+}
 
 export function testCluster(): TestCluster {
   const error = process.env[ENV.error];

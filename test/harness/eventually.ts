@@ -1,40 +1,8 @@
-// Polling assertion for integration tests: retry a check until it stops throwing, instead of a
-// fixed sleep. On timeout the error names what was awaited and carries the last failure.
-import { setTimeout as sleep } from 'node:timers/promises';
+// Polling assertions for tests: eventually() (shared with the local playground, src/dev) and
+// until() for in-process machinery.
+import { eventually, type EventuallyOptions } from '../../src/dev/eventually.ts';
 
-export interface EventuallyOptions {
-  /** Total time to keep trying, in ms (default 30 000). */
-  timeout?: number;
-  /** Pause between attempts, in ms (default 200). */
-  interval?: number;
-  /** What was awaited, for the timeout error. */
-  message?: string;
-}
-
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  opts: EventuallyOptions = {},
-): Promise<T> {
-  const timeout = opts.timeout ?? 30_000;
-  const interval = opts.interval ?? 200;
-  const deadline = Date.now() + timeout;
-  let attempts = 0;
-  for (;;) {
-    attempts++;
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() + interval > deadline) {
-        const last = e instanceof Error ? e.message : String(e);
-        const what = opts.message ?? 'condition not met';
-        throw new Error(`${what} (timed out after ${timeout} ms, ${attempts} attempts): ${last}`, {
-          cause: e,
-        });
-      }
-    }
-    await sleep(interval);
-  }
-}
+export { eventually };
 
 /**
  * eventually() for a condition that is simply true or false, polled often: for unit tests of

@@ -1,31 +1,27 @@
-// Runs the kubectl built with the control plane (same version as the apiserver) against the test
-// cluster, for tests that want to apply YAML or read objects the way a user would.
-import { run, type RunResult } from './exec.ts';
+// kubectl (src/dev/kubectl.ts) against the test cluster of this run, as its admin by default.
+import type { RunResult } from '../../src/dev/exec.ts';
+import {
+  kubectl as runKubectl,
+  type KubectlOptions as DevKubectlOptions,
+  type KubectlTarget,
+} from '../../src/dev/kubectl.ts';
 import { testCluster } from './env.ts';
 
-export interface KubectlOptions {
-  /** Written to kubectl's stdin (e.g. YAML for `apply -f -`). */
-  input?: string;
-  namespace?: string;
-  /** Resolve with a non-zero code instead of throwing. */
-  allowFailure?: boolean;
+export interface KubectlOptions extends DevKubectlOptions {
   /** Another identity or cluster than the admin kubeconfig of this run. */
   kubeconfigPath?: string;
 }
 
-export async function kubectl(args: string[], opts: KubectlOptions = {}): Promise<RunResult> {
+/** The run's kubectl, with the admin kubeconfig or `kubeconfigPath`. */
+export function testKubectl(kubeconfigPath?: string): KubectlTarget {
   const cluster = testCluster();
-  const argv = [
-    `--kubeconfig=${opts.kubeconfigPath ?? cluster.kubeconfigPath}`,
-    ...(opts.namespace === undefined ? [] : [`--namespace=${opts.namespace}`]),
-    ...args,
-  ];
-  const res = await run(cluster.kubectlPath, argv, {
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-    allowFailure: true,
-  });
-  if (res.code !== 0 && opts.allowFailure !== true) {
-    throw new Error(`kubectl ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  }
-  return res;
+  return {
+    kubeconfigPath: kubeconfigPath ?? cluster.kubeconfigPath,
+    kubectlPath: cluster.kubectlPath,
+  };
+}
+
+export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<RunResult> {
+  const { kubeconfigPath, ...rest } = opts;
+  return runKubectl(testKubectl(kubeconfigPath), args, rest);
 }

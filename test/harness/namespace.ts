@@ -1,16 +1,10 @@
 // Per-test isolation: every integration test works in its own freshly created namespace, and
-// installs our CRDs and the third-party CRD fixtures it needs (idempotently, as tests run in
-// parallel).
+// installs our CRDs and the third-party CRD fixtures it needs (src/dev/crds.ts, idempotent, as
+// tests run in parallel).
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { KINDS } from '../../src/api/v1alpha1/index.ts';
+import * as devCrds from '../../src/dev/crds.ts';
 import { eventually } from './eventually.ts';
-import { kubectl } from './kubectl.ts';
-
-const FIXTURE_CRDS = fileURLToPath(new URL('../fixtures/crds/', import.meta.url));
-const OUR_CRDS = fileURLToPath(new URL('../../config/crd/bases/', import.meta.url));
+import { kubectl, testKubectl } from './kubectl.ts';
 
 /**
  * Creates a namespace named `${prefix}-${random}` (the prefix is trimmed so the name fits 63
@@ -51,77 +45,28 @@ export async function deleteNamespace(name: string): Promise<void> {
   await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
 }
 
-/**
- * Applies test/fixtures/crds/<name>.yaml for each name (e.g. 'keda', 'mariadb') with server-side
- * apply, so concurrent tests applying the same file don't conflict, and waits until every CRD in
- * them is Established.
- */
-export async function applyFixtureCrds(names: string[]): Promise<void> {
-  const crdNames: string[] = [];
-  for (const name of names) {
-    const path = `${FIXTURE_CRDS}${name}.yaml`;
-    const text = await readFile(path, 'utf8').catch((e: unknown) => {
-      throw new Error(`no CRD fixture ${name}: cannot read ${path}`, { cause: e });
-    });
-    for (const doc of parseAllDocuments(text)) {
-      const obj = doc.toJS() as { metadata?: { name?: unknown } } | null;
-      if (typeof obj?.metadata?.name === 'string') crdNames.push(obj.metadata.name);
-    }
-    await kubectl([
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '--field-manager=frappe-tests',
-      '-f',
-      path,
-    ]);
-  }
-  await waitForCrdsEstablished(crdNames);
+/** applyFixtureCrds() of src/dev/crds.ts, on the run's cluster (e.g. ['keda', 'mariadb']). */
+export function applyFixtureCrds(names: string[]): Promise<void> {
+  return devCrds.applyFixtureCrds(testKubectl(), names);
 }
 
 /**
- * Applies our CRDs (config/crd/bases) with server-side apply — tests running in parallel apply
- * the same content with the same field manager, a no-op — and waits until they are Established.
- * `kubeconfigPath` selects another cluster than the run's (a test's private one).
+ * applyOurCrds() of src/dev/crds.ts. `kubeconfigPath` selects another cluster than the run's (a
+ * test's private one).
  */
-export async function applyOurCrds(opts: { kubeconfigPath?: string } = {}): Promise<void> {
-  await kubectl(
-    ['apply', '--server-side', '--force-conflicts', '--field-manager=frappe-tests', '-f', OUR_CRDS],
-    opts,
-  );
-  await waitForCrdsEstablished(
-    KINDS.map((k) => `${k.plural}.${k.group}`),
-    { ...opts, timeout: 60_000 },
-  );
+export function applyOurCrds(opts: { kubeconfigPath?: string } = {}): Promise<void> {
+  return devCrds.applyOurCrds(testKubectl(opts.kubeconfigPath));
 }
 
 /**
- * Waits until every named CRD (e.g. `scaledobjects.keda.sh`) is Established. Unlike
- * `kubectl wait --for=condition=Established`, tolerates a CRD whose status is not written yet.
- * `kubeconfigPath` selects another cluster than the run's (a test's private one).
+ * waitForCrdsEstablished() of src/dev/crds.ts. `kubeconfigPath` selects another cluster than the
+ * run's (a test's private one).
  */
-export async function waitForCrdsEstablished(
+export function waitForCrdsEstablished(
   names: string[],
   opts: { timeout?: number; kubeconfigPath?: string } = {},
 ): Promise<void> {
-  const { timeout = 30_000, kubeconfigPath } = opts;
-  for (const name of names) {
-    await eventually(
-      async () => {
-        const r = await kubectl(
-          [
-            'get',
-            `customresourcedefinition/${name}`,
-            '-o',
-            'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-          ],
-          kubeconfigPath === undefined ? {} : { kubeconfigPath },
-        );
-        if (r.stdout !== 'True') throw new Error(`Established=${r.stdout || 'unknown'}`);
-      },
-      { timeout, message: `CRD ${name} not Established` },
-    );
-  }
+  return devCrds.waitForCrdsEstablished(testKubectl(opts.kubeconfigPath), names, opts.timeout);
 }
 
 /**

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { startCluster } from '../harness/cluster.ts';
+import { startCluster } from '../../src/dev/cluster.ts';
 import { eventually } from '../harness/eventually.ts';
-import { run } from '../harness/exec.ts';
+import { run } from '../../src/dev/exec.ts';
 
 it('restarts the apiserver keeping its data, and stops cleanly', async (t) => {
   const cluster = await startCluster({

@@ -5,8 +5,8 @@ import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { MANIFESTS, PATCHES, loadManifest, loadPatch } from '../../fixtures/guide/guide.ts';
-import type { ManifestFixture } from '../../fixtures/guide/guide.ts';
+import { MANIFESTS, PATCHES, loadManifest, loadPatch } from '../../../src/dev/guide/guide.ts';
+import type { ManifestFixture } from '../../../src/dev/guide/guide.ts';
 import { assertContains, getObject, submit } from './support.ts';
 
 function fixture(file: string): ManifestFixture {

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { MANIFESTS, loadManifest } from '../../fixtures/guide/guide.ts';
+import { MANIFESTS, loadManifest } from '../../../src/dev/guide/guide.ts';
 import { KINDS } from '../../../src/api/v1alpha1/index.ts';
 import { submit } from './support.ts';
 

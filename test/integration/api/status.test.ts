@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { MANIFESTS, loadManifest } from '../../fixtures/guide/guide.ts';
+import { MANIFESTS, loadManifest } from '../../../src/dev/guide/guide.ts';
 import type {
   Condition,
   FrappeBenchStatus,

@@ -1,7 +1,7 @@
 // The Operations Guide's benches on a real control plane (kwok plays the kubelet): prod-bench
 // (API.md §2.1) in a namespace enforcing the restricted Pod Security Standard under the guide's
 // ResourceQuota, with KEDA's CRDs installed, reaches Ready; its HPA and ScaledObjects are the
-// guide's; and each guide `kubectl patch` (the guide's own bodies, test/fixtures/guide) changes
+// guide's; and each guide `kubectl patch` (the guide's own bodies, src/dev/guide) changes
 // the running objects as the guide says. compliance-bench runs with its own security contexts.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import type {
   Job,
   PodDisruptionBudget,
 } from '../../../src/controllers/shared/objects.ts';
-import { loadManifest, loadPatch, MANIFESTS, PATCHES } from '../../fixtures/guide/guide.ts';
+import { loadManifest, loadPatch, MANIFESTS, PATCHES } from '../../../src/dev/guide/guide.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { prodBenchManifest } from '../../unit/controllers/bench/fixtures.ts';
 import { apply, useBenchOperator, waitFor, waitForCondition, waitForScaling } from './support.ts';

@@ -8,7 +8,7 @@ import type { KubeClient } from '../../../src/kube/client.ts';
 import { after, before, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
-import { startCluster, type Cluster } from '../../harness/cluster.ts';
+import { startCluster, type Cluster } from '../../../src/dev/cluster.ts';
 import { applyOurCrds, createTestNamespace } from '../../harness/namespace.ts';
 import {
   apply,

@@ -117,7 +117,7 @@ describe('manager endpoints and configuration', { concurrency: true }, () => {
         subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: ns }],
       },
     ]);
-    const kubeconfigPath = tokenKubeconfig(await serviceAccountToken(ns, 'operator'));
+    const kubeconfigPath = await tokenKubeconfig(await serviceAccountToken(ns, 'operator'));
     const op = await startOperator({ namespace: ns, leaderElect: false, kubeconfigPath });
 
     // It can read its ConfigMap (start-up) but not list ConfigMaps (informers).

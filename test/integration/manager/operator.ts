@@ -11,18 +11,14 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LogLine } from '../../../src/dev/operator-log.ts';
+import { writeKubeconfig } from '../../../src/dev/pki.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/operator-process.ts', import.meta.url));
-
-export interface LogLine {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
 
 export interface OperatorProcess extends SpawnedOperator {
   identity: string;
@@ -245,7 +241,7 @@ export async function metricsReaderToken(namespace: string): Promise<string> {
 }
 
 /** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
-export function tokenKubeconfig(token: string): string {
+export async function tokenKubeconfig(token: string): Promise<string> {
   const cluster = kubeConfig().getCurrentCluster();
   if (cluster === null) throw new Error('the test kubeconfig has no current cluster');
   const ca =
@@ -253,20 +249,8 @@ export function tokenKubeconfig(token: string): string {
     (cluster.caFile === undefined ? undefined : fs.readFileSync(cluster.caFile).toString('base64'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kubeconfig-'));
   tempDirs.add(dir);
+  if (ca === undefined) throw new Error('the test kubeconfig has no cluster CA');
   const file = path.join(dir, 'config');
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'test',
-        cluster: { server: cluster.server, 'certificate-authority-data': ca },
-      },
-    ],
-    users: [{ name: 'sa', user: { token } }],
-    contexts: [{ name: 'sa', context: { cluster: 'test', user: 'sa' } }],
-    'current-context': 'sa',
-  };
-  fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  await writeKubeconfig(file, cluster.server, ca, { token });
   return file;
 }

@@ -27,8 +27,8 @@ import {
   OPERATOR_IMAGE,
 } from '../../../src/deploy/names.ts';
 import { DEFAULT_LEASE_NAME } from '../../../src/runtime/leaderelection.ts';
-import { startCluster, type Cluster } from '../../harness/cluster.ts';
-import { ENV } from '../../harness/env.ts';
+import { startCluster, type Cluster } from '../../../src/dev/cluster.ts';
+import { useCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import {
@@ -36,7 +36,12 @@ import {
   createTestNamespace,
   waitForCrdsEstablished,
 } from '../../harness/namespace.ts';
-import { Supervisor } from '../../harness/supervisor.ts';
+import {
+  readLogLines,
+  waitForLog as waitForOperatorLog,
+  type LogLine,
+} from '../../../src/dev/operator-log.ts';
+import { Supervisor } from '../../../src/dev/supervisor.ts';
 import { apply, waitForCondition, waitForGone } from '../bench/support.ts';
 import {
   adminClient,
@@ -44,7 +49,6 @@ import {
   scrape,
   serviceAccountToken,
   tokenKubeconfig,
-  type LogLine,
 } from '../manager/operator.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -76,38 +80,17 @@ const supervisor = (): Supervisor =>
   operators ?? assert.fail('the private cluster did not start (before hook)');
 
 /** The operator's JSON log lines so far (stdout and stderr go to one file). */
-async function operatorLog(): Promise<LogLine[]> {
-  const text = await readFile(supervisor().logPath(OPERATOR), 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as LogLine);
-}
+const operatorLog = (): Promise<LogLine[]> => readLogLines(supervisor(), OPERATOR);
 
 /** The first line with `msg`; fails at once if the operator exited, quoting its last lines. */
-async function waitForLog(msg: string, timeout = 60_000): Promise<LogLine> {
-  const found = await eventually(
-    async () => {
-      const exited = supervisor().failure();
-      if (exited !== undefined) return exited;
-      const line = (await operatorLog()).find((l) => l.msg === msg);
-      if (line === undefined) throw new Error(`last lines:\n${supervisor().tail(OPERATOR, 10)}`);
-      return line;
-    },
-    { timeout, interval: 100, message: `operator log "${msg}"` },
-  );
-  if (found instanceof Error) throw found;
-  return found;
-}
+const waitForLog = (msg: string): Promise<LogLine> =>
+  waitForOperatorLog(supervisor(), OPERATOR, msg);
 
 before(async () => {
   cluster = await startCluster({ log: () => undefined });
   operators = new Supervisor(cluster.workDir, () => undefined);
   // Every harness helper of this test process (kubectl, kubeConfig, tokens) uses this cluster.
-  process.env[ENV.kubeconfig] = cluster.kubeconfigPath;
-  process.env[ENV.server] = cluster.server;
-  process.env[ENV.kubectl] = cluster.kubectlPath;
-  process.env.KUBECACHEDIR = `${cluster.workDir}/kubectl-cache`;
+  useCluster(cluster);
   // The guide's install command, as is.
   await kubectl(['apply', '-f', INSTALL]);
 });
@@ -238,7 +221,7 @@ describe('the operator with only the bundle’s RBAC', () => {
       ],
       {
         PATH: process.env.PATH,
-        KUBECONFIG: tokenKubeconfig(token),
+        KUBECONFIG: await tokenKubeconfig(token),
         FRAPPE_OPERATOR_NAMESPACE: NAMESPACE,
         FRAPPE_OPERATOR_IMAGE: OPERATOR_IMAGE,
       },

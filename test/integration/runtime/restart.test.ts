@@ -15,7 +15,7 @@ import { Informer } from '../../../src/kube/informer.ts';
 import { noopLogger } from '../../../src/kube/logger.ts';
 import { applyObject } from '../../../src/runtime/apply.ts';
 import { Controller } from '../../../src/runtime/controller.ts';
-import { startCluster } from '../../harness/cluster.ts';
+import { startCluster } from '../../../src/dev/cluster.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { capturingLogger } from '../../harness/logger.ts';
 import { clientFor } from './helpers.ts';

@@ -13,7 +13,7 @@ import {
   loadManifest,
   readFixture,
   readGuideLines,
-} from '../../fixtures/guide/guide.ts';
+} from '../../../src/dev/guide/guide.ts';
 import {
   validateFrappeBench,
   validateFrappeSite,

@@ -4,7 +4,7 @@
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
 import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/security.ts';
-import { loadManifest, MANIFESTS } from '../../../fixtures/guide/guide.ts';
+import { loadManifest, MANIFESTS } from '../../../../src/dev/guide/guide.ts';
 
 /** `obj` as stored: validated, schema defaults filled in, uid and generation set. */
 export function stored(obj: unknown): FrappeBench {
@@ -60,7 +60,7 @@ export const prodBenchManifest = {
 };
 
 export const prodBench = (): FrappeBench => stored(prodBenchManifest);
-/** The guide's compliance-bench, from its text (test/fixtures/guide). */
+/** The guide's compliance-bench, from its text (src/dev/guide). */
 export async function complianceBench(): Promise<FrappeBench> {
   const fixture = MANIFESTS.find((m) => m.file === 'compliance-bench.yaml');
   if (fixture === undefined) throw new Error('no compliance-bench fixture');

@@ -1,4 +1,4 @@
-// Child-process plumbing shared by the harness: run a command to completion while streaming its
+// Child-process plumbing of the local control plane: run a command to completion while streaming its
 // output line by line (for build progress), and collect stdout/stderr for error messages.
 import { spawn } from 'node:child_process';
 

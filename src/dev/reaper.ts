@@ -1,7 +1,7 @@
 // Cleans up after earlier runs that were SIGKILLed before they could stop their cluster. Each run
 // keeps owner.pid (the runner) and pids/<name>.pid (its children) in its work dir. A dir whose
 // owner is gone is stale: its children are killed, but a pid is only trusted when
-// /proc/<pid>/exe is one of the harness's binaries and /proc/<pid>/cmdline names that work dir,
+// /proc/<pid>/exe is one of the control plane's binaries and /proc/<pid>/cmdline names that work dir,
 // so a recycled pid is never killed. Never kill by name.
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';

@@ -1,34 +1,32 @@
-// The local playground, `npm start`: the main job on a fresh machine in one command.
+// The local playground, `frappe-operator dev` (`npm start`): the main job on a fresh machine in
+// one command.
 //
-//   1. the control plane (binaries built on first use, with progress), as test/harness/cluster.ts
-//      starts it;
+//   1. the control plane (binaries built on first use, with progress), as ./cluster.ts starts it;
 //   2. our CRDs and the fixture CRDs the samples need (KEDA, MariaDB);
 //   3. the operator as a child process — `src/cli.ts run` with every controller of CONTROLLERS,
 //      leader election on, as the install bundle's ServiceAccount with its RBAC, JSON logs to
-//      <work dir>/logs/frappe-operator.log — run by the harness's Supervisor (own process group,
+//      <work dir>/logs/frappe-operator.log — run by ./supervisor.ts (own process group,
 //      pid file, SIGTERM then SIGKILL);
 //   4. namespace `playground` (restricted Pod Security) with config/samples/frappebench.yaml, and
 //      config/samples/frappesite.yaml once the operator runs a FrappeSite controller;
 //   5. a progress line at every change of the bench's status (phase, conditions, replicas) until
-//      it has settled — Ready, every component at its replicas (test/harness/bench-status.ts) —
+//      it has settled — Ready, every component at its replicas (./bench-status.ts) —
 //      and after (a `kubectl patch` from another shell shows up here), then how to use it;
 //   6. on Ctrl-C (SIGINT, SIGTERM, SIGHUP): the operator, then the control plane, stopped by pid,
 //      and the work dir deleted.
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { API_VERSION, KIND, type FrappeBench } from '../../src/api/v1alpha1/index.ts';
-import { CONTROLLER_NAME as BENCH_CONTROLLER } from '../../src/controllers/bench/index.ts';
-import { KubeClient } from '../../src/kube/client.ts';
-import { Informer } from '../../src/kube/informer.ts';
-import { stderrLogger } from '../../src/kube/logger.ts';
-import { loadPatch, PATCHES } from '../fixtures/guide/guide.ts';
-import { cleanUp, type LogLine } from '../integration/manager/operator.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, KIND, type FrappeBench } from '../api/v1alpha1/index.ts';
+import { CONTROLLER_NAME as BENCH_CONTROLLER } from '../controllers/bench/index.ts';
+import { KubeClient } from '../kube/client.ts';
+import { Informer } from '../kube/informer.ts';
+import { stderrLogger } from '../kube/logger.ts';
 import { benchLine, benchSettled } from './bench-status.ts';
 import { startCluster, type Cluster } from './cluster.ts';
-import { kubeConfig } from './env.ts';
-import { eventually } from './eventually.ts';
+import { loadPatch, PATCHES } from './guide/guide.ts';
 import { waitForAll } from './informer-wait.ts';
 import { kubectl } from './kubectl.ts';
+import { waitForLog, type LogLine } from './operator-log.ts';
 import {
   createOperatorIdentity,
   installCrds,
@@ -36,14 +34,13 @@ import {
   readSample,
   RESTRICTED_PSS,
   SAMPLES_DIR,
-  useCluster,
 } from './operator-setup.ts';
 import { Supervisor } from './supervisor.ts';
 import { K8S_VERSION } from './versions.ts';
 
 const NAMESPACE = 'playground';
 const OPERATOR = 'frappe-operator';
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 /** A FrappeSite controller registers under this name, as the bench's is `frappebench`. */
 const SITE_CONTROLLER = KIND.FrappeSite.toLowerCase();
 const START_TIMEOUT_MS = 60_000;
@@ -52,7 +49,10 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 type Say = (line: string) => void;
 
-/** Runs the playground until a signal; rejects (after stopping everything) if it cannot start. */
+/**
+ * Runs the playground until a signal has stopped everything; rejects (after stopping everything)
+ * if it cannot start.
+ */
 export async function runPlayground(say: Say): Promise<void> {
   const cluster = await startCluster({ log: say });
   const operator = new Supervisor(cluster.workDir, say);
@@ -63,7 +63,6 @@ export async function runPlayground(say: Say): Promise<void> {
       await Promise.all(informers.map((i) => i.stop()));
       await operator.stopAll();
       await cluster.stop();
-      cleanUp();
     })();
     return stopping;
   };
@@ -71,12 +70,13 @@ export async function runPlayground(say: Say): Promise<void> {
   // its graceful shutdown (drain, release the Lease) takes well under the seconds the cluster
   // needs to reach kube-apiserver in its reverse-order stop.
   const received: { signal?: NodeJS.Signals } = {};
+  const stoppedBySignal = Promise.withResolvers<undefined>();
   const onSignal = (sig: NodeJS.Signals): void => {
     received.signal = sig;
     say(`${sig}: stopping the operator and the control plane…`);
     void stop().then(() => {
       say('stopped');
-      process.exit(0);
+      stoppedBySignal.resolve(undefined);
     });
   };
   const killOperator = (): void => {
@@ -89,10 +89,11 @@ export async function runPlayground(say: Say): Promise<void> {
   } catch (e) {
     await stop();
     // A signal while starting pulls everything from under setUp, which then fails; that is the
-    // stop asked for, not an error, and the handler exits once everything is stopped.
+    // stop asked for, not an error.
     if (received.signal !== undefined) return;
     throw e;
   }
+  await stoppedBySignal.promise;
 }
 
 async function setUp(
@@ -101,11 +102,10 @@ async function setUp(
   informers: Informer<FrappeBench>[],
   say: Say,
 ): Promise<void> {
-  useCluster(cluster);
-  await installCrds(['keda', 'mariadb']);
+  await installCrds(cluster, ['keda', 'mariadb']);
   say('CRDs installed: FrappeBench, FrappeSite, SiteBackup, SiteJob; fixtures KEDA, MariaDB');
 
-  const identity = await createOperatorIdentity();
+  const identity = await createOperatorIdentity(cluster);
   await operator.start(
     OPERATOR,
     process.execPath,
@@ -123,9 +123,9 @@ async function setUp(
     },
   );
   const logPath = operator.logPath(OPERATOR);
-  const started = await waitForLog(operator, logPath, 'controllers started');
+  const started = await waitForLog(operator, OPERATOR, 'controllers started', START_TIMEOUT_MS);
   const controllers = Array.isArray(started.controllers) ? started.controllers.map(String) : [];
-  const health = await waitForLog(operator, logPath, 'serving health probes');
+  const health = await waitForLog(operator, OPERATOR, 'serving health probes', START_TIMEOUT_MS);
   say(
     `operator started (pid ${String(operator.pid(OPERATOR))}, ${identity.username}, leader of ` +
       `${OPERATOR_NAMESPACE}); controllers: ${controllers.join(', ') || 'none'}`,
@@ -137,7 +137,7 @@ async function setUp(
     );
   }
 
-  await kubectl(['apply', '-f', '-'], {
+  await kubectl(cluster, ['apply', '-f', '-'], {
     input: JSON.stringify({
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -146,10 +146,14 @@ async function setUp(
   });
   const bench = await readSample('frappebench.yaml');
   const name = bench.metadata.name ?? '';
-  await kubectl(['apply', '-f', `${SAMPLES_DIR}frappebench.yaml`], { namespace: NAMESPACE });
+  await kubectl(cluster, ['apply', '-f', `${SAMPLES_DIR}frappebench.yaml`], {
+    namespace: NAMESPACE,
+  });
   say(`applied config/samples/frappebench.yaml: FrappeBench ${NAMESPACE}/${name}`);
 
-  const client = KubeClient.fromKubeConfig(kubeConfig(), { userAgent: 'frappe-playground' });
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const client = KubeClient.fromKubeConfig(kc, { userAgent: 'frappe-playground' });
   const benches = new Informer<FrappeBench>(client, {
     apiVersion: API_VERSION,
     kind: KIND.FrappeBench,
@@ -187,33 +191,14 @@ async function setUp(
   );
 
   if (controllers.includes(SITE_CONTROLLER)) {
-    await kubectl(['apply', '-f', `${SAMPLES_DIR}frappesite.yaml`], { namespace: NAMESPACE });
+    await kubectl(cluster, ['apply', '-f', `${SAMPLES_DIR}frappesite.yaml`], {
+      namespace: NAMESPACE,
+    });
     say(`applied config/samples/frappesite.yaml (kubectl get frappesite -n ${NAMESPACE} -w)`);
   } else {
     say('no FrappeSite controller registered yet: config/samples/frappesite.yaml not applied');
   }
   process.stdout.write(await usage(cluster, name, logPath, operator, health));
-}
-
-/** The first log line with `msg`, or the operator's unexpected exit, whichever comes first. */
-async function waitForLog(operator: Supervisor, path: string, msg: string): Promise<LogLine> {
-  const found = await eventually(
-    async () => {
-      const failure = operator.failure();
-      if (failure !== undefined) return failure;
-      const text = await readFile(path, 'utf8');
-      const line = text
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as LogLine)
-        .find((l) => l.msg === msg);
-      if (line === undefined) throw new Error(`no "${msg}" in ${path} yet`);
-      return line;
-    },
-    { timeout: START_TIMEOUT_MS, interval: 100, message: `operator log "${msg}"` },
-  );
-  if (found instanceof Error) throw found;
-  return found;
 }
 
 function formatSeconds(ms: number): string {

@@ -33,6 +33,8 @@ export interface Cluster {
   /** Holds kubectl (same version as the apiserver). */
   binDir: string;
   kubectlPath: string;
+  /** The cluster CA's certificate (PEM), which every kubeconfig for the cluster trusts. */
+  caCertPath: string;
   /** Each component's log: <logsDir>/<component>.log. */
   logsDir: string;
   /** The apiserver audit log: every create/update/patch/delete at Metadata level (JSON lines). */
@@ -217,6 +219,7 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
       workDir,
       binDir: dirname(bins.kubectl),
       kubectlPath: bins.kubectl,
+      caCertPath: pki.caCert,
       logsDir,
       auditLogPath,
       etcdUrl,

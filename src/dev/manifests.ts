@@ -1,6 +1,6 @@
 // The static configuration a test cluster is started with: the apiserver's admission and audit
 // configuration, the kwok stages it loads from kwok's own kustomize tree (plus ours from
-// test/harness/stages/), and the fake Nodes.
+// src/dev/stages/), and the fake Nodes.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +47,7 @@ export async function kwokStageFiles(kustomize: string): Promise<string[]> {
     .concat(volume);
 }
 
-/** Our own stages (test/harness/stages/*.yaml). */
+/** Our own stages (src/dev/stages/*.yaml). */
 export async function ownStageFiles(): Promise<string[]> {
   const dir = fileURLToPath(new URL('./stages/', import.meta.url));
   return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));

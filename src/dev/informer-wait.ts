@@ -2,8 +2,8 @@
 // playground's progress and the benchmark's timings: re-check after every watch event, and
 // record when each awaited key was first done. Polling would add its interval to every
 // measurement and could miss short-lived states; a watch sees every change.
-import type { EventHandler } from '../../src/kube/informer.ts';
-import type { KubeObject } from '../../src/kube/client.ts';
+import type { EventHandler } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/client.ts';
 
 /** What a wait needs of an Informer (of any kind): to hear of every change. */
 export interface ChangeSource {

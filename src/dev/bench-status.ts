@@ -1,11 +1,7 @@
 // Reading a FrappeBench's status the way the playground and the benchmark judge progress: its
 // Ready condition, whether it has settled at the capacity its spec declares, and a one-line
 // summary for progress output.
-import {
-  COMPONENTS,
-  type AUTOSCALED_COMPONENTS,
-  type FrappeBench,
-} from '../../src/api/v1alpha1/index.ts';
+import { COMPONENTS, type AUTOSCALED_COMPONENTS, type FrappeBench } from '../api/v1alpha1/index.ts';
 
 type Autoscaled = (typeof AUTOSCALED_COMPONENTS)[number];
 
