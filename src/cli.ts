@@ -126,13 +126,27 @@ export async function runCommand(
 }
 
 const USAGE = `usage: frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
-                          [--leader-elect=true] [--metrics-cert-dir=DIR]`;
+                          [--leader-elect=true] [--metrics-cert-dir=DIR]
+       frappe-operator dev    the local playground: a control plane on 127.0.0.1, the operator,
+                              the sample bench; Ctrl-C stops everything (needs Go and a checkout)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
       return runCommand(rest, CONTROLLERS);
+    case 'dev': {
+      // Imported only here: the operator itself never loads the local control plane's code.
+      const { runPlayground } = await import('./dev/playground.ts');
+      const say = (line: string): boolean => process.stderr.write(`[playground] ${line}\n`);
+      try {
+        await runPlayground(say);
+        return 0;
+      } catch (e) {
+        say(e instanceof Error ? e.message : String(e));
+        return 1;
+      }
+    }
     default:
       process.stderr.write(`${USAGE}\n`);
       return 2;
