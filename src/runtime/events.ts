@@ -1,13 +1,13 @@
-// Kubernetes Events (events.k8s.io/v1) about our objects — what `kubectl describe` shows the
-// user. Reconcilers record events only on transitions (API §1.2); this recorder makes repeats
-// cheap anyway: the same (object, type, reason, action, note) within `windowMs` does not create
-// a new Event but bumps `series.count` / `series.lastObservedTime` of the first one by a merge
-// patch (the events.k8s.io/v1 series semantics). If that Event has expired meanwhile, a new one
+// Kubernetes Events (events.k8s.io/v1) about reconciled objects — what `kubectl describe` shows
+// the user. Reconcilers are expected to record events only on transitions; this recorder makes
+// repeats cheap anyway: the same (object, type, reason, action, note) within `windowMs` does not
+// create a new Event but bumps `series.count` / `series.lastObservedTime` of the first one by a
+// merge patch (the events.k8s.io/v1 series semantics). If that Event has expired meanwhile, a new one
 // is created. Recording never throws: a failed write is logged, since an event is worth less
 // than the reconcile that records it.
 //
-// reportingController is `frappe-operator`; reportingInstance is the pod name (the hostname of
-// a pod, unless overridden). Notes must never contain secret values.
+// reportingController defaults to the operator's name; reportingInstance is the pod name (the
+// hostname of a pod, unless overridden). Notes must never contain secret values.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';

@@ -1,11 +1,11 @@
 // The secure metrics endpoint: what controller-runtime's metrics server with
-// `filters.WithAuthenticationAndAuthorization` does, in small (API.md §4.2).
+// `filters.WithAuthenticationAndAuthorization` does, in small.
 //
 //   - HTTPS on `--metrics-bind-address` (default :8443, Service port `https`), with the
 //     certificate of `--metrics-cert-dir` (re-read on rotation) or a self-signed one made at
 //     start-up (src/runtime/tls.ts).
 //   - Only `GET /metrics` (and HEAD); anything else is 404 (405 for other methods on /metrics).
-//   - `metricsAuth: tokenreview` (default): the bearer token is checked with a TokenReview
+//   - With an authorizer (TokenReviewAuthorizer): the bearer token is checked with a TokenReview
 //     (authentication.k8s.io/v1), and the user it names with a SubjectAccessReview
 //     (authorization.k8s.io/v1, `get` on the non-resource URL /metrics). No or an invalid token
 //     → 401, authenticated but not allowed → 403, allowed → 200. Decisions are cached per token
@@ -13,7 +13,7 @@
 //     scraping every few seconds costs the API server two requests a minute, and concurrent
 //     scrapes with one token share one review. Tokens are never logged; the cache is keyed by
 //     their SHA-256.
-//   - `metricsAuth: none`: TLS only.
+//   - Without one: TLS only.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import https from 'node:https';
@@ -159,7 +159,7 @@ export interface MetricsServerOptions {
   address: BindAddress;
   /** tls.crt / tls.key; undefined: a self-signed certificate made now. */
   certDir?: string;
-  /** undefined: `metricsAuth: none` (TLS only). */
+  /** undefined: no authorization (TLS only). */
   authorizer?: MetricsAuthorizer;
   registry: Pick<Registry, 'metrics' | 'contentType'>;
   logger?: Logger;

@@ -1,10 +1,9 @@
-// Writing the status of our own custom resources — only when it changed (API §1.2: "Status is
-// written only when it changes"), so a converged reconcile sends nothing and our own status
-// writes do not wake anyone up for nothing.
+// Writing the status of custom resources a controller owns — only when it changed, so a
+// converged reconcile sends nothing and a controller's own status writes do not wake anyone up
+// for nothing.
 //
-// The write is a server-side apply of the status subresource (manager `frappe-operator`,
-// force): no resourceVersion conflicts with spec edits, and fields we stop reporting are
-// removed. Equality is JSON equality ignoring key order and undefined fields. Condition times
+// The write is a server-side apply of the status subresource (the apply field manager, force):
+// no resourceVersion conflicts with spec edits, and fields we stop reporting are removed. Equality is JSON equality ignoring key order and undefined fields. Condition times
 // must be second-precision (conditions.ts does that), or the stored value never matches.
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { jsonEqual } from '../kube/json.ts';
