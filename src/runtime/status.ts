@@ -3,8 +3,9 @@
 // for nothing.
 //
 // The write is a server-side apply of the status subresource (the apply field manager, force):
-// no resourceVersion conflicts with spec edits, and fields we stop reporting are removed. Equality is JSON equality ignoring key order and undefined fields. Condition times
-// must be second-precision (conditions.ts does that), or the stored value never matches.
+// no resourceVersion conflicts with spec edits, and fields we stop reporting are removed.
+// Equality is JSON equality ignoring key order and undefined fields. Condition times must be
+// second-precision (conditions.ts does that), or the stored value never matches.
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { jsonEqual } from '../kube/json.ts';
 import { FIELD_MANAGER } from './apply.ts';
