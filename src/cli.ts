@@ -13,16 +13,19 @@ import { parseArgs } from 'node:util';
 import { parseBindAddress } from './config/bind-address.ts';
 import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holder.ts';
 import { operatorNamespace } from './config/namespace.ts';
+import { watchOperatorConfig } from './config/watch.ts';
 import { setupBenchController } from './controllers/bench/index.ts';
 import { KubeClient } from './kube/client.ts';
 import { log } from './log.ts';
 import { Manager, type ManagedController } from './runtime/manager.ts';
 
-/** Builds one controller (its informers and watches) on the manager. */
-export type ControllerSetup = (manager: Manager) => ManagedController;
+/** Builds one controller (its informers and watches) on the manager, following `config`. */
+export type ControllerSetup = (manager: Manager, config: OperatorConfigHolder) => ManagedController;
 
 /** The operator's controllers: the single place where a controller is registered. */
-export const CONTROLLERS: readonly ControllerSetup[] = [(manager) => setupBenchController(manager)];
+export const CONTROLLERS: readonly ControllerSetup[] = [
+  (manager, config) => setupBenchController(manager, config),
+];
 
 export interface RunFlags {
   metricsBindAddress: string;
@@ -77,14 +80,16 @@ export async function buildManager(
   const manager = new Manager({
     client,
     namespace,
-    config: holder,
     leaderElection: flags.leaderElect ? {} : false,
     healthProbeAddress: parseBindAddress('health-probe-bind-address', flags.healthProbeBindAddress),
     metricsAddress: parseBindAddress('metrics-bind-address', flags.metricsBindAddress),
     metricsCertDir: flags.metricsCertDir,
+    metricsAuthorization: holder.config.metricsAuth === 'tokenreview',
     logger: log,
   });
-  for (const setup of controllers) manager.addController(setup(manager));
+  const { cache, events } = manager;
+  watchOperatorConfig(holder, { cache, events, logger: log, namespace });
+  for (const setup of controllers) manager.addController(setup(manager, holder));
   return manager;
 }
 

@@ -46,20 +46,65 @@ function fieldPath(pointer: string): string {
     .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
 }
 
+const structuralSchemas = new WeakMap<KindDefinition, StructuralSchema>();
+
+/** The kind's structural schema, built once. */
+function structuralOf(definition: KindDefinition): StructuralSchema {
+  let schema = structuralSchemas.get(definition);
+  if (schema === undefined) {
+    schema = openAPIV3Schema(definition);
+    structuralSchemas.set(definition, schema);
+  }
+  return schema;
+}
+
+export interface Defaulter<T> {
+  /** A copy of `obj` with the schema defaults filled in, as the API server stores it. */
+  apply(obj: T): T;
+  /**
+   * `value` (or `{}` when absent) with the defaults of the schema at `path` filled in — a copy.
+   * `path` names properties; `*` steps into the values of a map or the items of a list. For
+   * optional objects the API server leaves absent, whose fields still have defaults.
+   */
+  fill<V extends object>(value: V | undefined, ...path: string[]): V;
+}
+
+/** The schema defaults of one kind, so that no default is written a second time in code. */
+export function createDefaulter<T extends TSchema>(
+  definition: KindDefinition<T>,
+): Defaulter<Static<T>> {
+  return {
+    apply(obj) {
+      const value = structuredClone(obj);
+      applyDefaults(structuralOf(definition), value);
+      return value;
+    },
+    fill<V extends object>(value: V | undefined, ...path: string[]): V {
+      let schema: StructuralSchema | undefined = structuralOf(definition);
+      for (const p of path) {
+        schema = p === '*' ? (schema.additionalProperties ?? schema.items) : schema.properties?.[p];
+        if (schema === undefined) {
+          throw new Error(`${definition.kind}: no schema at ${path.join('.')}`);
+        }
+      }
+      const filled = structuredClone(value ?? ({} as V));
+      applyDefaults(schema, filled);
+      return filled;
+    },
+  };
+}
+
 /** A validator for one kind: defaults, then the compiled TypeBox check. */
 export function createValidator<T extends TSchema>(
   definition: KindDefinition<T>,
 ): (obj: unknown) => ValidationResult<Static<T>> {
-  let compiled: { structural: StructuralSchema; check: TypeCheck<T> } | undefined;
+  let check: TypeCheck<T> | undefined;
   return (obj) => {
-    compiled ??= {
-      structural: openAPIV3Schema(definition),
-      check: TypeCompiler.Compile(definition.schema),
-    };
+    check ??= TypeCompiler.Compile(definition.schema);
     const value: unknown = structuredClone(obj);
-    applyDefaults(compiled.structural, value);
-    if (compiled.check.Check(value)) return { ok: true, value };
-    const errors = [...compiled.check.Errors(value)].map((e) => {
+    applyDefaults(structuralOf(definition), value);
+    if (check.Check(value)) return { ok: true, value };
+    const errors = [...check.Errors(value)].map((e) => {
       const message = (e.schema as Record<string, unknown>)[MESSAGE];
       return `${fieldPath(e.path) || '<root>'}: ${typeof message === 'string' ? message : e.message}`;
     });

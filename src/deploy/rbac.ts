@@ -114,12 +114,12 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   benchChild('', 'services', 'KINDS.Service'),
   // The sites PVC; deleted with the bench under storageRetentionPolicy Delete.
   benchChild('', 'persistentvolumeclaims', 'KINDS.PersistentVolumeClaim'),
-  // bench-init's result: the termination message of its pod's container (never its logs).
+  // A Job's result: the termination message of its pod's container (never its logs).
   {
     apiGroup: '',
     resource: 'pods',
     verbs: READ,
-    usedBy: [{ file: BENCH_RECONCILE, mentions: 'KINDS.Pod' }],
+    usedBy: [{ file: 'src/runtime/jobs.ts', mentions: "list<PodObject>('v1', 'Pod'" }],
   },
   // A bench in a terminating namespace releases its finalizer at once.
   {
@@ -184,7 +184,7 @@ export const LEADER_ELECTION_PERMISSIONS: readonly Permission[] = [
     resourceNames: [CONFIGMAP_NAME],
     usedBy: [
       { file: 'src/config/holder.ts', mentions: 'OPERATOR_CONFIGMAP_NAME' },
-      { file: 'src/runtime/manager.ts', mentions: 'fieldSelector: `metadata.name=' },
+      { file: 'src/config/watch.ts', mentions: 'fieldSelector: `metadata.name=' },
     ],
   },
 ];

@@ -1,7 +1,7 @@
 // Informer: an indexed in-memory cache of one kind, kept current by a Reflector, that tells
 // event handlers what changed (client-go's SharedIndexInformer, in small).
 //
-// Reconcilers read from here, never with a live GET in the hot path (design §2). The cache
+// Reconcilers read from here, never with a live GET in the hot path. The cache
 // holds the objects as the API server sent them, minus managedFields; they are shared with
 // every reader and must not be mutated.
 //
@@ -17,13 +17,21 @@ import type { KubeClient, KubeObject } from './client.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { Reflector, type ReflectorOptions, type ReflectorStore } from './reflector.ts';
 
+/**
+ * An object as the cache hands it out: name, namespace ('' for cluster-scoped kinds), uid and
+ * resourceVersion are always there, so readers need no fallbacks.
+ */
+export type Stored<T extends KubeObject> = T & {
+  metadata: { name: string; namespace: string; uid: string; resourceVersion: string };
+};
+
 export interface EventHandler<T extends KubeObject> {
-  add?(obj: T): void;
-  update?(oldObj: T, newObj: T): void;
-  delete?(obj: T): void;
+  add?(obj: Stored<T>): void;
+  update?(oldObj: Stored<T>, newObj: Stored<T>): void;
+  delete?(obj: Stored<T>): void;
 }
 
-export type IndexFunc<T extends KubeObject> = (obj: T) => string[];
+export type IndexFunc<T extends KubeObject> = (obj: Stored<T>) => string[];
 
 export interface InformerOptions extends ReflectorOptions {
   /** Re-deliver every object as an update this often; 0 disables (default 10 min). */
@@ -43,7 +51,7 @@ const NAMESPACE_INDEX = '__namespace';
 export class Informer<T extends KubeObject> implements ReflectorStore<T> {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly #items = new Map<string, T>();
+  readonly #items = new Map<string, Stored<T>>();
   /** index name → index value → keys. */
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   readonly #indexers = new Map<string, IndexFunc<T>>();
@@ -63,7 +71,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
       informer: `${opts.apiVersion}/${opts.kind}`,
     });
     this.#reflector = new Reflector(client, this, { ...opts, logger: this.#log });
-    this.addIndexer(NAMESPACE_INDEX, (obj) => [obj.metadata.namespace ?? '']);
+    this.addIndexer(NAMESPACE_INDEX, (obj) => [obj.metadata.namespace]);
   }
 
   /** The reflector feeding this cache (its `relist()` and `resourceVersion`). */
@@ -95,29 +103,32 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     return new Promise((resolve) => this.#syncWaiters.push(resolve));
   }
 
-  get(namespace: string | undefined, name: string): T | undefined {
+  get(namespace: string | undefined, name: string): Stored<T> | undefined {
     return this.#items.get(objectKey(namespace, name));
   }
 
   /** All cached objects, or those of one namespace. */
-  list(namespace?: string): T[] {
+  list(namespace?: string): Stored<T>[] {
     return namespace === undefined
       ? [...this.#items.values()]
       : this.byIndex(NAMESPACE_INDEX, namespace);
   }
 
-  /** Add an index; objects already cached are indexed at once. */
+  /**
+   * Add an index; objects already cached are indexed at once. Controllers sharing this informer
+   * may each add the same index: the first one's function stays.
+   */
   addIndexer(name: string, fn: IndexFunc<T>): void {
-    if (this.#indexers.has(name)) throw new Error(`informer ${this.kind}: index ${name} exists`);
+    if (this.#indexers.has(name)) return;
     this.#indexers.set(name, fn);
     this.#indexes.set(name, new Map());
     for (const [key, obj] of this.#items) this.#index(name, fn, key, obj);
   }
 
-  byIndex(name: string, value: string): T[] {
+  byIndex(name: string, value: string): Stored<T>[] {
     const index = this.#indexes.get(name);
     if (index === undefined) throw new Error(`informer ${this.kind}: no index ${name}`);
-    const out: T[] = [];
+    const out: Stored<T>[] = [];
     for (const key of index.get(value) ?? []) {
       const obj = this.#items.get(key);
       if (obj !== undefined) out.push(obj);
@@ -137,9 +148,10 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
 
   // ---- ReflectorStore ----------------------------------------------------------------------
 
+  // The reflector stores objects through toStored(): they are Stored<T> from here on.
   replace(items: T[]): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const obj of items as Stored<T>[]) {
       const key = keyOf(obj);
       seen.add(key);
       const old = this.#items.get(key);
@@ -157,7 +169,8 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     }
   }
 
-  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', item: T): void {
+    const obj = item as Stored<T>;
     const key = keyOf(obj);
     const old = this.#items.get(key);
     if (type === 'DELETED') {
@@ -169,7 +182,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  #store(key: string, obj: T, old: T | undefined): void {
+  #store(key: string, obj: Stored<T>, old: Stored<T> | undefined): void {
     if (old !== undefined) this.#unindex(key, old);
     this.#items.set(key, obj);
     for (const [name, fn] of this.#indexers) this.#index(name, fn, key, obj);
@@ -180,13 +193,13 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
   }
 
   /** Remove `key` (cached as `old`); handlers get `last`, the final state the server sent. */
-  #remove(key: string, old: T | undefined, last: T): void {
+  #remove(key: string, old: Stored<T> | undefined, last: Stored<T>): void {
     if (old !== undefined) this.#unindex(key, old);
     this.#items.delete(key);
     for (const h of this.#handlers) this.#call(h, 'delete', last);
   }
 
-  #index(name: string, fn: IndexFunc<T>, key: string, obj: T): void {
+  #index(name: string, fn: IndexFunc<T>, key: string, obj: Stored<T>): void {
     const index = this.#indexes.get(name);
     if (index === undefined) return;
     for (const value of this.#indexValues(name, fn, obj)) {
@@ -196,7 +209,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     }
   }
 
-  #unindex(key: string, obj: T): void {
+  #unindex(key: string, obj: Stored<T>): void {
     for (const [name, fn] of this.#indexers) {
       const index = this.#indexes.get(name);
       if (index === undefined) continue;
@@ -208,7 +221,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     }
   }
 
-  #indexValues(name: string, fn: IndexFunc<T>, obj: T): string[] {
+  #indexValues(name: string, fn: IndexFunc<T>, obj: Stored<T>): string[] {
     try {
       return fn(obj);
     } catch (err) {
@@ -223,9 +236,9 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     }
   }
 
-  #call(h: EventHandler<T>, event: 'add' | 'delete', obj: T): void;
-  #call(h: EventHandler<T>, event: 'update', old: T, obj: T): void;
-  #call(h: EventHandler<T>, event: 'add' | 'update' | 'delete', a: T, b?: T): void {
+  #call(h: EventHandler<T>, event: 'add' | 'delete', obj: Stored<T>): void;
+  #call(h: EventHandler<T>, event: 'update', old: Stored<T>, obj: Stored<T>): void;
+  #call(h: EventHandler<T>, event: 'add' | 'update' | 'delete', a: Stored<T>, b?: Stored<T>): void {
     try {
       if (event === 'update') h.update?.(a, b ?? a);
       else h[event]?.(a);

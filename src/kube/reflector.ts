@@ -150,7 +150,7 @@ export class Reflector<T extends KubeObject> {
         limit: this.#opts.pageSize,
         continue: cont,
       });
-      for (const item of page.items) items.push(stripManagedFields(item));
+      for (const item of page.items) items.push(toStored(item));
       cont = page.metadata.continue;
       resourceVersion = page.metadata.resourceVersion;
     } while (cont !== undefined && cont !== '');
@@ -189,7 +189,7 @@ export class Reflector<T extends KubeObject> {
         delivered = true;
         const rv = event.object.metadata.resourceVersion;
         if (event.type !== 'BOOKMARK')
-          this.#store.apply(event.type, stripManagedFields(event.object));
+          this.#store.apply(event.type, toStored(event.object));
         if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
       }
       // As client-go: a watch the server ends at once, empty, is a failure (no hot loop).
@@ -224,9 +224,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function stripManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj.metadata.managedFields === undefined) return obj;
-  const metadata = { ...obj.metadata };
+/**
+ * The object as the cache keeps it: without managedFields, and with `metadata.namespace` set
+ * ('' for cluster-scoped kinds) so that readers never need a fallback. Name, uid and
+ * resourceVersion are always present on objects the API server returns.
+ */
+function toStored<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields === undefined && obj.metadata.namespace !== undefined) return obj;
+  const metadata = { ...obj.metadata, namespace: obj.metadata.namespace ?? '' };
   delete metadata.managedFields;
   return { ...obj, metadata };
 }

@@ -1,5 +1,5 @@
-// Writing children: server-side apply with one field manager, `force: true` (API §1.2, §3.1),
-// and no request at all when the live object already matches (API §3.1: "a reconcile with
+// Writing children: server-side apply with one field manager and `force: true`,
+// and no request at all when the live object already matches ("a reconcile with
 // nothing to change writes nothing").
 //
 // Skipping a no-op apply needs two facts: (1) the live object contains every field we send
@@ -43,4 +43,52 @@ export async function applyObject<T extends KubeObject>(
   const desired = withAppliedHash(obj);
   if (live !== undefined && isSubset(desired, live)) return live;
   return client.apply(desired, { fieldManager: FIELD_MANAGER, force: true });
+}
+
+/** The part of an informer that apply and prune read. */
+export interface ObjectCache<T extends KubeObject = KubeObject> {
+  get(namespace: string, name: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+/** Apply `obj` unless `cache` already has it as desired; the object as the server has it. */
+export function applyChild<T extends KubeObject>(
+  client: KubeClient,
+  obj: T,
+  cache: ObjectCache<T>,
+): Promise<T> {
+  const live = cache.get(obj.metadata.namespace ?? '', obj.metadata.name ?? '');
+  return applyObject(client, obj, live);
+}
+
+/** Whether `obj` is controlled by the object with this uid. */
+export const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
+  uid !== undefined &&
+  (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
+
+/**
+ * Delete the objects of `cache` in the owner's namespace that the owner controls, `keep` does not
+ * name and `select` (default: all) selects — children no longer wanted. Returns what it deleted.
+ */
+export async function pruneChildren(
+  client: KubeClient,
+  owner: KubeObject,
+  cache: ObjectCache,
+  keep: readonly KubeObject[],
+  select: (obj: KubeObject) => boolean = () => true,
+): Promise<KubeObject[]> {
+  const namespace = owner.metadata.namespace ?? '';
+  const names = new Set(keep.map((o) => o.metadata.name));
+  const doomed = cache
+    .list(namespace)
+    .filter(
+      (obj) =>
+        isControlledBy(obj, owner.metadata.uid) && !names.has(obj.metadata.name) && select(obj),
+    );
+  for (const obj of doomed) {
+    await client.delete(obj.apiVersion, obj.kind, namespace, obj.metadata.name ?? '', {
+      propagationPolicy: 'Background',
+    });
+  }
+  return doomed;
 }

@@ -4,8 +4,8 @@
 //
 // start():
 //   1. metrics server (HTTPS) and health probes (/healthz alive, /readyz = caches synced);
-//   2. informers — the controllers' and the one on ConfigMap `frappe-operator-config` — on every
-//      replica, leader or not, so a stand-by is warm and /readyz reflects cache sync;
+//   2. informers — every one created on the shared cache so far — on every replica, leader or
+//      not, so a stand-by is warm and /readyz reflects cache sync;
 //   3. leader election (or none with --leader-elect=false); on becoming leader: wait for the
 //      caches to sync, then start the controllers' workers.
 // stop() (SIGTERM/SIGINT): stop taking work and let in-flight reconciles finish (bounded by the
@@ -14,13 +14,11 @@
 // Leadership lost (no renewal within the renew deadline): controllers are told to stop at once
 //   and `wait()` rejects; the caller exits non-zero without waiting, as controller-runtime does.
 //
-// Controllers are added before start() with `addController`; each subscribes to
-// `manager.config` itself for the settings it uses (worker counts, defaults).
+// Controllers are added before start() with `addController`. The manager knows nothing of the
+// product's configuration: whoever builds it wires that to the controllers.
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { BindAddress } from '../config/bind-address.ts';
-import type { ConfigMapObject, OperatorConfigHolder } from '../config/holder.ts';
-import { describeConfigError, OPERATOR_CONFIGMAP_NAME } from '../config/operator-config.ts';
 import { Cache } from '../kube/cache.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/logger.ts';
@@ -49,15 +47,16 @@ export interface LeaderElectionConfig {
 
 export interface ManagerOptions {
   client: KubeClient;
-  /** The operator's own namespace: its ConfigMap, its Lease. */
+  /** The operator's own namespace: its Lease. */
   namespace: string;
-  config: OperatorConfigHolder;
   /** false: `--leader-elect=false`, this process reconciles unconditionally. */
   leaderElection: LeaderElectionConfig | false;
   /** undefined: the server is disabled (`0`). */
   healthProbeAddress: BindAddress | undefined;
   metricsAddress: BindAddress | undefined;
   metricsCertDir?: string;
+  /** Authenticate and authorise /metrics with TokenReview and SubjectAccessReview. */
+  metricsAuthorization: boolean;
   /** How long stop() waits for in-flight reconciles (default 30 s, controller-runtime's). */
   gracefulShutdownTimeoutMs?: number;
   logger: Logger;
@@ -78,7 +77,6 @@ export class LeaderElectionLostError extends Error {
 export class Manager {
   readonly client: KubeClient;
   readonly namespace: string;
-  readonly config: OperatorConfigHolder;
   readonly cache: Cache;
   readonly events: EventRecorder;
   readonly logger: Logger;
@@ -98,7 +96,6 @@ export class Manager {
     this.#opts = opts;
     this.client = opts.client;
     this.namespace = opts.namespace;
-    this.config = opts.config;
     this.logger = opts.logger;
     this.cache = new Cache(opts.client, { logger: opts.logger });
     this.events = new EventRecorder(opts.client, { logger: opts.logger });
@@ -137,10 +134,9 @@ export class Manager {
       this.#metrics = new MetricsServer({
         address: opts.metricsAddress,
         certDir: opts.metricsCertDir,
-        authorizer:
-          opts.config.config.metricsAuth === 'tokenreview'
-            ? new TokenReviewAuthorizer(opts.client, { logger: opts.logger })
-            : undefined,
+        authorizer: opts.metricsAuthorization
+          ? new TokenReviewAuthorizer(opts.client, { logger: opts.logger })
+          : undefined,
         registry,
         logger: opts.logger,
       });
@@ -160,7 +156,6 @@ export class Manager {
       metrics: await this.#metrics?.start(),
       health: await this.#health?.start(),
     };
-    this.#watchConfig();
     this.cache.start();
     if (this.#elector === undefined) {
       void this.#startControllers();
@@ -234,50 +229,5 @@ export class Manager {
       });
     }
     this.#finished.reject(err);
-  }
-
-  /** Apply changes of ConfigMap frappe-operator-config while running (API.md §4.1). */
-  #watchConfig(): void {
-    const informer = this.cache.informer<ConfigMapObject>('v1', 'ConfigMap', {
-      namespace: this.namespace,
-      fieldSelector: `metadata.name=${OPERATOR_CONFIGMAP_NAME}`,
-    });
-    const apply = (cm: ConfigMapObject | undefined): void => {
-      const u = this.config.update(cm?.data);
-      const log = this.logger.child({ configMap: `${this.namespace}/${OPERATOR_CONFIGMAP_NAME}` });
-      if (u.changed.length > 0) {
-        log.info({ changed: u.changed }, 'operator configuration changed');
-      }
-      if (u.newUnknownKeys.length > 0) {
-        log.warn({ keys: u.newUnknownKeys }, 'unknown operator configuration keys ignored');
-      }
-      if (u.restartRequired.length > 0) {
-        log.warn({ keys: u.restartRequired }, 'changed settings take effect after a restart');
-      }
-      if (u.errors.length > 0) {
-        const errors = u.errors.map(describeConfigError);
-        const note = `Invalid values ignored, previous values kept: ${errors.join('; ')}`;
-        log.warn({ errors }, 'invalid operator configuration');
-        if (cm !== undefined) {
-          void this.events.record(cm, {
-            type: 'Warning',
-            reason: 'InvalidConfiguration',
-            action: 'LoadConfiguration',
-            note,
-          });
-        }
-      }
-    };
-    informer.addEventHandler({
-      add: (cm) => {
-        apply(cm);
-      },
-      update: (oldCm, cm) => {
-        if (oldCm.metadata.resourceVersion !== cm.metadata.resourceVersion) apply(cm);
-      },
-      delete: () => {
-        apply(undefined);
-      },
-    });
   }
 }

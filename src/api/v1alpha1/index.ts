@@ -1,6 +1,6 @@
 // vyogo.tech/v1alpha1: the public surface of the API — constants, schemas, TypeScript types and
 // validators of FrappeBench, FrappeSite, SiteBackup and SiteJob. Controllers import from here.
-import { createValidator } from '../validate.ts';
+import { createDefaulter, createValidator } from '../validate.ts';
 import { FrappeBenchDefinition } from './frappebench.ts';
 import { FrappeSiteDefinition } from './frappesite.ts';
 import { SiteBackupDefinition } from './sitebackup.ts';
@@ -11,7 +11,7 @@ export * from './frappebench.ts';
 export * from './frappesite.ts';
 export * from './sitebackup.ts';
 export * from './sitejob.ts';
-export type { ValidationResult } from '../validate.ts';
+export type { Defaulter, ValidationResult } from '../validate.ts';
 
 /** Every kind of the group, in documentation order. */
 export const KINDS = [
@@ -35,3 +35,5 @@ export const validateFrappeBench = createValidator(FrappeBenchDefinition);
 export const validateFrappeSite = createValidator(FrappeSiteDefinition);
 export const validateSiteBackup = createValidator(SiteBackupDefinition);
 export const validateSiteJob = createValidator(SiteJobDefinition);
+
+export const FrappeBenchDefaults = createDefaulter(FrappeBenchDefinition);

@@ -10,19 +10,16 @@
 // straight away while the component counted as unavailable), and a switch to autoscaled keeps the
 // current count, so it never resets. Without KEDA a keda component runs `staticReplicas`, and
 // status says why.
-import type { AutoscaledComponent, FrappeBench } from '../../api/v1alpha1/index.ts';
+import {
+  FrappeBenchDefaults,
+  type AutoscaledComponent,
+  type FrappeBench,
+} from '../../api/v1alpha1/index.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type HorizontalPodAutoscaler } from '../shared/objects.ts';
-import {
-  benchChild,
-  benchId,
-  benchLabels,
-  DEPLOYMENT_COMPONENTS,
-  type BenchContext,
-  type DeploymentComponent,
-} from './context.ts';
-import { redisEndpoints } from './redis.ts';
+import { DEPLOYMENT_COMPONENTS, type BenchContext, type DeploymentComponent } from './context.ts';
+import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 
 export type Provider = 'hpa' | 'keda';
 
@@ -63,36 +60,41 @@ export interface ScalingPlan {
 
 const isWorker = (c: DeploymentComponent): boolean => c.startsWith('worker-');
 
+/** A component's autoscaling entry, the schema's defaults filled in (also when it has none). */
 export function autoscalingSettings(
-  bench: FrappeBench,
+  spec: FrappeBench['spec'],
   component: AutoscaledComponent,
 ): AutoscalingSettings {
-  const a = bench.spec.componentAutoscaling?.[component];
-  const trigger = a?.keda?.trigger ?? (isWorker(component) ? 'redis' : 'cpu');
+  const path = ['spec', 'componentAutoscaling', '*'];
+  const a = FrappeBenchDefaults.fill(spec.componentAutoscaling?.[component], ...path);
+  const hpa = FrappeBenchDefaults.fill(a.hpa, ...path, 'hpa');
+  // The trigger and its target have no schema default: they depend on the component.
+  const trigger = a.keda?.trigger ?? (isWorker(component) ? 'redis' : 'cpu');
+  // Every field below has a schema default, filled in above.
   return {
-    enabled: a?.enabled ?? false,
-    provider: a?.provider ?? 'hpa',
-    staticReplicas: a?.staticReplicas ?? 1,
-    minReplicas: a?.minReplicas ?? 1,
-    maxReplicas: a?.maxReplicas ?? 10,
-    cooldownPeriod: a?.cooldownPeriod ?? 300,
-    pollingInterval: a?.pollingInterval ?? 30,
+    enabled: a.enabled,
+    provider: a.provider,
+    staticReplicas: a.staticReplicas,
+    minReplicas: a.minReplicas,
+    maxReplicas: a.maxReplicas,
+    cooldownPeriod: a.cooldownPeriod,
+    pollingInterval: a.pollingInterval,
     hpa: {
-      metric: a?.hpa?.metric ?? 'cpu',
-      targetUtilization: a?.hpa?.targetUtilization ?? 70,
-      scaleUpStabilization: a?.hpa?.scaleUpStabilization ?? 0,
-      scaleDownStabilization: a?.hpa?.scaleDownStabilization ?? 300,
+      metric: hpa.metric,
+      targetUtilization: hpa.targetUtilization,
+      scaleUpStabilization: hpa.scaleUpStabilization,
+      scaleDownStabilization: hpa.scaleDownStabilization,
     },
     keda: {
       trigger,
-      targetValue: a?.keda?.targetValue ?? (trigger === 'redis' ? '5' : '70'),
-      metadata: a?.keda?.metadata ?? {},
+      targetValue: a.keda?.targetValue ?? (trigger === 'redis' ? '5' : '70'),
+      metadata: a.keda?.metadata ?? {},
     },
-  };
+  } as AutoscalingSettings;
 }
 
 export function scalingPlan(
-  bench: FrappeBench,
+  spec: FrappeBench['spec'],
   ctx: BenchContext,
   component: DeploymentComponent,
 ): ScalingPlan {
@@ -106,7 +108,7 @@ export function scalingPlan(
       settings: undefined,
     };
   }
-  const settings = autoscalingSettings(bench, component);
+  const settings = autoscalingSettings(spec, component);
   if (!settings.enabled) {
     return {
       mode: 'static',
@@ -151,10 +153,10 @@ export function scalingPlan(
 }
 
 export const scalingPlans = (
-  bench: FrappeBench,
+  spec: FrappeBench['spec'],
   ctx: BenchContext,
 ): Record<DeploymentComponent, ScalingPlan> =>
-  Object.fromEntries(DEPLOYMENT_COMPONENTS.map((c) => [c, scalingPlan(bench, ctx, c)])) as Record<
+  Object.fromEntries(DEPLOYMENT_COMPONENTS.map((c) => [c, scalingPlan(spec, ctx, c)])) as Record<
     DeploymentComponent,
     ScalingPlan
   >;
@@ -166,22 +168,22 @@ export interface KedaObject extends KubeObject {
 
 export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
 
-const target = (bench: FrappeBench, component: AutoscaledComponent) => ({
+const target = (plan: BenchPlan, component: AutoscaledComponent) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
-  name: benchChild(bench, component),
+  name: benchChild(plan, component),
 });
 
 export function horizontalPodAutoscaler(
-  bench: FrappeBench,
+  plan: BenchPlan,
   component: AutoscaledComponent,
   s: AutoscalingSettings,
 ): HorizontalPodAutoscaler {
   return {
     ...KINDS.HorizontalPodAutoscaler,
-    metadata: childMeta(bench, benchChild(bench, component), benchLabels(bench, component)),
+    metadata: childMeta(plan.bench, benchChild(plan, component), benchLabels(plan, component)),
     spec: {
-      scaleTargetRef: target(bench, component),
+      scaleTargetRef: target(plan, component),
       minReplicas: s.minReplicas,
       maxReplicas: s.maxReplicas,
       metrics: [
@@ -202,7 +204,7 @@ export function horizontalPodAutoscaler(
 }
 
 /** The TriggerAuthentication shared by the redis triggers of one bench. */
-export const triggerAuthName = (bench: FrappeBench): string => benchChild(bench, 'redis-queue');
+export const triggerAuthName = (plan: BenchPlan): string => benchChild(plan, 'redis-queue');
 
 const QUEUES: Partial<Record<AutoscaledComponent, string>> = {
   'worker-default': 'default',
@@ -210,7 +212,7 @@ const QUEUES: Partial<Record<AutoscaledComponent, string>> = {
   'worker-long': 'long',
 };
 
-function trigger(bench: FrappeBench, component: AutoscaledComponent, s: AutoscalingSettings) {
+function trigger(plan: BenchPlan, component: AutoscaledComponent, s: AutoscalingSettings) {
   if (s.keda.trigger !== 'redis') {
     return {
       type: s.keda.trigger,
@@ -218,50 +220,48 @@ function trigger(bench: FrappeBench, component: AutoscaledComponent, s: Autoscal
       metadata: { value: s.keda.targetValue, ...s.keda.metadata },
     };
   }
-  const redis = redisEndpoints(bench);
+  const redis = plan.redis;
   return {
     type: 'redis',
     metadata: {
       address: redis.queue,
-      listName: `rq:queue:${benchId(bench)}:${QUEUES[component] ?? 'default'}`,
+      listName: `rq:queue:${plan.benchId}:${QUEUES[component] ?? 'default'}`,
       listLength: s.keda.targetValue,
       activationListLength: '0',
       databaseIndex: '0',
       ...s.keda.metadata,
     },
-    ...(redis.password === undefined
-      ? {}
-      : { authenticationRef: { name: triggerAuthName(bench) } }),
+    ...(redis.password === undefined ? {} : { authenticationRef: { name: triggerAuthName(plan) } }),
   };
 }
 
 export function scaledObject(
-  bench: FrappeBench,
+  plan: BenchPlan,
   component: AutoscaledComponent,
   s: AutoscalingSettings,
 ): KedaObject {
   return {
     apiVersion: KEDA_API_VERSION,
     kind: 'ScaledObject',
-    metadata: childMeta(bench, benchChild(bench, component), benchLabels(bench, component)),
+    metadata: childMeta(plan.bench, benchChild(plan, component), benchLabels(plan, component)),
     spec: {
-      scaleTargetRef: target(bench, component),
+      scaleTargetRef: target(plan, component),
       minReplicaCount: s.minReplicas,
       maxReplicaCount: s.maxReplicas,
       cooldownPeriod: s.cooldownPeriod,
       pollingInterval: s.pollingInterval,
-      triggers: [trigger(bench, component, s)],
+      triggers: [trigger(plan, component, s)],
     },
   };
 }
 
-export function triggerAuthentication(bench: FrappeBench): KedaObject | undefined {
-  const password = redisEndpoints(bench).password;
+export function triggerAuthentication(plan: BenchPlan): KedaObject | undefined {
+  const password = plan.redis.password;
   if (password === undefined) return undefined;
   return {
     apiVersion: KEDA_API_VERSION,
     kind: 'TriggerAuthentication',
-    metadata: childMeta(bench, triggerAuthName(bench), benchLabels(bench, 'redis-queue')),
+    metadata: childMeta(plan.bench, triggerAuthName(plan), benchLabels(plan, 'redis-queue')),
     spec: {
       secretTargetRef: [{ parameter: 'password', name: password.secretName, key: password.key }],
     },
@@ -269,22 +269,21 @@ export function triggerAuthentication(bench: FrappeBench): KedaObject | undefine
 }
 
 /** The autoscaler objects the plans call for. */
-export function autoscalingObjects(
-  bench: FrappeBench,
-  plans: Record<DeploymentComponent, ScalingPlan>,
-): (HorizontalPodAutoscaler | KedaObject)[] {
+export function autoscalingObjects(plan: BenchPlan): (HorizontalPodAutoscaler | KedaObject)[] {
   const out: (HorizontalPodAutoscaler | KedaObject)[] = [];
   let redisTrigger = false;
   for (const component of DEPLOYMENT_COMPONENTS) {
-    const plan = plans[component];
-    if (component === 'scheduler' || !plan.providerManaged || plan.settings === undefined) continue;
-    if (plan.provider === 'hpa') {
-      out.push(horizontalPodAutoscaler(bench, component, plan.settings));
+    const scaling = plan.scaling[component];
+    if (component === 'scheduler' || !scaling.providerManaged || scaling.settings === undefined) {
+      continue;
+    }
+    if (scaling.provider === 'hpa') {
+      out.push(horizontalPodAutoscaler(plan, component, scaling.settings));
     } else {
-      out.push(scaledObject(bench, component, plan.settings));
-      redisTrigger ||= plan.settings.keda.trigger === 'redis';
+      out.push(scaledObject(plan, component, scaling.settings));
+      redisTrigger ||= scaling.settings.keda.trigger === 'redis';
     }
   }
-  const auth = redisTrigger ? triggerAuthentication(bench) : undefined;
+  const auth = redisTrigger ? triggerAuthentication(plan) : undefined;
   return auth === undefined ? out : [...out, auth];
 }

@@ -1,6 +1,6 @@
-// Every child a bench should have, per reconcile step, from the pure builders — what the
-// reconciler applies and what the snapshot tests render.
-import type { FrappeBench } from '../../api/v1alpha1/index.ts';
+// Every child a bench should have, per reconcile step, from the pure builders on the resolved
+// plan — what the reconciler applies and what the snapshot tests render.
+import type { JobRequest } from '../../runtime/jobs.ts';
 import type {
   Deployment,
   HorizontalPodAutoscaler,
@@ -10,40 +10,33 @@ import type {
   Service,
   StatefulSet,
 } from '../shared/objects.ts';
-import {
-  autoscalingObjects,
-  scalingPlans,
-  type KedaObject,
-  type ScalingPlan,
-} from './autoscaling.ts';
+import { autoscalingObjects, type KedaObject } from './autoscaling.ts';
 import { componentObjects } from './components.ts';
-import type { BenchContext, DeploymentComponent } from './context.ts';
-import { benchInitJob } from './init.ts';
+import { benchInitRequest, type InitApps } from './init.ts';
 import { disruptionBudgets } from './pdb.ts';
+import type { BenchPlan } from './plan.ts';
 import { redisObjects } from './redis.ts';
 import { sitesClaim } from './storage.ts';
 
 export interface BenchChildren {
   storage: PersistentVolumeClaim;
   redis: (StatefulSet | Service)[];
-  init: Job;
+  /** The bench-init Job, for the Job runner. */
+  init: JobRequest<InitApps, Job>;
   /** Deployments and Services; empty until a bench-init has succeeded. */
   components: (Deployment | Service)[];
   disruptionBudgets: PodDisruptionBudget[];
   autoscaling: (HorizontalPodAutoscaler | KedaObject)[];
-  plans: Record<DeploymentComponent, ScalingPlan>;
 }
 
-export function benchChildren(bench: FrappeBench, ctx: BenchContext): BenchChildren {
-  const plans = scalingPlans(bench, ctx);
-  const running = ctx.initialized !== undefined;
+export function benchChildren(plan: BenchPlan): BenchChildren {
+  const running = plan.initialized !== undefined;
   return {
-    storage: sitesClaim(bench, ctx),
-    redis: redisObjects(bench, ctx),
-    init: benchInitJob(bench, ctx),
-    components: running ? componentObjects(bench, ctx, plans) : [],
-    disruptionBudgets: running ? disruptionBudgets(bench, plans) : [],
-    autoscaling: running ? autoscalingObjects(bench, plans) : [],
-    plans,
+    storage: sitesClaim(plan),
+    redis: redisObjects(plan),
+    init: benchInitRequest(plan),
+    components: running ? componentObjects(plan) : [],
+    disruptionBudgets: running ? disruptionBudgets(plan) : [],
+    autoscaling: running ? autoscalingObjects(plan) : [],
   };
 }

@@ -4,7 +4,6 @@
 // gets `sites/assets` from an init container copying the image's own assets, so assets always
 // match the code.
 import type { Container, DeploymentStrategy, Probe, Volume, VolumeMount } from '../shared/k8s.ts';
-import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { selectorLabels, type Labels } from '../shared/labels.ts';
 import { componentService } from '../shared/service.ts';
 import { childMeta } from '../shared/meta.ts';
@@ -18,20 +17,10 @@ import {
   podTemplateMeta,
   type PodSettings,
 } from '../shared/pod.ts';
-import { DEFAULT_RESOURCES, mergeResources, type ResourceDefaults } from '../shared/resources.ts';
-import type { ScalingPlan } from './autoscaling.ts';
-import {
-  benchChild,
-  benchImage,
-  benchLabels,
-  benchName,
-  benchVersionLabel,
-  DEPLOYMENT_COMPONENTS,
-  podSettings,
-  type BenchContext,
-  type DeploymentComponent,
-} from './context.ts';
+import { DEFAULT_RESOURCES, type ResourceDefaults } from '../shared/resources.ts';
+import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import { SOCKETIO_PORT } from './init.ts';
+import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 
 type ResourceKey =
   'gunicorn' | 'nginx' | 'socketio' | 'scheduler' | 'workerDefault' | 'workerShort' | 'workerLong';
@@ -104,10 +93,10 @@ const NGINX_WRITABLE = [
   { name: 'nginx-run', mountPath: '/run' },
 ];
 
-function nginxEnv(bench: FrappeBench) {
+function nginxEnv(plan: BenchPlan) {
   return [
-    { name: 'BACKEND', value: `${benchChild(bench, 'gunicorn')}:8000` },
-    { name: 'SOCKETIO', value: `${benchChild(bench, 'socketio')}:${SOCKETIO_PORT}` },
+    { name: 'BACKEND', value: `${benchChild(plan, 'gunicorn')}:8000` },
+    { name: 'SOCKETIO', value: `${benchChild(plan, 'socketio')}:${SOCKETIO_PORT}` },
     { name: 'FRAPPE_SITE_NAME_HEADER', value: '$host' },
     { name: 'UPSTREAM_REAL_IP_ADDRESS', value: '127.0.0.1' },
     { name: 'UPSTREAM_REAL_IP_HEADER', value: 'X-Forwarded-For' },
@@ -132,12 +121,12 @@ function probes(component: DeploymentComponent, port: number): Partial<Container
 }
 
 /** Init container `assets`: the image's `sites/assets` (hidden by the sites volume) → emptyDir. */
-function assetsContainer(s: PodSettings): Container {
+function assetsContainer(plan: BenchPlan, s: PodSettings): Container {
   return plainContainer(s, {
     name: 'assets',
     image: s.image,
     command: ['sh', '-c', `if [ -d ${ASSETS_DIR} ]; then cp -a ${ASSETS_DIR}/. /assets/; fi`],
-    resources: mergeResources(undefined, DEFAULT_RESOURCES.assets),
+    resources: plan.resources.assets,
     volumeMounts: [{ name: 'assets', mountPath: '/assets' }],
   });
 }
@@ -147,30 +136,24 @@ function assetsContainer(s: PodSettings): Container {
  * matching it (the desired one, or the label the pods already carry while an upgrade waits).
  */
 function runningImage(
-  bench: FrappeBench,
-  ctx: BenchContext,
+  plan: BenchPlan,
   component: DeploymentComponent,
 ): { image: string; versionLabels: Labels } {
-  const desired = benchImage(bench, ctx);
-  const image = ctx.initialized?.image ?? desired;
-  if (image === desired) return { image, versionLabels: benchVersionLabel(bench) };
-  const previous = ctx.deployments[component]?.versionLabel;
+  const image = plan.initialized?.image ?? plan.image;
+  if (image === plan.image) return { image, versionLabels: plan.versionLabels };
+  const previous = plan.deployments[component]?.versionLabel;
   return {
     image,
     versionLabels: previous === undefined ? {} : { 'app.kubernetes.io/version': previous },
   };
 }
 
-export function componentDeployment(
-  bench: FrappeBench,
-  ctx: BenchContext,
-  component: DeploymentComponent,
-  plan: ScalingPlan,
-): Deployment {
+export function componentDeployment(plan: BenchPlan, component: DeploymentComponent): Deployment {
   const c = COMPONENTS[component];
-  const { image, versionLabels } = runningImage(bench, ctx, component);
-  const settings = podSettings(bench, ctx, image);
-  const labels = { ...benchLabels(bench, component), ...versionLabels };
+  const { image, versionLabels } = runningImage(plan, component);
+  const settings = { ...plan.pod, image };
+  const labels = { ...benchLabels(plan, component), ...versionLabels };
+  const replicas = plan.scaling[component].replicas;
   const nginx = component === 'nginx';
   const mounts: VolumeMount[] = [
     { name: 'assets', mountPath: ASSETS_DIR },
@@ -183,27 +166,27 @@ export function componentDeployment(
   const container = frappeContainer(settings, {
     name: c.container,
     ...(c.command === undefined ? {} : { command: c.command }),
-    ...(nginx ? { env: nginxEnv(bench) } : {}),
+    ...(nginx ? { env: nginxEnv(plan) } : {}),
     ...(c.port === undefined
       ? {}
       : {
           ports: [{ name: c.port.name, containerPort: c.port.port, protocol: 'TCP' }],
           ...probes(component, c.port.port),
         }),
-    resources: mergeResources(bench.spec.componentResources?.[c.resourceKey], c.defaults),
+    resources: plan.resources.components[component],
     volumeMounts: mounts,
   });
   return {
     ...KINDS.Deployment,
-    metadata: childMeta(bench, benchChild(bench, component), labels),
+    metadata: childMeta(plan.bench, benchChild(plan, component), labels),
     spec: {
-      ...(plan.replicas === undefined ? {} : { replicas: plan.replicas }),
-      selector: { matchLabels: selectorLabels(benchName(bench), component) },
+      ...(replicas === undefined ? {} : { replicas }),
+      selector: { matchLabels: selectorLabels(plan.name, component) },
       ...(c.strategy === undefined ? {} : { strategy: c.strategy }),
       template: {
         metadata: podTemplateMeta(settings, labels),
         spec: podSpec(settings, {
-          initContainers: [assetsContainer(settings)],
+          initContainers: [assetsContainer(plan, settings)],
           containers: [container],
           volumes,
           mountsSites: true,
@@ -218,30 +201,26 @@ export function componentDeployment(
 
 /** The Service of a serving component (gunicorn, nginx, socketio); none for the others. */
 export function servingService(
-  bench: FrappeBench,
+  plan: BenchPlan,
   component: DeploymentComponent,
 ): Service | undefined {
   const port = COMPONENTS[component].port;
   return port === undefined
     ? undefined
     : componentService(
-        bench,
-        benchChild(bench, component),
-        benchLabels(bench, component),
-        selectorLabels(benchName(bench), component),
+        plan.bench,
+        benchChild(plan, component),
+        benchLabels(plan, component),
+        selectorLabels(plan.name, component),
         port,
       );
 }
 
 /** All Deployments and Services of the components. */
-export function componentObjects(
-  bench: FrappeBench,
-  ctx: BenchContext,
-  plans: Record<DeploymentComponent, ScalingPlan>,
-): (Deployment | Service)[] {
+export function componentObjects(plan: BenchPlan): (Deployment | Service)[] {
   return DEPLOYMENT_COMPONENTS.flatMap((component) => {
-    const service = servingService(bench, component);
-    const deployment = componentDeployment(bench, ctx, component, plans[component]);
+    const service = servingService(plan, component);
+    const deployment = componentDeployment(plan, component);
     return service === undefined ? [deployment] : [deployment, service];
   });
 }

@@ -1,31 +1,25 @@
-// The FrappeBench controller on a manager: its informers (the benches, every FrappeSite for the
-// dependents check, and the kinds of child it writes, selected by the operator's managed-by
-// label), its watches (a child edited or deleted by hand brings its bench back, so it is
-// repaired), and the operator defaults it reads. Register `setupBenchController` with the
-// manager (src/cli.ts CONTROLLERS).
+// The FrappeBench controller on a manager: the benches, the kinds of child it writes (selected
+// by the operator's managed-by label; a child edited or deleted by hand brings its bench back,
+// so it is repaired), every FrappeSite for the dependents check, and the operator defaults it
+// reads. Register `setupBenchController` with the manager (src/cli.ts CONTROLLERS).
 import { API_VERSION, KIND, type FrappeBench, type FrappeSite } from '../../api/v1alpha1/index.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
 import type { ConfigKey } from '../../config/operator-config.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
-import { Controller, type Request } from '../../runtime/controller.ts';
+import { ControllerBuilder } from '../../runtime/builder.ts';
+import type { Controller, Request } from '../../runtime/controller.ts';
+import { JobRunner } from '../../runtime/jobs.ts';
 import type { Manager } from '../../runtime/manager.ts';
-import { KINDS } from '../shared/objects.ts';
+import { MANAGED_SELECTOR } from '../shared/labels.ts';
+import { KINDS, type PersistentVolumeClaim } from '../shared/objects.ts';
+import { benchOfSite, indexSitesByBench } from '../shared/site-index.ts';
 import { KEDA_API_VERSION, type KedaObject } from './autoscaling.ts';
 import type { OperatorDefaults } from './context.ts';
-import {
-  BenchReconciler,
-  benchOfSite,
-  siteBenchKey,
-  SITES_BY_BENCH,
-  type BenchInformers,
-  type KedaInformers,
-} from './reconcile.ts';
+import { BenchReconciler, type BenchInformers, type KedaInformers } from './reconcile.ts';
 
 export { BENCH_FINALIZER, BenchReconciler } from './reconcile.ts';
 
 export const CONTROLLER_NAME = 'frappebench';
-/** Every object the operator creates carries this label; its informers select on it. */
-const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=frappe-operator';
 /** Settings whose change moves what children look like: every bench is reconciled again. */
 const DEFAULT_KEYS: readonly ConfigKey[] = [
   'defaultFrappeImage',
@@ -57,6 +51,7 @@ export async function operatorDefaults(
   };
 }
 
+/** The sites PVC has no ownerReference; its `bench` label names the bench. */
 const benchOfLabel = (obj: KubeObject): Request[] => {
   const bench = obj.metadata.labels?.bench;
   return bench === undefined ? [] : [{ namespace: obj.metadata.namespace ?? '', name: bench }];
@@ -69,89 +64,67 @@ export interface BenchControllerOptions {
 
 export function setupBenchController(
   manager: Manager,
+  config: OperatorConfigHolder,
   opts: BenchControllerOptions = {},
 ): Controller {
-  const { client, cache, config, events, logger } = manager;
-  const ns = opts.namespace === undefined ? {} : { namespace: opts.namespace };
-  const MANAGED = { ...ns, labelSelector: MANAGED_SELECTOR };
+  const { client, cache, events, logger } = manager;
+  const b = new ControllerBuilder<FrappeBench>(cache, {
+    name: CONTROLLER_NAME,
+    apiVersion: API_VERSION,
+    kind: KIND.FrappeBench,
+    ownedSelector: MANAGED_SELECTOR,
+    logger,
+    ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+  });
   const informers: BenchInformers = {
-    benches: cache.informer<FrappeBench>(API_VERSION, KIND.FrappeBench, ns),
-    // Sites of every namespace may reference the bench (deletion waits for them all).
-    sites: cache.informer<FrappeSite>(API_VERSION, KIND.FrappeSite),
-    claims: cache.informer(
-      KINDS.PersistentVolumeClaim.apiVersion,
-      KINDS.PersistentVolumeClaim.kind,
-      MANAGED,
+    benches: b.primary,
+    // Sites of every namespace may reference the bench: they count towards status.siteCount
+    // and hold up deletion.
+    sites: b.watches<FrappeSite>(
+      { apiVersion: API_VERSION, kind: KIND.FrappeSite },
+      (site) => [benchOfSite(site)],
+      { allNamespaces: true },
     ),
-    statefulSets: cache.informer(KINDS.StatefulSet.apiVersion, KINDS.StatefulSet.kind, MANAGED),
-    services: cache.informer(KINDS.Service.apiVersion, KINDS.Service.kind, MANAGED),
-    jobs: cache.informer(KINDS.Job.apiVersion, KINDS.Job.kind, MANAGED),
-    deployments: cache.informer(KINDS.Deployment.apiVersion, KINDS.Deployment.kind, MANAGED),
-    pdbs: cache.informer(
-      KINDS.PodDisruptionBudget.apiVersion,
-      KINDS.PodDisruptionBudget.kind,
-      MANAGED,
-    ),
-    hpas: cache.informer(
-      KINDS.HorizontalPodAutoscaler.apiVersion,
-      KINDS.HorizontalPodAutoscaler.kind,
-      MANAGED,
-    ),
-    secrets: cache.informer(KINDS.Secret.apiVersion, KINDS.Secret.kind, MANAGED),
+    claims: b.watches<PersistentVolumeClaim>(KINDS.PersistentVolumeClaim, benchOfLabel, {
+      labelSelector: MANAGED_SELECTOR,
+    }),
+    statefulSets: b.owns(KINDS.StatefulSet),
+    services: b.owns(KINDS.Service),
+    jobs: b.owns(KINDS.Job),
+    deployments: b.owns(KINDS.Deployment),
+    pdbs: b.owns(KINDS.PodDisruptionBudget),
+    hpas: b.owns(KINDS.HorizontalPodAutoscaler),
+    secrets: b.owns(KINDS.Secret),
   };
-  informers.sites.addIndexer(SITES_BY_BENCH, siteBenchKey);
+  indexSitesByBench(informers.sites);
 
   let keda: KedaInformers | undefined;
-  const reconciler: BenchReconciler = new BenchReconciler({
+  const reconciler = new BenchReconciler({
     client,
     informers,
     events,
+    jobs: new JobRunner(client, informers.jobs),
     defaults: () => operatorDefaults(config, client),
-    keda: () => {
-      if (keda === undefined) {
-        // Created only once discovery lists KEDA: an informer on a missing kind never syncs.
-        keda = {
-          scaledObjects: cache.informer<KedaObject>(KEDA_API_VERSION, 'ScaledObject', MANAGED),
-          triggerAuthentications: cache.informer<KedaObject>(
-            KEDA_API_VERSION,
-            'TriggerAuthentication',
-            MANAGED,
-          ),
-        };
-        controller.watchOwned(keda.scaledObjects, KIND.FrappeBench);
-        controller.watchOwned(keda.triggerAuthentications, KIND.FrappeBench);
-      }
-      return keda;
-    },
+    keda: () =>
+      // Created only once discovery lists KEDA: an informer on a missing kind never syncs.
+      (keda ??= {
+        scaledObjects: b.owns<KedaObject>({ apiVersion: KEDA_API_VERSION, kind: 'ScaledObject' }),
+        triggerAuthentications: b.owns<KedaObject>({
+          apiVersion: KEDA_API_VERSION,
+          kind: 'TriggerAuthentication',
+        }),
+      }),
   });
-  const controller = new Controller({
-    name: CONTROLLER_NAME,
-    reconcile: (req, rc) => reconciler.reconcile(req, rc),
+  const controller = b.complete((req, rc) => reconciler.reconcile(req, rc), {
     maxConcurrentReconciles: config.config.maxConcurrentReconciles,
-    logger,
   });
-
-  controller.watchPrimary(informers.benches);
-  controller.watchOwned(informers.statefulSets, KIND.FrappeBench);
-  controller.watchOwned(informers.services, KIND.FrappeBench);
-  controller.watchOwned(informers.jobs, KIND.FrappeBench);
-  controller.watchOwned(informers.deployments, KIND.FrappeBench);
-  controller.watchOwned(informers.pdbs, KIND.FrappeBench);
-  controller.watchOwned(informers.hpas, KIND.FrappeBench);
-  controller.watchOwned(informers.secrets, KIND.FrappeBench);
-  // The sites PVC has no ownerReference; its `bench` label names the bench.
-  controller.watchMapped(informers.claims, benchOfLabel);
-  // Sites count towards status.siteCount and hold up deletion.
-  controller.watchMapped(informers.sites, (site) => [benchOfSite(site)]);
 
   config.subscribe((c, changed) => {
     if (changed.includes('maxConcurrentReconciles')) {
       controller.setMaxConcurrentReconciles(c.maxConcurrentReconciles);
     }
     if (changed.some((k) => DEFAULT_KEYS.includes(k))) {
-      for (const b of informers.benches.list()) {
-        controller.enqueue({ namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '' });
-      }
+      for (const bench of informers.benches.list()) controller.enqueue(bench.metadata);
     }
   });
   return controller;

@@ -4,32 +4,23 @@
 // `sites/common_site_config.json` keeping every other key, fails when an app the bench lists is
 // missing from the image, and reports the apps' versions through the termination message.
 //
-// The inputs hash (annotation `vyogo.tech/inputs-hash`) covers the image, the apps, the Redis
-// addresses and password Secret, `commonSiteConfig`, the `vyogo.tech/retry` annotation and this
-// script: the Job is re-created only when it changes. A Redis password reaches the script as a
-// mounted Secret file, never on argv or in env.
-import { createHash } from 'node:crypto';
+// The Job runs on the operator's Job runner (src/runtime/jobs.ts). Its inputs — the image, the
+// apps, the Redis addresses and password Secret, `commonSiteConfig` and this script, hashed with
+// the `vyogo.tech/retry` annotation — decide when it runs again. A Redis password reaches the
+// script as a mounted Secret file, never on argv or in env.
 import type { EnvVar, Volume } from '../shared/k8s.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
+import type { JobRequest, Report } from '../../runtime/jobs.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Job } from '../shared/objects.ts';
 import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
-import { jobResources } from '../shared/resources.ts';
-import {
-  benchChild,
-  benchId,
-  benchImage,
-  benchLabels,
-  podSettings,
-  type BenchContext,
-} from './context.ts';
-import { redisEndpoints, type RedisEndpoints } from './redis.ts';
+import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
+import type { RedisEndpoints } from './redis.ts';
 
-export const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
 /** The image a bench-init Job initialises, read back when it has succeeded. */
 export const IMAGE_ANNOTATION = 'vyogo.tech/image';
-export const RETRY_ANNOTATION = 'vyogo.tech/retry';
 export const SOCKETIO_PORT = 9000;
+const CONTAINER = 'bench-init';
 const PASSWORD_DIR = '/var/run/secrets/frappe/redis';
 const JOB_TTL_SECONDS = 86_400;
 
@@ -40,10 +31,9 @@ export interface RequiredApp {
 }
 
 /** `apps` merged with the legacy `appsJSON` ("app" or "app@version"); `apps` wins. */
-export function requiredApps(bench: FrappeBench): RequiredApp[] {
+export function requiredApps(spec: FrappeBench['spec']): RequiredApp[] {
   const byName = new Map<string, RequiredApp>();
-  const legacy =
-    bench.spec.appsJSON === undefined ? [] : (JSON.parse(bench.spec.appsJSON) as unknown);
+  const legacy = spec.appsJSON === undefined ? [] : (JSON.parse(spec.appsJSON) as unknown);
   for (const entry of Array.isArray(legacy) ? legacy : []) {
     if (typeof entry !== 'string') continue;
     const at = entry.indexOf('@');
@@ -51,7 +41,7 @@ export function requiredApps(bench: FrappeBench): RequiredApp[] {
       at < 0 ? { name: entry } : { name: entry.slice(0, at), version: entry.slice(at + 1) };
     byName.set(app.name, app);
   }
-  for (const app of bench.spec.apps ?? []) {
+  for (const app of spec.apps ?? []) {
     byName.set(
       app.name,
       app.version === undefined ? { name: app.name } : { name: app.name, version: app.version },
@@ -72,11 +62,12 @@ function configValue(value: string): unknown {
 
 /** The keys bench-init merges into `common_site_config.json` (without the Redis password). */
 export function commonSiteConfig(
-  bench: FrappeBench,
+  spec: FrappeBench['spec'],
   redis: RedisEndpoints,
+  benchId: string,
 ): Record<string, unknown> {
   const user = Object.fromEntries(
-    Object.entries(bench.spec.commonSiteConfig ?? {}).map(([k, v]) => [k, configValue(v)]),
+    Object.entries(spec.commonSiteConfig ?? {}).map(([k, v]) => [k, configValue(v)]),
   );
   return {
     ...user,
@@ -84,7 +75,7 @@ export function commonSiteConfig(
     redis_queue: `redis://${redis.queue}`,
     redis_socketio: `redis://${redis.queue}`,
     socketio_port: SOCKETIO_PORT,
-    bench_id: benchId(bench),
+    bench_id: benchId,
   };
 }
 
@@ -166,35 +157,27 @@ write_atomic(path, json.dumps(config, indent=1, sort_keys=True) + '\n')
 report({'apps': [{'name': a, 'version': app_version(a)} for a in apps]})
 `;
 
-/** Everything that, when changed, makes bench-init run again. */
-export function initInputs(bench: FrappeBench, ctx: BenchContext): Record<string, unknown> {
-  const redis = redisEndpoints(bench);
-  return {
-    image: benchImage(bench, ctx),
-    apps: requiredApps(bench).map((a) => a.name),
-    config: commonSiteConfig(bench, redis),
-    redisPassword: redis.password ?? null,
-    retry: bench.metadata.annotations?.[RETRY_ANNOTATION] ?? null,
-    script: BENCH_INIT_SCRIPT,
-  };
-}
+/** Everything that, when changed, makes bench-init run again (with the retry annotation). */
+export const initInputs = (
+  plan: Pick<BenchPlan, 'image' | 'apps' | 'commonSiteConfig' | 'redis'>,
+): Record<string, unknown> => ({
+  image: plan.image,
+  apps: plan.apps.map((a) => a.name),
+  config: plan.commonSiteConfig,
+  redisPassword: plan.redis.password ?? null,
+  script: BENCH_INIT_SCRIPT,
+});
 
-export const initInputsHash = (bench: FrappeBench, ctx: BenchContext): string =>
-  createHash('sha256')
-    .update(JSON.stringify(initInputs(bench, ctx)))
-    .digest('hex')
-    .slice(0, 16);
+export const initJobName = (plan: BenchPlan): string => benchChild(plan, 'init');
 
-export const initJobName = (bench: FrappeBench): string => benchChild(bench, 'init');
-
-export function benchInitJob(bench: FrappeBench, ctx: BenchContext): Job {
-  const image = benchImage(bench, ctx);
-  const redis = redisEndpoints(bench);
-  const settings = podSettings(bench, ctx, image);
-  const labels = benchLabels(bench, 'bench-init');
+function benchInitJob(plan: BenchPlan): Job {
+  const image = plan.image;
+  const redis = plan.redis;
+  const settings = { ...plan.pod, image };
+  const labels = benchLabels(plan, 'bench-init');
   const env: EnvVar[] = [
-    { name: 'BENCH_INIT_APPS', value: JSON.stringify(requiredApps(bench).map((a) => a.name)) },
-    { name: 'BENCH_INIT_CONFIG', value: JSON.stringify(commonSiteConfig(bench, redis)) },
+    { name: 'BENCH_INIT_APPS', value: JSON.stringify(plan.apps.map((a) => a.name)) },
+    { name: 'BENCH_INIT_CONFIG', value: JSON.stringify(plan.commonSiteConfig) },
   ];
   const volumes: Volume[] = [];
   if (redis.password !== undefined) {
@@ -209,10 +192,10 @@ export function benchInitJob(bench: FrappeBench, ctx: BenchContext): Job {
     });
   }
   const container = frappeContainer(settings, {
-    name: 'bench-init',
+    name: CONTAINER,
     command: [`${BENCH_DIR}/env/bin/python`, '-c', BENCH_INIT_SCRIPT],
     env,
-    resources: jobResources(bench.spec.jobResources, 'benchInit'),
+    resources: plan.resources.benchInit,
     terminationMessagePolicy: 'File',
     ...(volumes.length === 0
       ? {}
@@ -220,10 +203,7 @@ export function benchInitJob(bench: FrappeBench, ctx: BenchContext): Job {
   });
   return {
     ...KINDS.Job,
-    metadata: childMeta(bench, initJobName(bench), labels, {
-      [INPUTS_HASH_ANNOTATION]: initInputsHash(bench, ctx),
-      [IMAGE_ANNOTATION]: image,
-    }),
+    metadata: childMeta(plan.bench, initJobName(plan), labels, { [IMAGE_ANNOTATION]: image }),
     spec: {
       backoffLimit: 2,
       ttlSecondsAfterFinished: JOB_TTL_SECONDS,
@@ -240,13 +220,20 @@ export function benchInitJob(bench: FrappeBench, ctx: BenchContext): Job {
   };
 }
 
-/** What bench-init reported in its termination message. */
-export type InitReport =
-  | { ok: true; apps: { name: string; version: string }[] }
-  | { ok: false; reason: string; message: string };
+/** The apps and versions of the image, as bench-init reports them. */
+export type InitApps = { name: string; version: string }[];
+
+/** The bench-init Job for the Job runner. */
+export const benchInitRequest = (plan: BenchPlan): JobRequest<InitApps, Job> => ({
+  owner: plan.bench,
+  job: benchInitJob(plan),
+  inputs: initInputs(plan),
+  container: CONTAINER,
+  parseReport: parseInitReport,
+});
 
 /** Parse a bench-init termination message; anything unexpected is a failure report. */
-export function parseInitReport(message: string | undefined): InitReport {
+export function parseInitReport(message: string | undefined): Report<InitApps> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message ?? '') as unknown;
@@ -271,7 +258,7 @@ export function parseInitReport(message: string | undefined): InitReport {
   const apps = Array.isArray(r.apps) ? r.apps : [];
   return {
     ok: true,
-    apps: apps.flatMap((a: unknown) => {
+    value: apps.flatMap((a: unknown) => {
       const app = a as { name?: unknown; version?: unknown };
       return typeof app.name === 'string'
         ? [{ name: app.name, version: typeof app.version === 'string' ? app.version : '' }]

@@ -1,27 +1,23 @@
 // PodDisruptionBudgets `<bench>-gunicorn`, `-nginx`, `-socketio` (API.md §3.2, §1.4): only while
 // `podDisruptionBudget.enabled` (default true) and the component runs at least 2 replicas by
 // design — a PDB over a single replica would block every drain.
-import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { selectorLabels } from '../shared/labels.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type PodDisruptionBudget } from '../shared/objects.ts';
-import type { ScalingPlan } from './autoscaling.ts';
-import { benchChild, benchLabels, benchName, type DeploymentComponent } from './context.ts';
+import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 
 export const PDB_COMPONENTS = ['gunicorn', 'nginx', 'socketio'] as const;
 
-export function disruptionBudgets(
-  bench: FrappeBench,
-  plans: Record<DeploymentComponent, ScalingPlan>,
-): PodDisruptionBudget[] {
-  const config = bench.spec.podDisruptionBudget;
+export function disruptionBudgets(plan: BenchPlan): PodDisruptionBudget[] {
+  // Defaulted by the schema (`{}` → enabled, maxUnavailable 1).
+  const config = plan.spec.podDisruptionBudget;
   if (config?.enabled === false) return [];
-  return PDB_COMPONENTS.filter((c) => plans[c].minReplicas >= 2).map((component) => ({
+  return PDB_COMPONENTS.filter((c) => plan.scaling[c].minReplicas >= 2).map((component) => ({
     ...KINDS.PodDisruptionBudget,
-    metadata: childMeta(bench, benchChild(bench, component), benchLabels(bench, component)),
+    metadata: childMeta(plan.bench, benchChild(plan, component), benchLabels(plan, component)),
     spec: {
-      maxUnavailable: config?.maxUnavailable ?? 1,
-      selector: { matchLabels: selectorLabels(benchName(bench), component) },
+      ...(config?.maxUnavailable === undefined ? {} : { maxUnavailable: config.maxUnavailable }),
+      selector: { matchLabels: selectorLabels(plan.name, component) },
     },
   }));
 }

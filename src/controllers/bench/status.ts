@@ -1,8 +1,9 @@
-// The bench's status (API.md §2.1) computed from what the reconcile observed: one condition per
-// step (StorageReady, RedisReady, Initialized, AppsVerified, ComponentsReady, AutoscalingReady),
-// the summaries Ready, Progressing and Degraded, Terminating while deletion waits, the phase
-// derived from them, and the per-component scaling. Pure: the reconciler writes the result only
-// when it differs, and records events for the transitions `transitions` reports.
+// The bench's status (API.md §2.1). Each reconcile step judges what it made with a pure function
+// here (storage, redis, init, components, autoscaling → Done, Wait or Stop, the step's
+// condition); `benchStatus` adds what sums the walk up: AppsVerified, Ready (the first step that
+// blocks, runtime/steps.ts), Progressing, Degraded, the phase and the per-component scaling.
+// Terminating while deletion waits. Pure: the reconciler writes the result only when it
+// differs, and records events for the transitions `transitions` reports.
 import type {
   ComponentScalingStatus,
   FrappeBench,
@@ -10,13 +11,21 @@ import type {
 } from '../../api/v1alpha1/index.ts';
 import { setCondition, type Condition, type ConditionInput } from '../../runtime/conditions.ts';
 import type { EventInput } from '../../runtime/events.ts';
+import { errorMessage } from '../../runtime/errors.ts';
+import {
+  done,
+  errorReason,
+  notReadyCondition,
+  stepConditions,
+  stop,
+  wait,
+  type StepOutcome,
+  type Walk,
+} from '../../runtime/steps.ts';
 import type { Deployment, PersistentVolumeClaim, StatefulSet } from '../shared/objects.ts';
 import type { ScalingPlan } from './autoscaling.ts';
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import type { RequiredApp } from './init.ts';
-
-export const STEPS = ['storage', 'redis', 'init', 'components', 'autoscaling'] as const;
-export type Step = (typeof STEPS)[number];
 
 /** Where bench-init stands for the current inputs. */
 export type InitState =
@@ -24,28 +33,19 @@ export type InitState =
   | { phase: 'Running'; image: string }
   | { phase: 'Failed'; image: string; reason: string; message: string };
 
+/** What the summary conditions need besides the walk. */
 export interface Observed {
-  claim: PersistentVolumeClaim | undefined;
-  claimName: string;
-  /** Built-in Redis StatefulSets (cache, queue); undefined with an external Redis. */
-  redis: (StatefulSet | undefined)[] | undefined;
   init: InitState;
   /** The image serving pods should run, and the one bench-init last succeeded for. */
   image: string;
   initializedImage: string | undefined;
   deployments: Partial<Record<DeploymentComponent, Deployment>>;
-  plans: Record<DeploymentComponent, ScalingPlan>;
-  /** Autoscaled components whose provider is not installed. */
-  providerMissing: DeploymentComponent[];
-  /** Components with an HPA while the metrics API is unavailable. */
-  metricsMissing: DeploymentComponent[];
+  scaling: Record<DeploymentComponent, ScalingPlan>;
   requiredApps: RequiredApp[];
   /** Apps and versions bench-init reported; undefined when unknown. */
   apps: { name: string; version?: string }[] | undefined;
   siteCount: number;
   benchId: string;
-  /** A step that threw, with the error's message. */
-  failedStep: { step: Step; message: string } | undefined;
 }
 
 const ok = (type: string, reason: string, message: string) =>
@@ -53,14 +53,19 @@ const ok = (type: string, reason: string, message: string) =>
 const notOk = (type: string, reason: string, message: string) =>
   ({ type, status: 'False', reason, message }) as const;
 
-function storageCondition(o: Observed) {
-  const phase = o.claim?.status?.phase;
-  if (phase === 'Bound')
-    return ok('StorageReady', 'Bound', `PersistentVolumeClaim ${o.claimName} is bound`);
-  return notOk(
-    'StorageReady',
-    phase === undefined ? 'Creating' : phase,
-    `PersistentVolumeClaim ${o.claimName} is ${phase ?? 'being created'}: check \`kubectl describe pvc ${o.claimName}\`; its StorageClass must provide the bench's storageAccessMode`,
+// ---- the steps' judgements ----------------------------------------------------------------
+
+export function storageOutcome(
+  claim: PersistentVolumeClaim | undefined,
+  claimName: string,
+): StepOutcome {
+  const phase = claim?.status?.phase;
+  if (phase === 'Bound') return done('Bound', `PersistentVolumeClaim ${claimName} is bound`);
+  // Not a Wait: a claim of a WaitForFirstConsumer class binds only once bench-init mounts it.
+  return done(
+    phase ?? 'Creating',
+    `PersistentVolumeClaim ${claimName} is ${phase ?? 'being created'}: check \`kubectl describe pvc ${claimName}\`; its StorageClass must provide the bench's storageAccessMode`,
+    { status: 'False' },
   );
 }
 
@@ -70,26 +75,38 @@ const replicaSetReady = (s: StatefulSet | undefined): boolean =>
   (s.status?.readyReplicas ?? 0) >= (s.spec.replicas ?? 1) &&
   (s.status?.updatedReplicas ?? 0) >= (s.spec.replicas ?? 1);
 
-function redisCondition(o: Observed) {
-  if (o.redis === undefined) return ok('RedisReady', 'External', 'using the external Redis');
-  const waiting = o.redis.filter((s) => !replicaSetReady(s)).length;
+/** The built-in Redis StatefulSets (undefined: an external Redis). */
+export function redisOutcome(statefulSets: (StatefulSet | undefined)[] | undefined): StepOutcome {
+  if (statefulSets === undefined) return done('External', 'using the external Redis');
+  const waiting = statefulSets.filter((s) => !replicaSetReady(s)).length;
   return waiting === 0
-    ? ok('RedisReady', 'Ready', 'redis-cache and redis-queue are ready')
-    : notOk('RedisReady', 'NotReady', `${waiting} of 2 Redis StatefulSets are not ready yet`);
+    ? done('Ready', 'redis-cache and redis-queue are ready')
+    : done('NotReady', `${waiting} of 2 Redis StatefulSets are not ready yet`, {
+        status: 'False',
+      });
 }
 
-function initCondition(o: Observed) {
-  switch (o.init.phase) {
+/**
+ * bench-init for the current inputs. While an earlier image serves (`initializedImage`), a
+ * running or failed bench-init does not stop the walk: the Deployments keep that image.
+ */
+export function initOutcome(init: InitState, initializedImage: string | undefined): StepOutcome {
+  const serving = initializedImage !== undefined;
+  switch (init.phase) {
     case 'Succeeded':
-      return ok('Initialized', 'Succeeded', `bench-init succeeded for ${o.init.image}`);
-    case 'Running':
-      return notOk('Initialized', 'Running', `bench-init is running for ${o.init.image}`);
-    case 'Failed':
-      return notOk(
-        'Initialized',
-        'InitFailed',
-        `bench-init failed for ${o.init.image} (${o.init.reason}): ${o.init.message}. Fix the cause, then change the annotation vyogo.tech/retry to run it again`,
-      );
+      return done('Succeeded', `bench-init succeeded for ${init.image}`);
+    case 'Running': {
+      const message = `bench-init is running for ${init.image}`;
+      return serving
+        ? done('Running', message, { status: 'False', holdsReady: false })
+        : wait('Running', message);
+    }
+    case 'Failed': {
+      const message = `bench-init failed for ${init.image} (${init.reason}): ${init.message}. Fix the cause, then change the annotation vyogo.tech/retry to run it again`;
+      return serving
+        ? done('InitFailed', message, { status: 'False' })
+        : stop('InitFailed', message);
+    }
   }
 }
 
@@ -168,60 +185,55 @@ export function componentAvailable(d: Deployment | undefined, plan: ScalingPlan)
 const runsImage = (d: Deployment | undefined, image: string): boolean =>
   d?.spec.template.spec?.containers.every((c) => c.image === image) ?? false;
 
-function componentsCondition(o: Observed) {
-  if (o.initializedImage === undefined) {
-    return notOk(
-      'ComponentsReady',
-      'WaitingForInit',
-      'the Deployments are created once bench-init has succeeded',
-    );
-  }
+export function componentsOutcome(
+  deployments: Partial<Record<DeploymentComponent, Deployment>>,
+  scaling: Record<DeploymentComponent, ScalingPlan>,
+): StepOutcome {
   const waiting = DEPLOYMENT_COMPONENTS.filter(
-    (c) => !componentAvailable(o.deployments[c], o.plans[c]),
+    (c) => !componentAvailable(deployments[c], scaling[c]),
   );
   return waiting.length === 0
-    ? ok('ComponentsReady', 'Available', 'all 7 Deployments are available')
-    : notOk('ComponentsReady', 'NotAvailable', `not available yet: ${waiting.join(', ')}`);
+    ? done('Available', 'all 7 Deployments are available')
+    : done('NotAvailable', `not available yet: ${waiting.join(', ')}`, { status: 'False' });
 }
 
-function autoscalingCondition(o: Observed) {
-  if (o.providerMissing.length > 0) {
-    const which = o.providerMissing
-      .map((c) => `${c} (${o.plans[c].replicas ?? 0} replicas)`)
+/** Providers missing only degrade scaling: the components run staticReplicas meanwhile. */
+export function autoscalingOutcome(
+  scaling: Record<DeploymentComponent, ScalingPlan>,
+  metricsMissing: DeploymentComponent[],
+  providerRecheckMs: number,
+): StepOutcome {
+  const providerMissing = DEPLOYMENT_COMPONENTS.filter(
+    (c) => scaling[c].mode === 'autoscaled' && !scaling[c].providerManaged,
+  );
+  if (providerMissing.length > 0) {
+    const which = providerMissing
+      .map((c) => `${c} (${scaling[c].replicas ?? 0} replicas)`)
       .join(', ');
-    return notOk(
-      'AutoscalingReady',
+    return done(
       'ProviderNotInstalled',
       `KEDA (keda.sh/v1alpha1 ScaledObject) is not installed: ${which} run staticReplicas; install KEDA or use provider hpa`,
+      // Discovery is not watched: look again for KEDA now and then.
+      { status: 'False', holdsReady: false, requeueAfter: providerRecheckMs },
     );
   }
-  if (o.metricsMissing.length > 0) {
-    return notOk(
-      'AutoscalingReady',
+  if (metricsMissing.length > 0) {
+    return done(
       'MetricsAPIUnavailable',
-      `the metrics API (metrics.k8s.io) is unavailable: the HPAs of ${o.metricsMissing.join(', ')} cannot scale; install metrics-server`,
+      `the metrics API (metrics.k8s.io) is unavailable: the HPAs of ${metricsMissing.join(', ')} cannot scale; install metrics-server`,
+      { status: 'False', holdsReady: false },
     );
   }
-  const managed = DEPLOYMENT_COMPONENTS.filter((c) => o.plans[c].providerManaged);
+  const managed = DEPLOYMENT_COMPONENTS.filter((c) => scaling[c].providerManaged);
   return managed.length === 0
-    ? ok('AutoscalingReady', 'NotConfigured', 'no component is autoscaled')
-    : ok('AutoscalingReady', 'Applied', `autoscalers in place for ${managed.join(', ')}`);
+    ? done('NotConfigured', 'no component is autoscaled')
+    : done('Applied', `autoscalers in place for ${managed.join(', ')}`);
 }
-
-const STEP_CONDITION: Record<Step, string> = {
-  storage: 'StorageReady',
-  redis: 'RedisReady',
-  init: 'Initialized',
-  components: 'ComponentsReady',
-  autoscaling: 'AutoscalingReady',
-};
-
-const capitalise = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function componentScaling(o: Observed): Record<DeploymentComponent, ComponentScalingStatus> {
   return Object.fromEntries(
     DEPLOYMENT_COMPONENTS.map((c) => {
-      const plan = o.plans[c];
+      const plan = o.scaling[c];
       const d = o.deployments[c];
       return [
         c,
@@ -240,64 +252,26 @@ export function componentScaling(o: Observed): Record<DeploymentComponent, Compo
   ) as Record<DeploymentComponent, ComponentScalingStatus>;
 }
 
-/** The status for `bench` given what was observed; `now` stamps changed conditions. */
+const outcomeOf = (walk: Walk, condition: string): StepOutcome | undefined => {
+  const r = walk.reports.find((x) => x.condition === condition);
+  return r !== undefined && 'outcome' in r ? r.outcome : undefined;
+};
+
+/** The status for `bench` after `walk`, given what was observed; `now` stamps changes. */
 export function benchStatus(
   bench: FrappeBench,
+  walk: Walk,
   o: Observed,
   now: Date = new Date(),
 ): FrappeBenchStatus {
   const generation = bench.metadata.generation ?? 0;
-  const previous = (bench.status?.conditions ?? []) as Condition[];
-  const inputs: ConditionInput[] = [];
-  const put = (c: Omit<ConditionInput, 'observedGeneration'>) =>
-    inputs.push({ ...c, observedGeneration: generation });
+  const summary: Omit<ConditionInput, 'observedGeneration'>[] = [appsCondition(o)];
 
-  const steps = [
-    storageCondition(o),
-    redisCondition(o),
-    initCondition(o),
-    componentsCondition(o),
-    autoscalingCondition(o),
-  ];
-  // A step that threw overrides its own condition: it says what failed.
-  const failed = o.failedStep;
-  const stepConditions = steps.map((c) =>
-    failed !== undefined && c.type === STEP_CONDITION[failed.step]
-      ? notOk(
-          c.type,
-          `${capitalise(failed.step)}Error`,
-          `step ${failed.step} failed: ${failed.message}`,
-        )
-      : c,
-  );
-  for (const c of stepConditions) put(c);
-  put(appsCondition(o));
+  const notReady = notReadyCondition(walk);
+  const ready = notReady === undefined;
+  summary.push(notReady ?? ok('Ready', 'Ready', `the bench serves ${o.image}`));
 
-  const byType = new Map(stepConditions.map((c) => [c.type, c]));
   const initFailed = o.init.phase === 'Failed';
-  // Ready: serving works — storage, Redis, an initialised image, every Deployment available, and
-  // the latest bench-init has not failed. An upgrade's bench-init running keeps Ready.
-  const readyBlocker =
-    failed === undefined
-      ? ((['StorageReady', 'RedisReady'] as const)
-          .map((t) => byType.get(t))
-          .find((c) => c?.status !== 'True') ??
-        (initFailed || o.initializedImage === undefined ? byType.get('Initialized') : undefined) ??
-        (byType.get('ComponentsReady')?.status === 'True'
-          ? undefined
-          : byType.get('ComponentsReady')))
-      : byType.get(STEP_CONDITION[failed.step]);
-  const ready = readyBlocker === undefined;
-  put(
-    ready
-      ? ok('Ready', 'Ready', `the bench serves ${o.image}`)
-      : notOk(
-          'Ready',
-          readyBlocker.reason === 'Running' ? 'InitRunning' : readyBlocker.reason,
-          readyBlocker.message,
-        ),
-  );
-
   const rollingOut = DEPLOYMENT_COMPONENTS.filter(
     (c) => !deploymentRolledOut(o.deployments[c]) || !runsImage(o.deployments[c], o.image),
   );
@@ -312,25 +286,30 @@ export function benchStatus(
       : rollingOut.length > 0
         ? ok('Progressing', 'RollingOut', `rolling out ${o.image}: ${rollingOut.join(', ')}`)
         : notOk('Progressing', 'Complete', `every component runs ${o.image}`);
-  put(progressing);
+  summary.push(progressing);
 
-  const autoscaling = byType.get('AutoscalingReady');
-  put(
-    initFailed
-      ? ok('Degraded', 'InitFailed', byType.get('Initialized')?.message ?? '')
+  const init = outcomeOf(walk, 'Initialized');
+  const autoscaling = outcomeOf(walk, 'AutoscalingReady');
+  const failed = walk.error;
+  summary.push(
+    initFailed && init !== undefined
+      ? ok('Degraded', 'InitFailed', init.message)
       : autoscaling?.reason === 'ProviderNotInstalled'
         ? ok('Degraded', 'ProviderNotInstalled', autoscaling.message)
         : failed !== undefined
           ? ok(
               'Degraded',
-              `${capitalise(failed.step)}Error`,
-              `step ${failed.step} failed: ${failed.message}`,
+              errorReason(failed.step),
+              `step ${failed.step} failed: ${errorMessage(failed.error)}`,
             )
           : notOk('Degraded', 'AsExpected', 'nothing is degraded'),
   );
 
-  let conditions = previous.filter((c) => inputs.some((i) => i.type === c.type));
-  for (const input of inputs) conditions = setCondition(conditions, input, now);
+  let conditions = stepConditions(bench.status?.conditions, walk, generation, now);
+  for (const c of summary) {
+    conditions = setCondition(conditions, { ...c, observedGeneration: generation }, now);
+  }
+  const storage = outcomeOf(walk, 'StorageReady');
 
   const phase =
     !ready && initFailed
@@ -339,7 +318,8 @@ export function benchStatus(
         ? progressing.status === 'True'
           ? 'Updating'
           : 'Ready'
-        : o.initializedImage === undefined && byType.get('StorageReady')?.status !== 'True'
+        : o.initializedImage === undefined &&
+            (storage === undefined || storage.kind !== 'Done' || storage.status !== 'True')
           ? 'Pending'
           : 'Provisioning';
 
@@ -399,7 +379,10 @@ function eventFor(c: Condition): EventInput | undefined {
   });
   switch (c.type) {
     case 'Ready':
-      return c.status === 'True' ? event('Normal', 'BenchReady', 'Reconcile') : undefined;
+      // Ready=False names the blocking step and its reason (the step's own event, if any, wins).
+      return c.status === 'True'
+        ? event('Normal', 'BenchReady', 'Reconcile')
+        : event('Normal', c.reason, 'Reconcile');
     case 'Initialized':
       if (c.reason === 'Succeeded') return event('Normal', 'Initialized', 'BenchInit');
       return c.reason === 'InitFailed' ? event('Warning', 'InitFailed', 'BenchInit') : undefined;
@@ -422,9 +405,11 @@ export function transitions(
   after: FrappeBenchStatus,
 ): EventInput[] {
   const prior = new Map((before?.conditions ?? []).map((c) => [c.type, c]));
-  return (after.conditions ?? []).flatMap((c) => {
+  const events = (after.conditions ?? []).flatMap((c) => {
     const p = prior.get(c.type);
     const e = p?.status === c.status && p.reason === c.reason ? undefined : eventFor(c);
     return e === undefined ? [] : [e];
   });
+  // One event per reason: Ready=False repeats a step's reason that has an event of its own.
+  return events.filter((e, i) => events.findIndex((x) => x.reason === e.reason) === i);
 }

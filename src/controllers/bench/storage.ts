@@ -6,12 +6,10 @@
 // `vyogo.tech/initialized-inputs` and `-image`): the record lives as long as the files it
 // describes, outlives the bench-init Job (deleted a day after it finished) and comes back with a
 // retained volume, so bench-init never re-runs for inputs it already applied.
-import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { KINDS, type PersistentVolumeClaim } from '../shared/objects.ts';
 import { sitesClaimName } from '../shared/pod.ts';
-import { benchLabels, benchName, type BenchContext, type InitRecord } from './context.ts';
-
-export const DEFAULT_STORAGE_SIZE = '10Gi';
+import type { InitRecord } from './context.ts';
+import { benchLabels, type BenchPlan } from './plan.ts';
 
 export const INITIALIZED_INPUTS_ANNOTATION = 'vyogo.tech/initialized-inputs';
 export const INITIALIZED_IMAGE_ANNOTATION = 'vyogo.tech/initialized-image';
@@ -24,16 +22,16 @@ export function initRecord(claim: PersistentVolumeClaim | undefined): InitRecord
   return image === undefined || inputsHash === undefined ? undefined : { image, inputsHash };
 }
 
-export function sitesClaim(bench: FrappeBench, ctx: BenchContext): PersistentVolumeClaim {
-  const spec = bench.spec;
-  const init = ctx.initialized;
+export function sitesClaim(plan: BenchPlan): PersistentVolumeClaim {
+  const spec = plan.spec;
+  const init = plan.initialized;
   return {
     ...KINDS.PersistentVolumeClaim,
     metadata: {
-      name: sitesClaimName(benchName(bench)),
-      namespace: bench.metadata.namespace,
+      name: sitesClaimName(plan.name),
+      namespace: plan.namespace,
       // No component owns the volume; bench-init writes the bench files on it.
-      labels: benchLabels(bench, 'bench-init'),
+      labels: benchLabels(plan, 'bench-init'),
       ...(init === undefined
         ? {}
         : {
@@ -44,8 +42,9 @@ export function sitesClaim(bench: FrappeBench, ctx: BenchContext): PersistentVol
           }),
     },
     spec: {
-      accessModes: [spec.storageAccessMode ?? 'ReadWriteMany'],
-      resources: { requests: { storage: String(spec.storageSize ?? DEFAULT_STORAGE_SIZE) } },
+      // Both have schema defaults, applied to the plan's spec.
+      accessModes: [String(spec.storageAccessMode)],
+      resources: { requests: { storage: String(spec.storageSize) } },
       ...(spec.storageClassName === undefined ? {} : { storageClassName: spec.storageClassName }),
     },
   };

@@ -27,6 +27,12 @@ export function selectorLabels(bench: string, component: Component): Labels {
   return { app: 'frappe', bench, component };
 }
 
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'frappe-operator' } as const;
+/** Every object the operator creates carries this label; its informers select on it. */
+export const MANAGED_SELECTOR = Object.entries(MANAGED_BY)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(',');
+
 /** Every label of §1.3 except `app.kubernetes.io/version`; `site` for site children. */
 export function standardLabels(bench: string, component: Component, site?: string): Labels {
   return {
@@ -36,7 +42,7 @@ export function standardLabels(bench: string, component: Component, site?: strin
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/name': 'frappe',
     'app.kubernetes.io/part-of': 'frappe',
-    'app.kubernetes.io/managed-by': 'frappe-operator',
+    ...MANAGED_BY,
   };
 }
 

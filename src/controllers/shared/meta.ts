@@ -35,8 +35,3 @@ export function childMeta(
     ownerReferences: [controllerRef(owner)],
   };
 }
-
-/** Whether `obj` is controlled by the object with this uid. */
-export const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
-  uid !== undefined &&
-  (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);

@@ -77,14 +77,14 @@ export async function startBenchOperator(
   const manager = new Manager({
     client,
     namespace,
-    config: holder,
     leaderElection: false,
     healthProbeAddress: undefined,
     metricsAddress: undefined,
+    metricsAuthorization: false,
     gracefulShutdownTimeoutMs: 10_000,
     logger: stderrLogger,
   });
-  manager.addController(setupBenchController(manager, { namespace }));
+  manager.addController(setupBenchController(manager, holder, { namespace }));
   await manager.start();
   return { client, stop: () => manager.stop() };
 }

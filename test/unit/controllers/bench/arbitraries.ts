@@ -228,7 +228,7 @@ export const benchContext: fc.Arbitrary<BenchContext> = fc
     fsGroupSet: fc.boolean(),
     kedaAvailable: fc.boolean(),
     deployments: fc.dictionary(fc.constantFrom(...DEPLOYMENT_COMPONENTS), deploymentState),
-    initialized: opt(
+    initRecord: opt(
       fc.record({
         image: fc.constantFrom('docker.io/frappe/erpnext:version-14'),
         inputsHash: fc.constant('0'),
@@ -253,6 +253,17 @@ export const benchContext: fc.Arbitrary<BenchContext> = fc
       },
       kedaAvailable: c.kedaAvailable,
       deployments: c.deployments,
-      initialized: c.initialized,
+      initRecord: c.initRecord,
     };
   });
+
+const ALPHANUMERIC = Array.from({ length: 36 }, (_, i) => i.toString(36));
+
+/** A distinctive secret value: long enough never to occur in an object by chance. */
+export const secretValue: fc.Arbitrary<string> = fc
+  .string({
+    minLength: 16,
+    maxLength: 40,
+    unit: fc.constantFrom(...ALPHANUMERIC),
+  })
+  .map((s) => `s3cr3t-${s}`);

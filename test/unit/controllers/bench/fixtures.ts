@@ -3,6 +3,12 @@
 // from the guide's text; and a BenchContext with the operator's defaults.
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import {
+  resolveBench,
+  withDefaults,
+  type BenchPlan,
+} from '../../../../src/controllers/bench/plan.ts';
+import { CONFIG_SPEC } from '../../../../src/config/operator-config.ts';
 import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/security.ts';
 import { loadManifest, MANIFESTS } from '../../../../src/dev/guide/guide.ts';
 
@@ -67,19 +73,29 @@ export async function complianceBench(): Promise<FrappeBench> {
   return stored(await loadManifest(fixture));
 }
 
-/** The operator's defaults, KEDA installed, bench-init done for the desired image. */
+/** The operator's defaults (as its configuration has them), KEDA installed, no bench-init yet. */
 export function context(overrides: Partial<BenchContext> = {}): BenchContext {
   return {
     defaults: {
-      frappeImage: 'docker.io/frappe/erpnext:version-15',
-      redisImage: 'docker.io/library/redis:7.4-alpine',
-      redisExporterImage: 'docker.io/oliver006/redis_exporter:v1.62.0',
+      frappeImage: CONFIG_SPEC.defaultFrappeImage.default,
+      redisImage: CONFIG_SPEC.defaultRedisImage.default,
+      redisExporterImage: CONFIG_SPEC.defaultRedisExporterImage.default,
       security: BUILTIN_SECURITY_DEFAULTS,
       isOpenShift: false,
     },
     kedaAvailable: true,
     deployments: {},
-    initialized: undefined,
+    initRecord: undefined,
+    initJob: undefined,
     ...overrides,
   };
 }
+
+/** A bench-init record: the Deployments exist and run `image`. */
+export const initialized = (image = CONFIG_SPEC.defaultFrappeImage.default) => ({
+  initRecord: { image, inputsHash: 'recorded' },
+});
+
+/** The bench resolved as the reconciler resolves it. */
+export const planOf = (bench: FrappeBench, ctx: BenchContext = context()): BenchPlan =>
+  resolveBench(withDefaults(bench), ctx);

@@ -3,16 +3,18 @@
 // bench-init, PDB thresholds and KEDA fallbacks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { scalingPlan } from '../../../../src/controllers/bench/autoscaling.ts';
 import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
-import {
-  benchInitJob,
-  initInputsHash,
-  parseInitReport,
-  requiredApps,
-} from '../../../../src/controllers/bench/init.ts';
-import { context, prodBench, stored, prodBenchManifest } from './fixtures.ts';
+import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import { parseInitReport, requiredApps } from '../../../../src/controllers/bench/init.ts';
+import { desiredJob } from '../../../../src/runtime/jobs.ts';
+import { context, initialized, planOf, prodBench, stored, prodBenchManifest } from './fixtures.ts';
+
+const children = (bench: FrappeBench, ctx: BenchContext) => benchChildren(planOf(bench, ctx));
+const initJob = (bench: FrappeBench, ctx: BenchContext = context()) =>
+  desiredJob(children(bench, ctx).init);
 
 const withSpec = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>
   stored({
@@ -26,37 +28,37 @@ const withSpec = (spec: Record<string, unknown>, annotations?: Record<string, st
 
 test('replicas: static sends staticReplicas; autoscaled keeps the current count until handed over', () => {
   const bench = prodBench();
-  assert.equal(scalingPlan(bench, context(), 'scheduler').replicas, 1);
-  assert.equal(scalingPlan(bench, context(), 'nginx').replicas, 1);
+  assert.equal(scalingPlan(bench.spec, context(), 'scheduler').replicas, 1);
+  assert.equal(scalingPlan(bench.spec, context(), 'nginx').replicas, 1);
   // A new Deployment starts at minReplicas (not 1, which the HPA would raise at once); KEDA's
   // scale to zero starts at 0.
-  assert.equal(scalingPlan(bench, context(), 'gunicorn').replicas, 3);
-  assert.equal(scalingPlan(bench, context(), 'worker-long').replicas, 1);
-  assert.equal(scalingPlan(bench, context(), 'worker-short').replicas, 0);
+  assert.equal(scalingPlan(bench.spec, context(), 'gunicorn').replicas, 3);
+  assert.equal(scalingPlan(bench.spec, context(), 'worker-long').replicas, 1);
+  assert.equal(scalingPlan(bench.spec, context(), 'worker-short').replicas, 0);
   // Created at minReplicas, not yet touched by the autoscaler: the count it has, never reset.
   const created = context({
     deployments: {
       gunicorn: { replicas: 3, autoscalerOwnsReplicas: false, versionLabel: undefined },
     },
   });
-  assert.equal(scalingPlan(bench, created, 'gunicorn').replicas, 3);
+  assert.equal(scalingPlan(bench.spec, created, 'gunicorn').replicas, 3);
   const switching = context({
     deployments: {
       gunicorn: { replicas: 4, autoscalerOwnsReplicas: false, versionLabel: undefined },
     },
   });
-  assert.equal(scalingPlan(bench, switching, 'gunicorn').replicas, 4);
+  assert.equal(scalingPlan(bench.spec, switching, 'gunicorn').replicas, 4);
   const handedOver = context({
     deployments: {
       gunicorn: { replicas: 4, autoscalerOwnsReplicas: true, versionLabel: undefined },
     },
   });
-  assert.equal(scalingPlan(bench, handedOver, 'gunicorn').replicas, undefined);
+  assert.equal(scalingPlan(bench.spec, handedOver, 'gunicorn').replicas, undefined);
 });
 
 test('KEDA missing: keda components run staticReplicas, not provider-managed, no ScaledObject', () => {
-  const ctx = context({ kedaAvailable: false, initialized: { image: 'x', inputsHash: 'y' } });
-  const plan = scalingPlan(prodBench(), ctx, 'worker-short');
+  const ctx = context({ kedaAvailable: false, ...initialized() });
+  const plan = scalingPlan(prodBench().spec, ctx, 'worker-short');
   assert.deepEqual(
     {
       mode: plan.mode,
@@ -66,17 +68,17 @@ test('KEDA missing: keda components run staticReplicas, not provider-managed, no
     },
     { mode: 'autoscaled', provider: 'keda', providerManaged: false, replicas: 1 },
   );
-  const kinds = benchChildren(prodBench(), ctx).autoscaling.map(
+  const kinds = children(prodBench(), ctx).autoscaling.map(
     (o) => `${o.kind}/${o.metadata.name ?? ''}`,
   );
   assert.deepEqual(kinds, ['HorizontalPodAutoscaler/prod-bench-gunicorn']);
 });
 
 test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis and retry only', () => {
-  const ctx = context();
-  const base = initInputsHash(prodBench(), ctx);
-  assert.equal(initInputsHash(withSpec({ componentResources: {} }), ctx), base);
-  assert.equal(initInputsHash(withSpec({ componentAutoscaling: {} }), ctx), base);
+  const hash = (bench: FrappeBench) => planOf(bench).initHash;
+  const base = hash(prodBench());
+  assert.equal(hash(withSpec({ componentResources: {} })), base);
+  assert.equal(hash(withSpec({ componentAutoscaling: {} })), base);
   for (const changed of [
     withSpec({ imageConfig: { tag: 'v15.1.0' } }),
     withSpec({ appsJSON: '["erpnext", "hrms", "custom_app@v2.0.0"]' }),
@@ -84,12 +86,9 @@ test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis a
     withSpec({ redisConfig: { auth: { enabled: true } } }),
     withSpec({}, { 'vyogo.tech/retry': '1' }),
   ]) {
-    assert.notEqual(initInputsHash(changed, ctx), base);
+    assert.notEqual(hash(changed), base);
   }
-  assert.equal(
-    benchInitJob(prodBench(), ctx).metadata.annotations?.['vyogo.tech/inputs-hash'],
-    base,
-  );
+  assert.equal(initJob(prodBench()).metadata.annotations?.['vyogo.tech/inputs-hash'], base);
 });
 
 test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
@@ -97,7 +96,7 @@ test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
     appsJSON: '["erpnext@v15.0.0", "hrms"]',
     apps: [{ name: 'erpnext', version: '15.1.0' }, { name: 'payments' }],
   });
-  assert.deepEqual(requiredApps(bench), [
+  assert.deepEqual(requiredApps(bench.spec), [
     { name: 'erpnext', version: '15.1.0' },
     { name: 'hrms' },
     { name: 'payments' },
@@ -107,7 +106,7 @@ test('apps: appsJSON merged with apps, apps wins; versions after @', () => {
 test('bench-init report: apps with versions, or the failure reason', () => {
   assert.deepEqual(parseInitReport('{"apps":[{"name":"frappe","version":"15.2.0"}]}'), {
     ok: true,
-    apps: [{ name: 'frappe', version: '15.2.0' }],
+    value: [{ name: 'frappe', version: '15.2.0' }],
   });
   assert.deepEqual(parseInitReport('{"error":"AppsMissing","message":"no hrms"}'), {
     ok: false,
@@ -120,14 +119,14 @@ test('bench-init report: apps with versions, or the failure reason', () => {
 
 test('Deployments wait for bench-init and then run the image it succeeded for', () => {
   const bench = withSpec({ imageConfig: { tag: 'v15.1.0' } });
-  assert.deepEqual(benchChildren(bench, context()).components, []);
+  assert.deepEqual(children(bench, context()).components, []);
   const old = context({
-    initialized: { image: 'docker.io/frappe/erpnext:version-15', inputsHash: 'old' },
+    ...initialized('docker.io/frappe/erpnext:version-15'),
     deployments: {
       gunicorn: { replicas: 3, autoscalerOwnsReplicas: true, versionLabel: 'version-14' },
     },
   });
-  const d = componentDeployment(bench, old, 'gunicorn', scalingPlan(bench, old, 'gunicorn'));
+  const d = componentDeployment(planOf(bench, old), 'gunicorn');
   const pod = d.spec.template.spec;
   assert.deepEqual(
     [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image),
@@ -135,15 +134,15 @@ test('Deployments wait for bench-init and then run the image it succeeded for', 
   );
   assert.equal(d.spec.template.metadata?.labels?.['app.kubernetes.io/version'], 'version-14');
   assert.equal(
-    benchInitJob(bench, old).spec.template.spec?.containers[0]?.image,
+    initJob(bench, old).spec.template.spec?.containers[0]?.image,
     'docker.io/frappe/erpnext:v15.1.0',
   );
 });
 
 test('PDBs only while enabled and the minimum replicas are at least 2', () => {
-  const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
+  const ctx = context(initialized());
   const names = (spec: Record<string, unknown>) =>
-    benchChildren(withSpec(spec), ctx).disruptionBudgets.map((p) => p.metadata.name);
+    children(withSpec(spec), ctx).disruptionBudgets.map((p) => p.metadata.name);
   assert.deepEqual(names({}), ['prod-bench-gunicorn']);
   assert.deepEqual(names({ podDisruptionBudget: { enabled: false } }), []);
   assert.deepEqual(
@@ -158,7 +157,7 @@ test('PDBs only while enabled and the minimum replicas are at least 2', () => {
 });
 
 test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user metadata wins', () => {
-  const ctx = context({ initialized: { image: 'x', inputsHash: 'y' } });
+  const ctx = context(initialized());
   const withAuth = withSpec({
     redisConfig: { auth: { enabled: true } },
     componentAutoscaling: {
@@ -169,7 +168,7 @@ test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user
       },
     },
   });
-  const objs = benchChildren(withAuth, ctx).autoscaling;
+  const objs = children(withAuth, ctx).autoscaling;
   const auth = objs.find((o) => o.kind === 'TriggerAuthentication');
   assert.deepEqual((auth as { spec: unknown } | undefined)?.spec, {
     secretTargetRef: [{ parameter: 'password', name: 'prod-bench-redis-auth', key: 'password' }],
@@ -191,7 +190,7 @@ test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user
     },
   ]);
   assert.equal(
-    benchChildren(prodBench(), ctx).autoscaling.some((o) => o.kind === 'TriggerAuthentication'),
+    children(prodBench(), ctx).autoscaling.some((o) => o.kind === 'TriggerAuthentication'),
     false,
   );
 });

@@ -7,24 +7,30 @@ import YAML from 'yaml';
 import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
-import { initInputsHash } from '../../../../src/controllers/bench/init.ts';
-import { benchImage } from '../../../../src/controllers/bench/context.ts';
-import { complianceBench, context, prodBench, stored } from './fixtures.ts';
+import { desiredJob } from '../../../../src/runtime/jobs.ts';
+import { complianceBench, context, planOf, prodBench, stored } from './fixtures.ts';
 
 const yaml = (value: unknown): string =>
   YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 
 /** The bench's children once bench-init has succeeded for its current inputs. */
-function initialized(bench: FrappeBench, ctx: BenchContext): BenchContext {
-  return {
-    ...ctx,
-    initialized: { image: benchImage(bench, ctx), inputsHash: initInputsHash(bench, ctx) },
-  };
+function initialized(bench: FrappeBench, ctx: BenchContext) {
+  const plan = planOf(bench, ctx);
+  return benchChildren(
+    planOf(bench, { ...ctx, initRecord: { image: plan.image, inputsHash: plan.initHash } }),
+  );
 }
 
 function render(bench: FrappeBench, ctx: BenchContext) {
-  const c = benchChildren(bench, initialized(bench, ctx));
-  return [c.storage, ...c.redis, c.init, ...c.components, ...c.disruptionBudgets, ...c.autoscaling];
+  const c = initialized(bench, ctx);
+  return [
+    c.storage,
+    ...c.redis,
+    desiredJob(c.init),
+    ...c.components,
+    ...c.disruptionBudgets,
+    ...c.autoscaling,
+  ];
 }
 
 test('prod-bench (guide): every child', (t) => {
@@ -79,6 +85,6 @@ test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and podCon
 
 test('OpenShift without explicit IDs: pod and container IDs stay unset', (t) => {
   const ctx = context({ defaults: { ...context().defaults, isOpenShift: true } });
-  const c = benchChildren(prodBench(), initialized(prodBench(), ctx));
-  t.assert.snapshot(c.init.spec.template.spec, { serializers: [yaml] });
+  const c = initialized(prodBench(), ctx);
+  t.assert.snapshot(c.init.job.spec.template.spec, { serializers: [yaml] });
 });

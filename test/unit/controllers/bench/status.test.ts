@@ -5,14 +5,27 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COMPONENTS, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { scalingPlans } from '../../../../src/controllers/bench/autoscaling.ts';
+import type { DeploymentComponent } from '../../../../src/controllers/bench/context.ts';
+import type { RequiredApp } from '../../../../src/controllers/bench/init.ts';
 import {
+  autoscalingOutcome,
   benchStatus,
+  componentsOutcome,
+  initOutcome,
+  redisOutcome,
+  storageOutcome,
   terminatingStatus,
   transitions,
-  type Observed,
+  type InitState,
 } from '../../../../src/controllers/bench/status.ts';
-import { newerDeployment } from '../../../../src/controllers/bench/reconcile.ts';
-import type { Deployment, StatefulSet } from '../../../../src/controllers/shared/objects.ts';
+import { BENCH_STEPS, newerDeployment } from '../../../../src/controllers/bench/reconcile.ts';
+import type {
+  Deployment,
+  PersistentVolumeClaim,
+  StatefulSet,
+} from '../../../../src/controllers/shared/objects.ts';
+import type { ScalingPlan } from '../../../../src/controllers/bench/autoscaling.ts';
+import { walkSteps } from '../../../../src/runtime/steps.ts';
 import { context, prodBench } from './fixtures.ts';
 
 /** `d` with `spec.replicas`, generation and status replaced. */
@@ -56,6 +69,48 @@ const readyRedis: StatefulSet = {
   status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, updatedReplicas: 1 },
 };
 
+/** What a reconcile of the bench found: the steps judge it, the summary sums it up. */
+interface Observed {
+  claim: PersistentVolumeClaim | undefined;
+  claimName: string;
+  redis: (StatefulSet | undefined)[] | undefined;
+  init: InitState;
+  image: string;
+  initializedImage: string | undefined;
+  deployments: Partial<Record<DeploymentComponent, Deployment>>;
+  plans: Record<DeploymentComponent, ScalingPlan>;
+  providerMissing: DeploymentComponent[];
+  metricsMissing: DeploymentComponent[];
+  requiredApps: RequiredApp[];
+  apps: { name: string; version?: string }[] | undefined;
+  siteCount: number;
+  benchId: string;
+  /** A step that throws. */
+  failedStep: { step: string; message: string } | undefined;
+}
+
+/** The bench's status after walking its step table over what `o` says was found. */
+async function status(bench: FrappeBench, o: Observed) {
+  const scaling = Object.fromEntries(
+    COMPONENTS.map((c) => [
+      c,
+      o.providerMissing.includes(c) ? { ...o.plans[c], providerManaged: false } : o.plans[c],
+    ]),
+  ) as Record<DeploymentComponent, ScalingPlan>;
+  const judge = (step: string, outcome: () => ReturnType<typeof storageOutcome>) => async () => {
+    if (o.failedStep?.step === step) return Promise.reject(new Error(o.failedStep.message));
+    return Promise.resolve(outcome());
+  };
+  const walk = await walkSteps(BENCH_STEPS, {
+    storage: judge('storage', () => storageOutcome(o.claim, o.claimName)),
+    redis: judge('redis', () => redisOutcome(o.redis)),
+    init: judge('init', () => initOutcome(o.init, o.initializedImage)),
+    components: judge('components', () => componentsOutcome(o.deployments, scaling)),
+    autoscaling: judge('autoscaling', () => autoscalingOutcome(scaling, o.metricsMissing, 60_000)),
+  });
+  return benchStatus(bench, walk, { ...o, scaling });
+}
+
 function observed(bench: FrappeBench, over: Partial<Observed> = {}): Observed {
   const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   return {
@@ -72,7 +127,7 @@ function observed(bench: FrappeBench, over: Partial<Observed> = {}): Observed {
     image: IMAGE,
     initializedImage: IMAGE,
     deployments,
-    plans: scalingPlans(bench, context()),
+    plans: scalingPlans(bench.spec, context()),
     providerMissing: [],
     metricsMissing: [],
     requiredApps: [{ name: 'erpnext', version: '15.1.0' }],
@@ -92,8 +147,8 @@ const cond = (
   return c === undefined ? undefined : `${c.status}/${c.reason}`;
 };
 
-test('a converged bench is Ready, not Progressing or Degraded', () => {
-  const s = benchStatus(prodBench(), observed(prodBench()));
+test('a converged bench is Ready, not Progressing or Degraded', async () => {
+  const s = await status(prodBench(), observed(prodBench()));
   assert.equal(s.phase, 'Ready');
   assert.equal(cond(s, 'Ready'), 'True/Ready');
   assert.equal(cond(s, 'Progressing'), 'False/Complete');
@@ -104,9 +159,9 @@ test('a converged bench is Ready, not Progressing or Degraded', () => {
   assert.deepEqual(Object.keys(s.componentScaling ?? {}).length, 7);
 });
 
-test('Ready names what blocks it; a new bench waiting for storage is Pending', () => {
+test('Ready names what blocks it; a new bench waiting for storage is Pending', async () => {
   const bench = prodBench();
-  const pending = benchStatus(
+  const pending = await status(
     bench,
     observed(bench, {
       claim: undefined,
@@ -117,7 +172,7 @@ test('Ready names what blocks it; a new bench waiting for storage is Pending', (
   );
   assert.equal(pending.phase, 'Pending');
   assert.equal(cond(pending, 'Ready'), 'False/Creating');
-  const failed = benchStatus(
+  const failed = await status(
     bench,
     observed(bench, { failedStep: { step: 'redis', message: 'boom' } }),
   );
@@ -126,16 +181,16 @@ test('Ready names what blocks it; a new bench waiting for storage is Pending', (
   assert.equal(failed.observedGeneration, 0);
 });
 
-test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Failed and Degraded", () => {
+test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Failed and Degraded", async () => {
   const bench = prodBench();
   const next = 'docker.io/frappe/erpnext:v15.1.0';
-  const running = benchStatus(
+  const running = await status(
     bench,
     observed(bench, { image: next, init: { phase: 'Running', image: next } }),
   );
   assert.equal(running.phase, 'Updating');
   assert.equal(cond(running, 'Progressing'), 'True/InitRunning');
-  const failed = benchStatus(
+  const failed = await status(
     bench,
     observed(bench, {
       image: next,
@@ -147,32 +202,35 @@ test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Faile
   assert.equal(cond(failed, 'Progressing'), 'False/InitFailed');
 });
 
-test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', () => {
+test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', async () => {
   const bench = prodBench();
-  const s = benchStatus(bench, observed(bench, { providerMissing: ['worker-short'] }));
+  const s = await status(bench, observed(bench, { providerMissing: ['worker-short'] }));
   assert.equal(cond(s, 'AutoscalingReady'), 'False/ProviderNotInstalled');
   assert.equal(cond(s, 'Degraded'), 'True/ProviderNotInstalled');
   assert.equal(cond(s, 'Ready'), 'True/Ready');
 });
 
-test('AppsVerified: a version mismatch, ignoring a leading v', () => {
+test('AppsVerified: a version mismatch, ignoring a leading v', async () => {
   const bench = prodBench();
-  const s = benchStatus(bench, observed(bench, { apps: [{ name: 'erpnext', version: '15.0.0' }] }));
+  const s = await status(
+    bench,
+    observed(bench, { apps: [{ name: 'erpnext', version: '15.0.0' }] }),
+  );
   assert.equal(cond(s, 'AppsVerified'), 'False/VersionMismatch');
   assert.equal(
-    cond(benchStatus(bench, observed(bench, { apps: undefined })), 'AppsVerified'),
+    cond(await status(bench, observed(bench, { apps: undefined })), 'AppsVerified'),
     'Unknown/NotReported',
   );
 });
 
-test('events on transitions only; the same status twice records nothing', () => {
+test('events on transitions only; the same status twice records nothing', async () => {
   const bench = prodBench();
-  const first = benchStatus(bench, observed(bench));
+  const first = await status(bench, observed(bench));
   assert.deepEqual(
     transitions(undefined, first).map((e) => e.reason),
     ['Initialized', 'BenchReady'],
   );
-  const again = benchStatus({ ...bench, status: first }, observed(bench));
+  const again = await status({ ...bench, status: first }, observed(bench));
   assert.deepEqual(again, first);
   assert.deepEqual(transitions(first, again), []);
   const blocked = terminatingStatus({ ...bench, status: first }, ['production/prod-site']);
@@ -184,21 +242,21 @@ test('events on transitions only; the same status twice records nothing', () => 
   );
 });
 
-test('KEDA scale to zero: a worker at 0 replicas by design is available', () => {
+test('KEDA scale to zero: a worker at 0 replicas by design is available', async () => {
   const bench = prodBench();
   const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   // Just created at 0 by the operator (minReplicas 0): no status conditions yet.
   deployments['worker-short'] = deployment(available(IMAGE), 0, 1, { observedGeneration: 1 });
-  const s = benchStatus(bench, observed(bench, { deployments }));
+  const s = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(s, 'ComponentsReady'), 'True/Available');
   assert.equal(s.phase, 'Ready');
   // worker-long's floor is 1: at 0 replicas it is missing something.
   deployments['worker-long'] = deployment(available(IMAGE), 0, 1, { observedGeneration: 1 });
-  const blocked = benchStatus(bench, observed(bench, { deployments }));
+  const blocked = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(blocked, 'Ready'), 'False/NotAvailable');
 });
 
-test('an HPA adding replicas above minReplicas keeps Ready: phase Updating', () => {
+test('an HPA adding replicas above minReplicas keeps Ready: phase Updating', async () => {
   const bench = prodBench();
   const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   // minReplicas 3 serve; the HPA asked for 5 and the Deployment's own Available is False.
@@ -209,7 +267,7 @@ test('an HPA adding replicas above minReplicas keeps Ready: phase Updating', () 
     availableReplicas: 3,
     conditions: [{ type: 'Available', status: 'False' }],
   });
-  const s = benchStatus(bench, observed(bench, { deployments }));
+  const s = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(s, 'Ready'), 'True/Ready');
   assert.equal(cond(s, 'Progressing'), 'True/RollingOut');
   assert.equal(s.phase, 'Updating');
@@ -222,12 +280,12 @@ test('an HPA adding replicas above minReplicas keeps Ready: phase Updating', () 
     conditions: [{ type: 'Available', status: 'False' }],
   });
   assert.equal(
-    cond(benchStatus(bench, observed(bench, { deployments })), 'Ready'),
+    cond(await status(bench, observed(bench, { deployments })), 'Ready'),
     'False/NotAvailable',
   );
 });
 
-test('a rolling update of an available component keeps Ready: phase Updating, then Ready', () => {
+test('a rolling update of an available component keeps Ready: phase Updating, then Ready', async () => {
   const bench = prodBench();
   const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   // maxSurge 1, maxUnavailable 0: one new pod starting next to the 3 old ones.
@@ -238,7 +296,7 @@ test('a rolling update of an available component keeps Ready: phase Updating, th
     availableReplicas: 3,
     conditions: [{ type: 'Available', status: 'True' }],
   });
-  const rolling = benchStatus(bench, observed(bench, { deployments }));
+  const rolling = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(rolling, 'Ready'), 'True/Ready');
   assert.equal(cond(rolling, 'ComponentsReady'), 'True/Available');
   assert.equal(cond(rolling, 'Progressing'), 'True/RollingOut');
@@ -250,12 +308,12 @@ test('a rolling update of an available component keeps Ready: phase Updating, th
     availableReplicas: 3,
     conditions: [{ type: 'Available', status: 'True' }],
   });
-  const done = benchStatus(bench, observed(bench, { deployments }));
+  const done = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(done, 'Progressing'), 'False/Complete');
   assert.equal(done.phase, 'Ready');
 });
 
-test('a Deployment just patched (observedGeneration behind) is Progressing: phase Updating', () => {
+test('a Deployment just patched (observedGeneration behind) is Progressing: phase Updating', async () => {
   const bench = prodBench();
   const deployments = Object.fromEntries(COMPONENTS.map((c) => [c, available(IMAGE)]));
   // Every count matches, but the Deployment controller has not seen generation 2 yet.
@@ -266,7 +324,7 @@ test('a Deployment just patched (observedGeneration behind) is Progressing: phas
     availableReplicas: 1,
     conditions: [{ type: 'Available', status: 'True' }],
   });
-  const s = benchStatus(bench, observed(bench, { deployments }));
+  const s = await status(bench, observed(bench, { deployments }));
   assert.equal(cond(s, 'Ready'), 'True/Ready');
   assert.equal(cond(s, 'Progressing'), 'True/RollingOut');
   assert.equal(s.phase, 'Updating');

@@ -1,0 +1,135 @@
+// The bench resolved once: the FrappeBench with its schema defaults applied and the context the
+// reconciler gathered, turned into the effective settings every builder takes — names, the
+// image, security contexts and pod settings, per-component resources, Redis, apps, the
+// bench-init config and the scaling plans. Builders read the plan and never derive a setting
+// again, so each rule (a default, a precedence) lives in exactly one place.
+import { FrappeBenchDefaults, type FrappeBench } from '../../api/v1alpha1/index.ts';
+import { normaliseVersion, resolveImage } from '../shared/image.ts';
+import { standardLabels, versionLabel, type Component, type Labels } from '../shared/labels.ts';
+import type { ResourceRequirements } from '../shared/k8s.ts';
+import { childName } from '../shared/naming.ts';
+import type { PodConfig, PodSettings, PullPolicy } from '../shared/pod.ts';
+import { DEFAULT_RESOURCES, jobResources, mergeResources } from '../shared/resources.ts';
+import { securityContexts } from '../shared/security.ts';
+import { scalingPlans, type ScalingPlan } from './autoscaling.ts';
+import { COMPONENTS } from './components.ts';
+import {
+  DEPLOYMENT_COMPONENTS,
+  type BenchContext,
+  type DeploymentComponent,
+  type DeploymentState,
+  type InitRecord,
+} from './context.ts';
+import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
+import {
+  commonSiteConfig,
+  IMAGE_ANNOTATION,
+  initInputs,
+  requiredApps,
+  type RequiredApp,
+} from './init.ts';
+import { redisPlan, type RedisPlan } from './redis.ts';
+
+export interface BenchPlan {
+  /** The bench with its schema defaults applied: owner of every child. */
+  bench: FrappeBench;
+  spec: FrappeBench['spec'];
+  name: string;
+  namespace: string;
+  /** `bench_id` of `common_site_config.json` and of the RQ queue names: `<namespace>-<bench>`. */
+  benchId: string;
+  /** The image serving pods should run (status.image), and its version label. */
+  image: string;
+  versionLabels: Labels;
+  /** The hash of bench-init's inputs (with the retry annotation). */
+  initHash: string;
+  /**
+   * The last successful bench-init — the cached Job when it succeeded for the current inputs,
+   * else the PVC's record; the Deployments run its image.
+   */
+  initialized: InitRecord | undefined;
+  /** Existing Deployments by component. */
+  deployments: Partial<Record<DeploymentComponent, DeploymentState>>;
+  /** Pod settings of every pod of the bench, but the image. */
+  pod: Omit<PodSettings, 'image'>;
+  resources: {
+    components: Record<DeploymentComponent, ResourceRequirements>;
+    assets: ResourceRequirements;
+    benchInit: ResourceRequirements;
+  };
+  redis: RedisPlan;
+  /** The apps the bench requires (`apps` merged with `appsJSON`). */
+  apps: RequiredApp[];
+  /** What bench-init merges into `common_site_config.json` (without the Redis password). */
+  commonSiteConfig: Record<string, unknown>;
+  scaling: Record<DeploymentComponent, ScalingPlan>;
+}
+
+/** `<bench>-<purpose>`, shortened when too long. */
+export const benchChild = (plan: Pick<BenchPlan, 'name'>, purpose: string): string =>
+  childName(plan.name, purpose);
+
+/** Standard labels of a bench child. */
+export const benchLabels = (plan: Pick<BenchPlan, 'name'>, component: Component): Labels =>
+  standardLabels(plan.name, component);
+
+/** The bench with its schema defaults applied (once per reconcile). */
+export const withDefaults = (bench: FrappeBench): FrappeBench => FrappeBenchDefaults.apply(bench);
+
+/** Resolve `bench` (defaults applied) and the gathered context into the plan. */
+export function resolveBench(bench: FrappeBench, ctx: BenchContext): BenchPlan {
+  const spec = bench.spec;
+  const name = bench.metadata.name ?? '';
+  const namespace = bench.metadata.namespace ?? '';
+  const benchId = `${namespace}-${name}`;
+  const redis = redisPlan(spec, name, namespace, ctx.defaults);
+  const security = securityContexts(spec.security, ctx.defaults.security, ctx.defaults.isOpenShift);
+  const componentResources = Object.fromEntries(
+    DEPLOYMENT_COMPONENTS.map((c) => {
+      const { resourceKey, defaults } = COMPONENTS[c];
+      return [c, mergeResources(spec.componentResources?.[resourceKey], defaults)];
+    }),
+  ) as Record<DeploymentComponent, ResourceRequirements>;
+  const imageConfig = FrappeBenchDefaults.fill(spec.imageConfig, 'spec', 'imageConfig');
+  const image = resolveImage(spec, ctx.defaults.frappeImage);
+  const apps = requiredApps(spec);
+  const config = commonSiteConfig(spec, redis, benchId);
+  const initHash = inputsHash(initInputs({ image, apps, commonSiteConfig: config, redis }), bench);
+  const job = ctx.initJob;
+  const initialized =
+    jobPhase(job, initHash, undefined).phase === 'Succeeded'
+      ? { image: job?.metadata.annotations?.[IMAGE_ANNOTATION] ?? image, inputsHash: initHash }
+      : ctx.initRecord;
+  return {
+    bench,
+    spec,
+    name,
+    namespace,
+    benchId,
+    image,
+    versionLabels: versionLabel(
+      spec.frappeVersion === undefined ? undefined : normaliseVersion(spec.frappeVersion),
+    ),
+    initHash,
+    initialized,
+    deployments: ctx.deployments,
+    pod: {
+      bench: name,
+      // Filled from the schema's default.
+      imagePullPolicy: imageConfig.pullPolicy as PullPolicy,
+      imagePullSecrets: (imageConfig.pullSecrets ?? []).map((s) => ({ name: s.name })),
+      podConfig: (spec.podConfig ?? {}) as PodConfig,
+      security,
+      sameNode: spec.storageAccessMode === 'ReadWriteOnce',
+    },
+    resources: {
+      components: componentResources,
+      assets: mergeResources(undefined, DEFAULT_RESOURCES.assets),
+      benchInit: jobResources(spec.jobResources, 'benchInit'),
+    },
+    redis,
+    apps,
+    commonSiteConfig: config,
+    scaling: scalingPlans(spec, ctx),
+  };
+}

@@ -1,0 +1,197 @@
+// One runner for every Job the operator owns (mariadb-operator's generic batch reconciler, in
+// small). A long operation — bench-init, site-init, restore, migrate, backup, a SiteJob — is a
+// Job with a deterministic name, owned by its custom resource, labelled with the hash of its
+// inputs. Reconcilers never wait inside a reconcile: they ask the runner where the Job stands
+// and the Job's watch brings them back.
+//
+//   - `jobPhase(job, inputsHash, report)` (pure): Absent | Running | Succeeded(report) |
+//     Failed(reason, message) | Stale (the Job is for other inputs, or being deleted).
+//   - `JobRunner.run(request)`: creates the Job when absent, deletes a stale one (its deletion
+//     event brings the owner back to create the new one), and reads the report of a finished
+//     Job from the termination message of the named container — only in pods whose
+//     `controller-uid` label is that Job's uid, so a pod of an older Job of the same name never
+//     speaks for it. Reports are read once per Job and forgotten when the Job is deleted.
+//   - Retry policy: the Job controller retries pods with its own exponential backoff up to
+//     `backoffLimit`; a Failed Job then stays failed (no hot loop) until its inputs change — the
+//     owner's `vyogo.tech/retry` annotation is one of them, so changing it runs the Job again.
+import { createHash } from 'node:crypto';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import type { Informer } from '../kube/informer.ts';
+import type { Logger } from '../kube/logger.ts';
+import { applyObject } from './apply.ts';
+
+export const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
+/** Changing this annotation of the owner runs its failed Jobs again. */
+export const RETRY_ANNOTATION = 'vyogo.tech/retry';
+/** The label the Job controller puts on its pods: the Job's uid. */
+const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
+
+interface JobCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** What the runner reads of a Job. */
+export interface JobObject extends KubeObject {
+  status?: { conditions?: JobCondition[] };
+}
+
+interface TerminatedState {
+  message?: string;
+  finishedAt?: string | Date;
+}
+
+/** What the runner reads of a pod. */
+interface PodObject extends KubeObject {
+  status?: { containerStatuses?: { name: string; state?: { terminated?: TerminatedState } }[] };
+}
+
+/** What a Job's container said in its termination message, parsed by its owner. */
+export type Report<R> = { ok: true; value: R } | { ok: false; reason: string; message: string };
+
+export type JobPhase<R> =
+  | { phase: 'Absent' }
+  | { phase: 'Running'; job: JobObject }
+  | { phase: 'Succeeded'; job: JobObject; report: Report<R> }
+  | { phase: 'Failed'; job: JobObject; reason: string; message: string }
+  | { phase: 'Stale'; job: JobObject };
+
+const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
+  job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+
+export const jobInputsHash = (job: KubeObject | undefined): string | undefined =>
+  job?.metadata.annotations?.[INPUTS_HASH_ANNOTATION];
+
+/**
+ * Where `job` stands for `inputsHash`. `report` is what the Job's pod reported, read only once
+ * the Job has finished; a failed Job's own report (reason and message) wins over the Job
+ * controller's condition.
+ */
+export function jobPhase<R>(
+  job: JobObject | undefined,
+  inputsHash: string,
+  report: Report<R> | undefined,
+): JobPhase<R> {
+  if (job === undefined) return { phase: 'Absent' };
+  if (job.metadata.deletionTimestamp !== undefined || jobInputsHash(job) !== inputsHash) {
+    return { phase: 'Stale', job };
+  }
+  if (finished(job, 'Complete') !== undefined) {
+    return {
+      phase: 'Succeeded',
+      job,
+      report: report ?? { ok: false, reason: 'NoReport', message: 'the Job left no report' },
+    };
+  }
+  const failed = finished(job, 'Failed');
+  if (failed === undefined) return { phase: 'Running', job };
+  if (report !== undefined && !report.ok) {
+    return { phase: 'Failed', job, reason: report.reason, message: report.message };
+  }
+  return {
+    phase: 'Failed',
+    job,
+    reason: failed.reason ?? 'JobFailed',
+    message: failed.message ?? `Job ${job.metadata.name ?? ''} failed`,
+  };
+}
+
+/** A Job an owner wants, and how to read what it reports. */
+export interface JobRequest<R, J extends JobObject = JobObject> {
+  owner: KubeObject;
+  /** The desired Job: deterministic name, owner reference; the runner adds the inputs hash. */
+  job: J;
+  /** Everything that, when changed, makes the Job run again (hashed with the retry annotation). */
+  inputs: unknown;
+  /** The container whose termination message is the report. */
+  container: string;
+  parseReport(message: string | undefined): Report<R>;
+}
+
+/** The hash of a request's inputs and its owner's retry annotation. */
+export function inputsHash(inputs: unknown, owner: KubeObject): string {
+  const retry = owner.metadata.annotations?.[RETRY_ANNOTATION] ?? null;
+  return createHash('sha256').update(JSON.stringify({ inputs, retry })).digest('hex').slice(0, 16);
+}
+
+/** The request's Job with its inputs hash annotated. */
+export function desiredJob<R, J extends JobObject>(req: JobRequest<R, J>): J {
+  const job = req.job;
+  return {
+    ...job,
+    metadata: {
+      ...job.metadata,
+      annotations: {
+        ...job.metadata.annotations,
+        [INPUTS_HASH_ANNOTATION]: inputsHash(req.inputs, req.owner),
+      },
+    },
+  };
+}
+
+export class JobRunner {
+  readonly #client: KubeClient;
+  readonly #jobs: Informer<JobObject>;
+  /** Job uid → its report (a finished Job's outcome never changes). */
+  readonly #reports = new Map<string, Report<unknown>>();
+
+  constructor(client: KubeClient, jobs: Informer<JobObject>) {
+    this.#client = client;
+    this.#jobs = jobs;
+    jobs.addEventHandler({
+      delete: (job) => {
+        this.#reports.delete(job.metadata.uid);
+      },
+    });
+  }
+
+  /** Where the request's Job stands, from the cache (and its pods' report once finished). */
+  async phase<R>(req: JobRequest<R>): Promise<JobPhase<R>> {
+    const want = desiredJob(req);
+    const job = this.#jobs.get(want.metadata.namespace ?? '', want.metadata.name ?? '');
+    const hash = jobInputsHash(want) ?? '';
+    const current = jobPhase<R>(job, hash, undefined);
+    if (job === undefined || (current.phase !== 'Succeeded' && current.phase !== 'Failed')) {
+      return current;
+    }
+    return jobPhase(job, hash, await this.#report(job, req));
+  }
+
+  /** `phase`, after creating an absent Job or deleting a stale one. */
+  async run<R>(req: JobRequest<R>, log: Logger): Promise<JobPhase<R>> {
+    const current = await this.phase(req);
+    if (current.phase === 'Absent') {
+      const job = await applyObject(this.#client, desiredJob(req));
+      log.info({ job: job.metadata.name }, 'created Job');
+      return { phase: 'Running', job };
+    }
+    if (current.phase === 'Stale' && current.job.metadata.deletionTimestamp === undefined) {
+      const { apiVersion, kind, metadata } = current.job;
+      log.info({ job: metadata.name }, 'inputs changed: replacing the Job');
+      await this.#client.delete(apiVersion, kind, metadata.namespace, metadata.name ?? '', {
+        propagationPolicy: 'Background',
+      });
+    }
+    return current;
+  }
+
+  async #report<R>(job: JobObject, req: JobRequest<R>): Promise<Report<R>> {
+    const uid = job.metadata.uid ?? '';
+    const known = this.#reports.get(uid) as Report<R> | undefined;
+    if (known !== undefined) return known;
+    const pods = await this.#client.list<PodObject>('v1', 'Pod', {
+      namespace: job.metadata.namespace,
+      labelSelector: `${CONTROLLER_UID_LABEL}=${uid}`,
+    });
+    const terminated = pods.items
+      .flatMap((p) => p.status?.containerStatuses ?? [])
+      .filter((s) => s.name === req.container)
+      .flatMap((s) => (s.state?.terminated === undefined ? [] : [s.state.terminated]))
+      .sort((a, b) => String(a.finishedAt ?? '').localeCompare(String(b.finishedAt ?? '')));
+    const report = req.parseReport(terminated.at(-1)?.message);
+    this.#reports.set(uid, report);
+    return report;
+  }
+}
