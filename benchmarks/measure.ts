@@ -1,42 +1,35 @@
-// Measuring instruments of the benchmark: memory of this process sampled while a phase runs, the
-// operator's rest_client_requests_total by method (its own API host only), whether a controller
-// is idle (from the runtime's own gauges), and percentiles.
-import { activeWorkers, restClientRequestsTotal, workqueueDepth } from '../src/runtime/metrics.ts';
-
-export interface MemoryPoint {
-  rssBytes: number;
-  heapUsedBytes: number;
-}
-
-function memoryNow(): MemoryPoint {
-  const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed };
-}
+// Measuring instruments of the benchmark: the operator's memory sampled while a phase runs, its
+// rest_client_requests_total by method, whether a controller is idle (from the runtime's own
+// gauges), and percentiles. The operator's numbers come from its process (./operator.ts).
+import type { MetricSample } from './operator.ts';
 
 /**
- * Samples process.memoryUsage() every `intervalMs` and keeps the peaks since the last `peak()`
+ * Samples a memory reading (bytes) every `intervalMs` and keeps the peak since the last `peak()`
  * call, so each phase reports its own maximum.
  */
 export class MemorySampler {
+  readonly #read: () => number;
   readonly #timer: NodeJS.Timeout;
-  #peak: MemoryPoint = memoryNow();
+  #peak: number;
 
-  constructor(intervalMs = 100) {
+  constructor(read: () => number, intervalMs = 100) {
+    this.#read = read;
+    this.#peak = read();
     this.#timer = setInterval(() => {
       this.#sample();
     }, intervalMs);
   }
 
-  /** The current values (also a sample). */
-  now(): MemoryPoint {
+  /** The current value (also a sample). */
+  now(): number {
     return this.#sample();
   }
 
-  /** The peaks since the previous call (or the start), then starts a new phase. */
-  peak(): MemoryPoint {
+  /** The peak since the previous call (or the start), then starts a new phase. */
+  peak(): number {
     this.#sample();
     const peak = this.#peak;
-    this.#peak = memoryNow();
+    this.#peak = this.#read();
     return peak;
   }
 
@@ -44,33 +37,32 @@ export class MemorySampler {
     clearInterval(this.#timer);
   }
 
-  #sample(): MemoryPoint {
-    const m = memoryNow();
-    this.#peak = {
-      rssBytes: Math.max(this.#peak.rssBytes, m.rssBytes),
-      heapUsedBytes: Math.max(this.#peak.heapUsedBytes, m.heapUsedBytes),
-    };
-    return m;
+  #sample(): number {
+    const v = this.#read();
+    this.#peak = Math.max(this.#peak, v);
+    return v;
   }
 }
 
-/** rest_client_requests_total of API host `host`, summed over codes, by method. */
-export async function requestsByMethod(host: string): Promise<Record<string, number>> {
+type Metrics = Map<string, MetricSample[]>;
+
+/** rest_client_requests_total, summed over codes and hosts, by method. */
+export function requestsByMethod(metrics: Metrics): Record<string, number> {
   const byMethod: Record<string, number> = {};
-  for (const v of (await restClientRequestsTotal.get()).values) {
-    if (v.labels.host !== host) continue;
-    const method = String(v.labels.method);
+  for (const v of metrics.get('rest_client_requests_total') ?? []) {
+    const method = v.labels.method ?? '';
     byMethod[method] = (byMethod[method] ?? 0) + v.value;
   }
   return byMethod;
 }
 
 /** No reconcile of `controller` in flight and none queued (delayed requeues not counted). */
-export async function controllerIdle(controller: string): Promise<boolean> {
-  const [workers, depth] = await Promise.all([activeWorkers.get(), workqueueDepth.get()]);
-  const busy = workers.values.some((v) => v.labels.controller === controller && v.value > 0);
-  const queued = depth.values.some((v) => v.labels.name === controller && v.value > 0);
-  return !busy && !queued;
+export function controllerIdle(metrics: Metrics, controller: string): boolean {
+  const some = (name: string, label: string) =>
+    (metrics.get(name) ?? []).some((v) => v.labels[label] === controller && v.value > 0);
+  return (
+    !some('controller_runtime_active_workers', 'controller') && !some('workqueue_depth', 'name')
+  );
 }
 
 /** `after - before` per method. */

@@ -1,6 +1,6 @@
 // The benchmark's result (also written as JSON) and its human-readable table.
 import type { WriteCounts } from './audit.ts';
-import { distribution, type Distribution, type MemoryPoint } from './measure.ts';
+import { distribution, type Distribution } from './measure.ts';
 
 export interface PhaseResult {
   writes: WriteCounts;
@@ -38,12 +38,19 @@ export interface BenchResult {
   };
   quiet: PhaseResult & { seconds: number };
   wave: PhaseResult & { seconds: Distribution; totalSeconds: number; idleAfterSeconds: number };
+  /** The operator process's RSS in bytes (/proc/<pid>/status). */
   memory: {
-    baseline: MemoryPoint;
-    convergencePeak: MemoryPoint;
-    afterConvergence: MemoryPoint;
-    wavePeak: MemoryPoint;
-    afterWave: MemoryPoint;
+    pid: number;
+    /** VmRSS once it had started: every informer synced (/readyz 200). */
+    started: number;
+    /** VmRSS before the benches were created (the driver's informers synced too). */
+    baseline: number;
+    convergencePeak: number;
+    afterConvergence: number;
+    wavePeak: number;
+    afterWave: number;
+    /** VmHWM at the end: the peak over the process's whole life, between samples too. */
+    peak: number;
   };
 }
 
@@ -69,12 +76,14 @@ const s = (x: number): string => `${x.toFixed(1)} s`;
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const VERBS = ['create', 'update', 'patch', 'delete'] as const;
 const MEMORY_ROWS = [
+  ['right after start (informers synced)', 'started'],
   ['before the benches', 'baseline'],
-  ['peak during convergence', 'convergencePeak'],
+  ['peak during convergence (sampled)', 'convergencePeak'],
   ['after convergence', 'afterConvergence'],
-  ['peak during the change wave', 'wavePeak'],
+  ['peak during the change wave (sampled)', 'wavePeak'],
   ['after the change wave', 'afterWave'],
-] as const satisfies readonly (readonly [string, keyof BenchResult['memory']])[];
+  ['peak over the whole run (VmHWM)', 'peak'],
+] as const satisfies readonly (readonly [string, Exclude<keyof BenchResult['memory'], 'pid'>])[];
 
 function writeRow(label: string, w: WriteCounts): string[] {
   const per = distribution(w.perBench);
@@ -124,7 +133,7 @@ export function formatReport(r: BenchResult): string {
     `  ${String(r.config.benches)} × ${r.config.sample} (the guide's prod-bench: HPA on gunicorn, KEDA on worker-short/long), one namespace each, restricted Pod Security`,
     `  machine: ${String(e.cpus)} CPUs (${e.cpuModel}), ${String(e.memoryGiB)} GiB, load average ${e.loadAverage.start.toFixed(2)} at the start, ${e.loadAverage.end.toFixed(2)} at the end; Node ${e.node}`,
     `  cluster: Kubernetes ${e.kubernetes}, kwok, ${String(e.nodes)} Nodes`,
-    `  operator: the manager of src/cli.ts with the FrappeBench controller, in this process, leader election off, as ${e.operatorUser}`,
+    `  operator: node src/cli.ts run (its own process), leader election off, as ${e.operatorUser}`,
     `  apiserver: ${e.apiserverLimits}`,
     '',
     'time per bench',
@@ -175,15 +184,8 @@ export function formatReport(r: BenchResult): string {
       requestRow('change wave', r.wave),
     ]),
     '',
-    'memory of this process (the operator, plus the benchmark driver: two watches, N creates and patches)',
-    ...table([
-      ['', 'RSS', 'heap used'],
-      ...MEMORY_ROWS.map(([label, key]) => [
-        label,
-        mib(r.memory[key].rssBytes),
-        mib(r.memory[key].heapUsedBytes),
-      ]),
-    ]),
+    `memory of the operator process (pid ${String(r.memory.pid)}, /proc/<pid>/status)`,
+    ...table([['', 'RSS'], ...MEMORY_ROWS.map(([label, key]) => [label, mib(r.memory[key])])]),
     '',
   ];
   return lines.join('\n');

@@ -1,10 +1,10 @@
 // `npm run bench [-- --benches=20 --quiet=60 --timeout=600]`: the operator's benchmark
 // (benchmarks/README.md says how to read it).
 //
-// A private control plane (test/harness/cluster.ts) with our CRDs, KEDA's fixture CRDs and
-// enough kwok Nodes for the benches; the real manager (src/cli.ts buildManager) with the
-// FrappeBench controller in this process, leader election and its servers off, authenticated as
-// the install bundle's ServiceAccount with its RBAC (config/rbac). Then, for N copies of
+// A private control plane (src/dev/cluster.ts) with our CRDs, KEDA's fixture CRDs and
+// enough kwok Nodes for the benches; the operator, `frappe-operator run` (src/cli.ts) as a child
+// process (./operator.ts), leader election off, authenticated as the install bundle's
+// ServiceAccount with its RBAC (config/rbac). Then, for N copies of
 // config/samples/frappebench.yaml (the guide's prod-bench: HPA on gunicorn, KEDA on
 // worker-short/long), each in its own namespace:
 //
@@ -17,44 +17,40 @@
 //
 // Per phase: per-bench times (p50/p95/max) from watch events, the operator's writes from the
 // apiserver's audit log (by its ServiceAccount, per bench namespace), its
-// rest_client_requests_total by method, and this process's memory (RSS, heap used) sampled every
-// 100 ms. Prints a table, writes the numbers as JSON under os.tmpdir(), and stops everything it
-// started — also on Ctrl-C.
+// rest_client_requests_total by method, and the operator process's RSS: right after it started,
+// sampled every 100 ms in each phase, and its peak. Prints a table, writes the numbers as JSON
+// under os.tmpdir(), and stops everything it started — also on Ctrl-C.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type FrappeBench } from '../src/api/v1alpha1/index.ts';
-import { buildManager } from '../src/cli.ts';
-import { CONTROLLER_NAME, setupBenchController } from '../src/controllers/bench/index.ts';
+import { CONTROLLER_NAME } from '../src/controllers/bench/index.ts';
 import { deploymentRolledOut } from '../src/controllers/bench/status.ts';
 import type { Deployment } from '../src/controllers/shared/objects.ts';
 import { parseQuantity } from '../src/controllers/shared/quantity.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { Informer } from '../src/kube/informer.ts';
+import { KubeConfig } from '../src/kube/kubeconfig.ts';
 import { stderrLogger } from '../src/kube/logger.ts';
-import type { Manager } from '../src/runtime/manager.ts';
-import { loadPatch, PATCHES } from '../test/fixtures/guide/guide.ts';
-import { cleanUp } from '../test/integration/manager/operator.ts';
-import { benchLine, benchReady, benchSettled } from '../test/harness/bench-status.ts';
-import { startCluster, type Cluster } from '../test/harness/cluster.ts';
-import { kubeConfig } from '../test/harness/env.ts';
-import { eventually } from '../test/harness/eventually.ts';
-import { waitForAll } from '../test/harness/informer-wait.ts';
-import { kubectl } from '../test/harness/kubectl.ts';
-import { nodesManifest } from '../test/harness/manifests.ts';
-import { createTestNamespace } from '../test/harness/namespace.ts';
+import { benchLine, benchReady, benchSettled } from '../src/dev/bench-status.ts';
+import { startCluster, type Cluster } from '../src/dev/cluster.ts';
+import { eventually } from '../src/dev/eventually.ts';
+import { loadPatch, PATCHES } from '../src/dev/guide/guide.ts';
+import { waitForAll } from '../src/dev/informer-wait.ts';
+import { kubectl } from '../src/dev/kubectl.ts';
+import { nodesManifest } from '../src/dev/manifests.ts';
 import {
   createOperatorIdentity,
   installCrds,
   OPERATOR_NAMESPACE,
   readSample,
   RESTRICTED_PSS,
-  useCluster,
-} from '../test/harness/operator-setup.ts';
-import { K8S_VERSION } from '../test/harness/versions.ts';
+} from '../src/dev/operator-setup.ts';
+import { K8S_VERSION } from '../src/dev/versions.ts';
+import { useCluster } from '../test/harness/env.ts';
+import { createTestNamespace } from '../test/harness/namespace.ts';
 import { countWrites, readWrites } from './audit.ts';
 import {
   controllerIdle,
@@ -63,6 +59,7 @@ import {
   requestsBetween,
   requestsByMethod,
 } from './measure.ts';
+import { startOperator, type OperatorProcess } from './operator.ts';
 import { formatReport, type BenchResult, type PhaseResult } from './report.ts';
 
 const SAMPLE = 'frappebench.yaml';
@@ -105,7 +102,7 @@ function parseFlags(argv: string[]): Flags {
 
 /** What `stop()` stops, once started: the driver's informers, then the operator. */
 interface Running {
-  manager?: Manager;
+  operator?: OperatorProcess;
   informers: { stop(): Promise<void> }[];
 }
 
@@ -123,9 +120,8 @@ async function main(): Promise<void> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await Promise.all(running.informers.map((i) => i.stop()));
-      await running.manager?.stop();
+      await running.operator?.stop();
       await cluster.stop();
-      cleanUp();
     })();
     return stopping;
   };
@@ -134,6 +130,7 @@ async function main(): Promise<void> {
     void stop().then(() => process.exit(130));
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  process.on('exit', () => running.operator?.kill());
   try {
     const result = await measure(cluster, flags, running);
     const dir = join(os.tmpdir(), 'frappe-operator-bench');
@@ -152,9 +149,9 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
   const n = flags.benches;
   const timeoutMs = flags.timeoutSeconds * 1000;
   useCluster(cluster);
-  await installCrds(['keda']);
-  const nodes = await addNodes(n);
-  const identity = await createOperatorIdentity();
+  await installCrds(cluster, ['keda']);
+  const nodes = await addNodes(cluster, n);
+  const identity = await createOperatorIdentity(cluster);
   const namespaces = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       createTestNamespace(`bench-${String(i + 1)}`, RESTRICTED_PSS),
@@ -169,36 +166,31 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
   };
   say(`cluster ready: ${String(nodes)} nodes, ${String(n)} namespaces; starting the operator`);
 
-  // The operator: the real manager, as `frappe-operator run` builds it, as its ServiceAccount.
-  process.env.KUBECONFIG = identity.kubeconfigPath;
-  const manager = await buildManager(
-    {
-      metricsBindAddress: '0',
-      healthProbeBindAddress: '0',
-      leaderElect: false,
-      metricsCertDir: undefined,
-    },
-    [setupBenchController],
-    { ...process.env, FRAPPE_OPERATOR_NAMESPACE: OPERATOR_NAMESPACE, FRAPPE_LOG_LEVEL: 'warn' },
-  );
-  running.manager = manager;
-  await manager.start();
-  await manager.cache.waitForSync();
-  const operatorHost = manager.client.host;
+  // The operator, as its ServiceAccount; started once its informers have synced.
+  const operator = await startOperator({
+    workDir: cluster.workDir,
+    kubeconfigPath: identity.kubeconfigPath,
+    namespace: OPERATOR_NAMESPACE,
+    log: say,
+  });
+  running.operator = operator;
+  const started = operator.memory().rssBytes;
+  const requests = async () => requestsByMethod(await operator.metrics());
   /** A phase's write window ends once the reconcile that finished it (and its Events) is done. */
   const idle = async (): Promise<number> => {
     await eventually(
       async () => {
-        if (!(await controllerIdle(CONTROLLER_NAME))) throw new Error('a reconcile is in flight');
+        if (!controllerIdle(await operator.metrics(), CONTROLLER_NAME)) {
+          throw new Error('a reconcile is in flight');
+        }
       },
-      { timeout: 60_000, interval: 10, message: `controller ${CONTROLLER_NAME} idle` },
+      { timeout: 60_000, interval: 20, message: `controller ${CONTROLLER_NAME} idle` },
     );
     return Date.now();
   };
 
-  // The driver: admin, through `localhost` (a SAN of the serving certificate), so that its own
-  // requests count under another host label of rest_client_requests_total than the operator's.
-  const driver = KubeClient.fromKubeConfig(driverKubeConfig(), {
+  // The driver: admin, in this process.
+  const driver = KubeClient.fromKubeConfig(KubeConfig.fromFiles([cluster.kubeconfigPath]), {
     userAgent: 'frappe-bench-driver',
   });
   const benches = new Informer<FrappeBench>(driver, {
@@ -223,12 +215,12 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
     return b === undefined ? 'not seen' : benchLine(b);
   };
 
-  const memory = new MemorySampler();
+  const memory = new MemorySampler(() => operator.memory().rssBytes);
   const baseline = memory.now();
   memory.peak();
 
   // 1. Convergence.
-  const requests0 = await requestsByMethod(operatorHost);
+  const requests0 = await requests();
   say(`creating ${String(n)} benches`);
   const createdAt = new Map<string, number>();
   const t0 = Date.now();
@@ -247,7 +239,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
   const t1 = await idle();
   const afterConvergence = memory.now();
   const convergencePeak = memory.peak();
-  const requests1 = await requestsByMethod(operatorHost);
+  const requests1 = await requests();
   const since = (at: Map<string, number>, from: Map<string, number>) =>
     namespaces.map((ns) => (at.get(ns) ?? NaN) - (from.get(ns) ?? NaN));
   say(
@@ -257,7 +249,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
   // 2. Quiet: the measurement window itself, nothing is awaited.
   await sleep(flags.quietSeconds * 1000);
   const t2 = Date.now();
-  const requests2 = await requestsByMethod(operatorHost);
+  const requests2 = await requests();
   memory.peak();
 
   // 3. The change wave: the guide's vertical-scaling patch on every bench.
@@ -304,7 +296,8 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
   const wavePeak = memory.peak();
   const afterWave = memory.now();
   memory.stop();
-  const requests3 = await requestsByMethod(operatorHost);
+  const peak = operator.memory().peakRssBytes;
+  const requests3 = await requests();
   say(`change wave done after ${String(seconds(waveAll - t3))} s; reading the audit log`);
 
   const writes = await readWrites(cluster.auditLogPath, identity.username);
@@ -325,7 +318,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
       quietSeconds: flags.quietSeconds,
       timeoutSeconds: flags.timeoutSeconds,
       sample: `config/samples/${SAMPLE}`,
-      patch: `test/fixtures/guide/${PATCH}`,
+      patch: `src/dev/guide/${PATCH}`,
     },
     environment: {
       cpus: os.cpus().length,
@@ -354,11 +347,14 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
       ...phase(t3, t4, requests2, requests3),
     },
     memory: {
+      pid: operator.pid,
+      started,
       baseline,
       convergencePeak,
       afterConvergence,
       wavePeak,
       afterWave,
+      peak,
     },
   };
 }
@@ -377,21 +373,6 @@ function sameResources(actual: Resources | undefined, wanted: Resources): boolea
   return same(actual?.requests, wanted.requests) && same(actual?.limits, wanted.limits);
 }
 
-/** The admin kubeconfig of the cluster, with the server addressed as `localhost`. */
-function driverKubeConfig(): KubeConfig {
-  const admin = kubeConfig();
-  const current = admin.getCurrentCluster();
-  if (current === null) throw new Error('the admin kubeconfig has no current cluster');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...current, server: current.server.replace('//127.0.0.1:', '//localhost:') }],
-    users: admin.users,
-    contexts: admin.contexts,
-    currentContext: admin.currentContext,
-  });
-  return kc;
-}
-
 interface NodeManifest {
   metadata: { name: string; labels: Record<string, string> };
   status: { allocatable: { cpu: string } };
@@ -401,7 +382,7 @@ interface NodeManifest {
  * Adds kwok Nodes like the harness's until the cluster has CPU_PER_BENCH for every bench, and
  * waits until they are Ready; returns the number of Nodes.
  */
-async function addNodes(benches: number): Promise<number> {
+async function addNodes(cluster: Cluster, benches: number): Promise<number> {
   const { items } = JSON.parse(nodesManifest()) as { items: NodeManifest[] };
   const template = items[0];
   if (template === undefined) throw new Error('the harness defines no Nodes');
@@ -421,13 +402,13 @@ async function addNodes(benches: number): Promise<number> {
     };
   });
   if (extra.length === 0) return total;
-  await kubectl(['apply', '--server-side', '-f', '-'], {
+  await kubectl(cluster, ['apply', '--server-side', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: extra }),
   });
   for (const node of extra) {
     await eventually(
       async () => {
-        const r = await kubectl([
+        const r = await kubectl(cluster, [
           'get',
           `node/${node.metadata.name}`,
           '-o',

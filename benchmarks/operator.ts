@@ -1,0 +1,146 @@
+// The operator under measurement: `frappe-operator run` (src/cli.ts) as a child process of its
+// own, the way the playground runs it, so that the memory measured is the operator's and nothing
+// else's — read from /proc/<pid>/status (VmRSS now, VmHWM the peak since it started). Its metrics
+// (rest_client_requests_total, the controller's workers and queue depth) come from its own
+// /metrics endpoint.
+//
+// The operator runs with its defaults but for: leader election off (one replica), logs at `warn`,
+// and `metricsAuth: none` — a TokenReview per scrape would be an operator write in the audit log.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { eventually } from '../src/dev/eventually.ts';
+import { freePorts } from '../src/dev/ports.ts';
+import { Supervisor } from '../src/dev/supervisor.ts';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const NAME = 'frappe-operator';
+const START_TIMEOUT_MS = 60_000;
+
+/** One sample of a Prometheus text exposition. */
+export interface MetricSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface OperatorProcess {
+  pid: number;
+  /** VmRSS (now) and VmHWM (peak since start) of the process, in bytes. */
+  memory(): { rssBytes: number; peakRssBytes: number };
+  /** Scrape /metrics; the samples of every series, by metric name. */
+  metrics(): Promise<Map<string, MetricSample[]>>;
+  stop(): Promise<void>;
+  /** For an exit handler: SIGKILL, synchronously. */
+  kill(): void;
+}
+
+/**
+ * Starts the operator with `kubeconfigPath` in `namespace` and resolves once /readyz answers 200
+ * (every informer synced), which is when it has started.
+ */
+export async function startOperator(opts: {
+  workDir: string;
+  kubeconfigPath: string;
+  namespace: string;
+  log: (line: string) => void;
+}): Promise<OperatorProcess> {
+  const supervisor = new Supervisor(opts.workDir, opts.log);
+  const [metricsPort, healthPort] = await freePorts(2);
+  if (metricsPort === undefined || healthPort === undefined) throw new Error('no free ports');
+  await supervisor.start(
+    NAME,
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--leader-elect=false',
+      `--metrics-bind-address=127.0.0.1:${String(metricsPort)}`,
+      `--health-probe-bind-address=127.0.0.1:${String(healthPort)}`,
+    ],
+    {
+      PATH: process.env.PATH,
+      KUBECONFIG: opts.kubeconfigPath,
+      FRAPPE_OPERATOR_NAMESPACE: opts.namespace,
+      FRAPPE_LOG_LEVEL: 'warn',
+      FRAPPE_METRICS_AUTH: 'none',
+    },
+  );
+  const pid = supervisor.pid(NAME);
+  if (pid === undefined) throw new Error(`${NAME} did not start`);
+  await eventually(
+    async () => {
+      const failure = supervisor.failure();
+      if (failure !== undefined) throw failure;
+      const status = await get(http, healthPort, '/readyz');
+      if (status.code !== 200) throw new Error(`/readyz: ${String(status.code)} ${status.body}`);
+    },
+    { timeout: START_TIMEOUT_MS, interval: 50, message: `${NAME} (pid ${String(pid)}) ready` },
+  );
+  return {
+    pid,
+    memory: () => {
+      const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+      return { rssBytes: kib(status, 'VmRSS'), peakRssBytes: kib(status, 'VmHWM') };
+    },
+    metrics: async () => {
+      const res = await get(https, metricsPort, '/metrics');
+      if (res.code !== 200) throw new Error(`/metrics: ${String(res.code)} ${res.body}`);
+      return parseMetrics(res.body);
+    },
+    stop: () => supervisor.stop(NAME),
+    kill: () => {
+      supervisor.killAllSync();
+    },
+  };
+}
+
+/** A `Vm…: 1234 kB` line of /proc/<pid>/status, in bytes. */
+function kib(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (m?.[1] === undefined) throw new Error(`no ${field} in /proc/<pid>/status`);
+  return Number(m[1]) * 1024;
+}
+
+// One keep-alive agent per protocol: the driver scrapes often while it waits for the controller
+// to go idle, and a TLS handshake per scrape would load the operator for nothing.
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true, rejectUnauthorized: false }),
+};
+
+function get(
+  proto: typeof http | typeof https,
+  port: number,
+  path: string,
+): Promise<{ code: number; body: string }> {
+  const agent = proto === https ? agents.https : agents.http;
+  return new Promise((resolve, reject) => {
+    proto
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => {
+          resolve({ code: res.statusCode ?? 0, body });
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+/** The samples of a Prometheus text exposition (comments skipped), by metric name. */
+export function parseMetrics(text: string): Map<string, MetricSample[]> {
+  const byName = new Map<string, MetricSample[]>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m?.[1] === undefined || m[3] === undefined) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      if (l[1] !== undefined && l[2] !== undefined) labels[l[1]] = l[2];
+    }
+    const samples = byName.get(m[1]) ?? [];
+    samples.push({ labels, value: Number(m[3]) });
+    byName.set(m[1], samples);
+  }
+  return byName;
+}
