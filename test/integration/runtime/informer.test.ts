@@ -63,10 +63,9 @@ describe('informer against the API server', () => {
     });
     const events: string[] = [];
     informer.addEventHandler({
-      add: (o) => events.push(`add ${o.metadata.name ?? ''} ${JSON.stringify(o.data ?? {})}`),
-      update: (_o, n) =>
-        events.push(`update ${n.metadata.name ?? ''} ${JSON.stringify(n.data ?? {})}`),
-      delete: (o) => events.push(`delete ${o.metadata.name ?? ''}`),
+      add: (o) => events.push(`add ${o.metadata.name} ${JSON.stringify(o.data ?? {})}`),
+      update: (_o, n) => events.push(`update ${n.metadata.name} ${JSON.stringify(n.data ?? {})}`),
+      delete: (o) => events.push(`delete ${o.metadata.name}`),
     });
     informer.start();
     stops.push(() => informer.stop());

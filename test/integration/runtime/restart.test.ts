@@ -100,7 +100,7 @@ describe('kube-apiserver restart', () => {
                     apiVersion: 'v1',
                     kind: 'ConfigMap',
                     name: req.name,
-                    uid: src.metadata.uid ?? '',
+                    uid: src.metadata.uid,
                     controller: true,
                   },
                 ],
