@@ -15,11 +15,11 @@
 //   6. on Ctrl-C (SIGINT, SIGTERM, SIGHUP): the operator, then the control plane, stopped by pid,
 //      and the work dir deleted.
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND, type FrappeBench } from '../api/v1alpha1/index.ts';
 import { CONTROLLER_NAME as BENCH_CONTROLLER } from '../controllers/bench/index.ts';
 import { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
+import { KubeConfig } from '../kube/kubeconfig.ts';
 import { stderrLogger } from '../kube/logger.ts';
 import { benchLine, benchSettled } from './bench-status.ts';
 import { startCluster, type Cluster } from './cluster.ts';
@@ -151,9 +151,9 @@ async function setUp(
   });
   say(`applied config/samples/frappebench.yaml: FrappeBench ${NAMESPACE}/${name}`);
 
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfigPath);
-  const client = KubeClient.fromKubeConfig(kc, { userAgent: 'frappe-playground' });
+  const client = KubeClient.fromKubeConfig(KubeConfig.fromFiles([cluster.kubeconfigPath]), {
+    userAgent: 'frappe-playground',
+  });
   const benches = new Informer<FrappeBench>(client, {
     apiVersion: API_VERSION,
     kind: KIND.FrappeBench,
