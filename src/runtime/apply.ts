@@ -13,6 +13,7 @@
 // or the comparison never matches and every reconcile re-applies (correct, but not quiet).
 import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
+import type { Stored } from '../kube/informer.ts';
 import { canonicalJson, isSubset } from '../kube/json.ts';
 
 export const FIELD_MANAGER = 'frappe-operator';
@@ -47,8 +48,8 @@ export async function applyObject<T extends KubeObject>(
 
 /** The part of an informer that apply and prune read. */
 export interface ObjectCache<T extends KubeObject = KubeObject> {
-  get(namespace: string, name: string): T | undefined;
-  list(namespace?: string): T[];
+  get(namespace: string, name: string): Stored<T> | undefined;
+  list(namespace?: string): Stored<T>[];
 }
 
 /** Apply `obj` unless `cache` already has it as desired; the object as the server has it. */
@@ -62,7 +63,7 @@ export function applyChild<T extends KubeObject>(
 }
 
 /** Whether `obj` is controlled by the object with this uid. */
-export const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
+const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
   uid !== undefined &&
   (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
 
@@ -75,8 +76,8 @@ export async function pruneChildren(
   owner: KubeObject,
   cache: ObjectCache,
   keep: readonly KubeObject[],
-  select: (obj: KubeObject) => boolean = () => true,
-): Promise<KubeObject[]> {
+  select: (obj: Stored<KubeObject>) => boolean = () => true,
+): Promise<Stored<KubeObject>[]> {
   const namespace = owner.metadata.namespace ?? '';
   const names = new Set(keep.map((o) => o.metadata.name));
   const doomed = cache
@@ -86,7 +87,7 @@ export async function pruneChildren(
         isControlledBy(obj, owner.metadata.uid) && !names.has(obj.metadata.name) && select(obj),
     );
   for (const obj of doomed) {
-    await client.delete(obj.apiVersion, obj.kind, namespace, obj.metadata.name ?? '', {
+    await client.delete(obj.apiVersion, obj.kind, namespace, obj.metadata.name, {
       propagationPolicy: 'Background',
     });
   }

@@ -16,7 +16,7 @@
 //     owner's `vyogo.tech/retry` annotation is one of them, so changing it runs the Job again.
 import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
-import type { Informer } from '../kube/informer.ts';
+import type { Informer, Stored } from '../kube/informer.ts';
 import type { Logger } from '../kube/logger.ts';
 import { applyObject } from './apply.ts';
 
@@ -61,7 +61,7 @@ export type JobPhase<R> =
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
-export const jobInputsHash = (job: KubeObject | undefined): string | undefined =>
+const jobInputsHash = (job: KubeObject | undefined): string | undefined =>
   job?.metadata.annotations?.[INPUTS_HASH_ANNOTATION];
 
 /**
@@ -177,8 +177,8 @@ export class JobRunner {
     return current;
   }
 
-  async #report<R>(job: JobObject, req: JobRequest<R>): Promise<Report<R>> {
-    const uid = job.metadata.uid ?? '';
+  async #report<R>(job: Stored<JobObject>, req: JobRequest<R>): Promise<Report<R>> {
+    const uid = job.metadata.uid;
     const known = this.#reports.get(uid) as Report<R> | undefined;
     if (known !== undefined) return known;
     const pods = await this.#client.list<PodObject>('v1', 'Pod', {

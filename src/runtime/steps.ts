@@ -169,7 +169,7 @@ function reportCondition(r: StepReport): Omit<ConditionInput, 'observedGeneratio
 }
 
 /** The first step, in table order, that stopped the walk or holds Ready (a policy chain). */
-export function readyBlocker(walk: Walk): StepReport | undefined {
+function readyBlocker(walk: Walk): StepReport | undefined {
   return walk.reports.find(
     (r) =>
       r === walk.blocker || ('outcome' in r && r.outcome.kind === 'Done' && r.outcome.holdsReady),

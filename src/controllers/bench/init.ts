@@ -168,7 +168,7 @@ export const initInputs = (
   script: BENCH_INIT_SCRIPT,
 });
 
-export const initJobName = (plan: BenchPlan): string => benchChild(plan, 'init');
+export const initJobName = (plan: Pick<BenchPlan, 'name'>): string => benchChild(plan, 'init');
 
 function benchInitJob(plan: BenchPlan): Job {
   const image = plan.image;

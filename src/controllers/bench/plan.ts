@@ -4,6 +4,7 @@
 // bench-init config and the scaling plans. Builders read the plan and never derive a setting
 // again, so each rule (a default, a precedence) lives in exactly one place.
 import { FrappeBenchDefaults, type FrappeBench } from '../../api/v1alpha1/index.ts';
+import type { Stored } from '../../kube/informer.ts';
 import { normaliseVersion, resolveImage } from '../shared/image.ts';
 import { standardLabels, versionLabel, type Component, type Labels } from '../shared/labels.ts';
 import type { ResourceRequirements } from '../shared/k8s.ts';
@@ -48,6 +49,8 @@ export interface BenchPlan {
    * else the PVC's record; the Deployments run its image.
    */
   initialized: InitRecord | undefined;
+  /** Discovery lists KEDA's ScaledObject. */
+  kedaAvailable: boolean;
   /** Existing Deployments by component. */
   deployments: Partial<Record<DeploymentComponent, DeploymentState>>;
   /** Pod settings of every pod of the bench, but the image. */
@@ -74,13 +77,14 @@ export const benchLabels = (plan: Pick<BenchPlan, 'name'>, component: Component)
   standardLabels(plan.name, component);
 
 /** The bench with its schema defaults applied (once per reconcile). */
-export const withDefaults = (bench: FrappeBench): FrappeBench => FrappeBenchDefaults.apply(bench);
+export const withDefaults = (bench: Stored<FrappeBench>): Stored<FrappeBench> =>
+  // Defaulting fills spec fields only: the stored metadata stays as it was.
+  FrappeBenchDefaults.apply(bench) as Stored<FrappeBench>;
 
 /** Resolve `bench` (defaults applied) and the gathered context into the plan. */
-export function resolveBench(bench: FrappeBench, ctx: BenchContext): BenchPlan {
+export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): BenchPlan {
   const spec = bench.spec;
-  const name = bench.metadata.name ?? '';
-  const namespace = bench.metadata.namespace ?? '';
+  const { name, namespace } = bench.metadata;
   const benchId = `${namespace}-${name}`;
   const redis = redisPlan(spec, name, namespace, ctx.defaults);
   const security = securityContexts(spec.security, ctx.defaults.security, ctx.defaults.isOpenShift);
@@ -112,6 +116,7 @@ export function resolveBench(bench: FrappeBench, ctx: BenchContext): BenchPlan {
     ),
     initHash,
     initialized,
+    kedaAvailable: ctx.kedaAvailable,
     deployments: ctx.deployments,
     pod: {
       bench: name,

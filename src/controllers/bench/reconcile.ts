@@ -43,7 +43,7 @@ import {
   type DeploymentState,
   type OperatorDefaults,
 } from './context.ts';
-import { IMAGE_ANNOTATION, type InitApps } from './init.ts';
+import { IMAGE_ANNOTATION, initJobName, type InitApps } from './init.ts';
 import { benchChild, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
 import { redisAuthSecret, redisName, REDIS_ROLES } from './redis.ts';
 import {
@@ -190,7 +190,7 @@ export class BenchReconciler {
       kedaAvailable,
       deployments,
       initRecord: initRecord(claim),
-      initJob: informers.jobs.get(ns, benchChild(bench.metadata, 'init')),
+      initJob: informers.jobs.get(ns, initJobName(bench.metadata)),
     };
   }
 
@@ -285,7 +285,7 @@ class BenchReconcile implements BenchSteps {
   async #prune(
     cache: ObjectCache,
     keep: readonly KubeObject[],
-    select?: (obj: KubeObject) => boolean,
+    select?: (obj: Stored<KubeObject>) => boolean,
   ): Promise<void> {
     const deleted = await pruneChildren(this.#deps.client, this.#plan.bench, cache, keep, select);
     for (const obj of deleted) {
@@ -345,7 +345,7 @@ class BenchReconcile implements BenchSteps {
     await this.#prune(informers.statefulSets, this.#want.redis);
     const redisServices = redisServiceNames(plan);
     await this.#prune(informers.services, this.#want.redis, (s) =>
-      redisServices.has(s.metadata.name ?? ''),
+      redisServices.has(s.metadata.name),
     );
     return redisOutcome(
       plan.redis.builtIn
@@ -399,7 +399,7 @@ class BenchReconcile implements BenchSteps {
     await this.#prune(
       informers.services,
       this.#want.components,
-      (s) => !redisServices.has(s.metadata.name ?? ''),
+      (s) => !redisServices.has(s.metadata.name),
     );
     return componentsOutcome(this.#deployments(), this.#plan.scaling);
   }
@@ -411,11 +411,8 @@ class BenchReconcile implements BenchSteps {
     for (const hpa of hpas) await this.#apply(hpa as HorizontalPodAutoscaler, informers.hpas);
     await this.#prune(informers.hpas, hpas);
     const scaling = this.#plan.scaling;
-    if (
-      DEPLOYMENT_COMPONENTS.some(
-        (c) => scaling[c].providerManaged && scaling[c].provider === 'keda',
-      )
-    ) {
+    // With KEDA installed its objects are applied, or pruned when no component wants them.
+    if (this.#plan.kedaAvailable) {
       const keda = this.#deps.keda();
       if (!keda.scaledObjects.hasSynced() || !keda.triggerAuthentications.hasSynced()) {
         return wait('CacheSyncing', 'waiting for the KEDA informers to sync', SYNC_RECHECK_MS);

@@ -79,9 +79,9 @@ describe('Reflector + Informer (fake API server)', () => {
     });
     const events: string[] = [];
     informer.addEventHandler({
-      add: (o) => events.push(`add ${o.metadata.name ?? ''} ${o.data.v}`),
-      update: (o, n) => events.push(`update ${n.metadata.name ?? ''} ${o.data.v}->${n.data.v}`),
-      delete: (o) => events.push(`delete ${o.metadata.name ?? ''}`),
+      add: (o) => events.push(`add ${o.metadata.name} ${o.data.v}`),
+      update: (o, n) => events.push(`update ${n.metadata.name} ${o.data.v}->${n.data.v}`),
+      delete: (o) => events.push(`delete ${o.metadata.name}`),
     });
     informer.start();
     return { informer, events };

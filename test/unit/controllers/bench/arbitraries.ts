@@ -3,6 +3,7 @@
 // present or not, Deployments handed to an autoscaler or not, bench-init done or pending).
 import fc from 'fast-check';
 import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import type { Stored } from '../../../../src/kube/informer.ts';
 import type { BenchContext, DeploymentState } from '../../../../src/controllers/bench/context.ts';
 import { DEPLOYMENT_COMPONENTS } from '../../../../src/controllers/bench/context.ts';
 import { context, stored } from './fixtures.ts';
@@ -202,7 +203,7 @@ const spec = fc.record(
   { requiredKeys: [] },
 );
 
-export const bench: fc.Arbitrary<FrappeBench> = fc
+export const bench: fc.Arbitrary<Stored<FrappeBench>> = fc
   .record({ name: dnsLabel(40), namespace: dnsLabel(63), spec })
   .map(({ name, namespace, spec }) =>
     stored({

@@ -3,6 +3,7 @@
 // from the guide's text; and a BenchContext with the operator's defaults.
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import type { Stored } from '../../../../src/kube/informer.ts';
 import {
   resolveBench,
   withDefaults,
@@ -13,7 +14,7 @@ import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/se
 import { loadManifest, MANIFESTS } from '../../../../src/dev/guide/guide.ts';
 
 /** `obj` as stored: validated, schema defaults filled in, uid and generation set. */
-export function stored(obj: unknown): FrappeBench {
+export function stored(obj: unknown): Stored<FrappeBench> {
   const result = validateFrappeBench(obj);
   if (!result.ok) throw new Error(`invalid FrappeBench: ${result.errors.join('; ')}`);
   const bench = result.value;
@@ -21,8 +22,10 @@ export function stored(obj: unknown): FrappeBench {
     ...bench,
     metadata: {
       uid: '6f1c2d3e-0000-4000-8000-000000000001',
+      resourceVersion: '1',
       generation: 1,
       ...bench.metadata,
+      name: bench.metadata.name ?? 'bench',
       namespace: bench.metadata.namespace ?? 'default',
     },
   };
@@ -65,9 +68,9 @@ export const prodBenchManifest = {
   },
 };
 
-export const prodBench = (): FrappeBench => stored(prodBenchManifest);
+export const prodBench = (): Stored<FrappeBench> => stored(prodBenchManifest);
 /** The guide's compliance-bench, from its text (src/dev/guide). */
-export async function complianceBench(): Promise<FrappeBench> {
+export async function complianceBench(): Promise<Stored<FrappeBench>> {
   const fixture = MANIFESTS.find((m) => m.file === 'compliance-bench.yaml');
   if (fixture === undefined) throw new Error('no compliance-bench fixture');
   return stored(await loadManifest(fixture));
@@ -97,5 +100,5 @@ export const initialized = (image = CONFIG_SPEC.defaultFrappeImage.default) => (
 });
 
 /** The bench resolved as the reconciler resolves it. */
-export const planOf = (bench: FrappeBench, ctx: BenchContext = context()): BenchPlan =>
+export const planOf = (bench: Stored<FrappeBench>, ctx: BenchContext = context()): BenchPlan =>
   resolveBench(withDefaults(bench), ctx);

@@ -8,12 +8,14 @@ import { scalingPlan } from '../../../../src/controllers/bench/autoscaling.ts';
 import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import type { Stored } from '../../../../src/kube/informer.ts';
 import { parseInitReport, requiredApps } from '../../../../src/controllers/bench/init.ts';
 import { desiredJob } from '../../../../src/runtime/jobs.ts';
 import { context, initialized, planOf, prodBench, stored, prodBenchManifest } from './fixtures.ts';
 
-const children = (bench: FrappeBench, ctx: BenchContext) => benchChildren(planOf(bench, ctx));
-const initJob = (bench: FrappeBench, ctx: BenchContext = context()) =>
+const children = (bench: Stored<FrappeBench>, ctx: BenchContext) =>
+  benchChildren(planOf(bench, ctx));
+const initJob = (bench: Stored<FrappeBench>, ctx: BenchContext = context()) =>
   desiredJob(children(bench, ctx).init);
 
 const withSpec = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>
@@ -75,7 +77,7 @@ test('KEDA missing: keda components run staticReplicas, not provider-managed, no
 });
 
 test('bench-init inputs hash changes with image, apps, commonSiteConfig, Redis and retry only', () => {
-  const hash = (bench: FrappeBench) => planOf(bench).initHash;
+  const hash = (bench: Stored<FrappeBench>) => planOf(bench).initHash;
   const base = hash(prodBench());
   assert.equal(hash(withSpec({ componentResources: {} })), base);
   assert.equal(hash(withSpec({ componentAutoscaling: {} })), base);

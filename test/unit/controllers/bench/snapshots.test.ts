@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import type { Stored } from '../../../../src/kube/informer.ts';
 import { desiredJob } from '../../../../src/runtime/jobs.ts';
 import { complianceBench, context, planOf, prodBench, stored } from './fixtures.ts';
 
@@ -14,14 +15,14 @@ const yaml = (value: unknown): string =>
   YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 
 /** The bench's children once bench-init has succeeded for its current inputs. */
-function initialized(bench: FrappeBench, ctx: BenchContext) {
+function initialized(bench: Stored<FrappeBench>, ctx: BenchContext) {
   const plan = planOf(bench, ctx);
   return benchChildren(
     planOf(bench, { ...ctx, initRecord: { image: plan.image, inputsHash: plan.initHash } }),
   );
 }
 
-function render(bench: FrappeBench, ctx: BenchContext) {
+function render(bench: Stored<FrappeBench>, ctx: BenchContext) {
   const c = initialized(bench, ctx);
   return [
     c.storage,
