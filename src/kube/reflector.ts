@@ -188,8 +188,7 @@ export class Reflector<T extends KubeObject> {
         if (event.type === 'ERROR') throw statusError('watch', 500, event.object);
         delivered = true;
         const rv = event.object.metadata.resourceVersion;
-        if (event.type !== 'BOOKMARK')
-          this.#store.apply(event.type, toStored(event.object));
+        if (event.type !== 'BOOKMARK') this.#store.apply(event.type, toStored(event.object));
         if (rv !== undefined && rv !== '') this.#resourceVersion = rv;
       }
       // As client-go: a watch the server ends at once, empty, is a failure (no hot loop).

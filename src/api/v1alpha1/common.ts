@@ -4,6 +4,7 @@
 // schema and definition alike.
 import { Type } from '@sinclair/typebox';
 import type { Static, TProperties, TSchema } from '@sinclair/typebox';
+import { DEFAULT_RESOURCES, describeSize } from './resources.ts';
 import {
   IntOrString,
   KeyedMap,
@@ -288,7 +289,7 @@ export const DatabaseConfig = Type.Object(
     ),
     resources: Type.Optional(
       ResourceRequirementsSchema(
-        'Dedicated mode: resources of the MariaDB container (default 250m/512Mi requests, 2/2Gi limits).',
+        `Dedicated mode: resources of the MariaDB container (default ${describeSize(DEFAULT_RESOURCES.mariadb)}).`,
       ),
     ),
   },

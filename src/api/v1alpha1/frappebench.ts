@@ -3,6 +3,7 @@
 // columns and the admission rules B0–B21 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import { DEFAULT_RESOURCES, describeSize, type ResourceDefaults } from './resources.ts';
 import {
   IntOrString,
   KeyedMap,
@@ -173,18 +174,20 @@ const BenchApp = Type.Object(
 // Resources
 // ---------------------------------------------------------------------------------------------
 
-const componentResource = (name: string, defaults: string) =>
-  Type.Optional(ResourceRequirementsSchema(`Resources of ${name} (default ${defaults}).`));
+const componentResource = (name: string, defaults: ResourceDefaults) =>
+  Type.Optional(
+    ResourceRequirementsSchema(`Resources of ${name} (default ${describeSize(defaults)}).`),
+  );
 
 const ComponentResources = Type.Object(
   {
-    gunicorn: componentResource('gunicorn', '250m/512Mi requests, 2/2Gi limits'),
-    nginx: componentResource('nginx', '100m/128Mi requests, 1/512Mi limits'),
-    socketio: componentResource('socketio', '100m/128Mi requests, 1/512Mi limits'),
-    scheduler: componentResource('the scheduler', '100m/256Mi requests, 1/1Gi limits'),
-    workerDefault: componentResource('worker-default', '200m/512Mi requests, 2/2Gi limits'),
-    workerLong: componentResource('worker-long', '200m/512Mi requests, 2/2Gi limits'),
-    workerShort: componentResource('worker-short', '200m/512Mi requests, 2/2Gi limits'),
+    gunicorn: componentResource('gunicorn', DEFAULT_RESOURCES.gunicorn),
+    nginx: componentResource('nginx', DEFAULT_RESOURCES.nginx),
+    socketio: componentResource('socketio', DEFAULT_RESOURCES.socketio),
+    scheduler: componentResource('the scheduler', DEFAULT_RESOURCES.scheduler),
+    workerDefault: componentResource('worker-default', DEFAULT_RESOURCES.worker),
+    workerLong: componentResource('worker-long', DEFAULT_RESOURCES.worker),
+    workerShort: componentResource('worker-short', DEFAULT_RESOURCES.worker),
   },
   {
     description:
@@ -196,17 +199,17 @@ const JobResources = Type.Object(
   {
     default: componentResource(
       'Jobs without a specific entry (delete, password reset)',
-      '50m/128Mi requests, 500m/512Mi limits',
+      DEFAULT_RESOURCES.default,
     ),
-    benchInit: componentResource('the bench-init Job', '100m/512Mi requests, 1/2Gi limits'),
-    siteInit: componentResource('site-init Jobs', '250m/512Mi requests, 2/3Gi limits'),
-    restore: componentResource('restore Jobs', '250m/512Mi requests, 2/3Gi limits'),
-    migrate: componentResource('migrate Jobs', '250m/512Mi requests, 2/3Gi limits'),
-    backup: componentResource('backup Jobs', '100m/256Mi requests, 1/2Gi limits'),
-    siteJob: componentResource('SiteJob Jobs', '250m/512Mi requests, 2/3Gi limits'),
+    benchInit: componentResource('the bench-init Job', DEFAULT_RESOURCES.benchInit),
+    siteInit: componentResource('site-init Jobs', DEFAULT_RESOURCES.siteInit),
+    restore: componentResource('restore Jobs', DEFAULT_RESOURCES.restore),
+    migrate: componentResource('migrate Jobs', DEFAULT_RESOURCES.migrate),
+    backup: componentResource('backup Jobs', DEFAULT_RESOURCES.backup),
+    siteJob: componentResource('SiteJob Jobs', DEFAULT_RESOURCES.siteJob),
     agent: componentResource(
       'the backup agent container (upload, download)',
-      '100m/128Mi requests, 1/512Mi limits',
+      DEFAULT_RESOURCES.agent,
     ),
   },
   {
@@ -501,7 +504,7 @@ const RedisConfig = Type.Object(
     ),
     resources: Type.Optional(
       ResourceRequirementsSchema(
-        'Resources of each of the two Redis instances (default 100m/128Mi requests, 1/1Gi limits).',
+        `Resources of each of the two Redis instances (default ${describeSize(DEFAULT_RESOURCES.redis)}).`,
       ),
     ),
     maxMemory: Type.Optional(

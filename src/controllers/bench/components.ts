@@ -17,7 +17,7 @@ import {
   podTemplateMeta,
   type PodSettings,
 } from '../shared/pod.ts';
-import { DEFAULT_RESOURCES, type ResourceDefaults } from '../shared/resources.ts';
+import { DEFAULT_RESOURCES, type ResourceDefaults } from '../../api/v1alpha1/resources.ts';
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import { SOCKETIO_PORT } from './init.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';

@@ -10,7 +10,8 @@ import { standardLabels, versionLabel, type Component, type Labels } from '../sh
 import type { ResourceRequirements } from '../shared/k8s.ts';
 import { childName } from '../shared/naming.ts';
 import type { PodConfig, PodSettings, PullPolicy } from '../shared/pod.ts';
-import { DEFAULT_RESOURCES, jobResources, mergeResources } from '../shared/resources.ts';
+import { DEFAULT_RESOURCES } from '../../api/v1alpha1/resources.ts';
+import { jobResources, mergeResources } from '../shared/resources.ts';
 import { securityContexts } from '../shared/security.ts';
 import { scalingPlans, type ScalingPlan } from './autoscaling.ts';
 import { COMPONENTS } from './components.ts';

@@ -1,9 +1,9 @@
-// Requests and limits of every container the operator creates (API.md §2.0, §3.2): the built-in
-// defaults per component and Job kind, and the merge of a user's partial ResourceRequirements
+// Requests and limits of every container the operator creates (API.md §2.0, §3.2): the merge of a user's partial ResourceRequirements
 // with them. Per resource, a missing request is min(default request, user limit) and a missing
 // limit is max(default limit, user request), so every container ends up with a valid cpu and
 // memory request and limit whatever subset the user gave.
 import type { ResourceRequirements } from './k8s.ts';
+import { DEFAULT_RESOURCES, type ResourceDefaults } from '../../api/v1alpha1/resources.ts';
 import { parseQuantity } from './quantity.ts';
 
 type Quantity = string | number;
@@ -13,36 +13,6 @@ export interface UserResources {
   requests?: Partial<Record<string, Quantity>>;
   limits?: Partial<Record<string, Quantity>>;
 }
-
-export interface ResourceDefaults {
-  requests: { cpu: string; memory: string };
-  limits: { cpu: string; memory: string };
-}
-
-const sized = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({
-  requests: { cpu, memory },
-  limits: { cpu: cpuLimit, memory: memoryLimit },
-});
-
-/** Built-in sizes (requests → limits), API.md §3.2. */
-export const DEFAULT_RESOURCES = {
-  gunicorn: sized('250m', '512Mi', '2', '2Gi'),
-  nginx: sized('100m', '128Mi', '1', '512Mi'),
-  socketio: sized('100m', '128Mi', '1', '512Mi'),
-  scheduler: sized('100m', '256Mi', '1', '1Gi'),
-  worker: sized('200m', '512Mi', '2', '2Gi'),
-  assets: sized('50m', '64Mi', '500m', '256Mi'),
-  redis: sized('100m', '128Mi', '1', '1Gi'),
-  redisExporter: sized('25m', '32Mi', '200m', '128Mi'),
-  benchInit: sized('100m', '512Mi', '1', '2Gi'),
-  siteInit: sized('250m', '512Mi', '2', '3Gi'),
-  restore: sized('250m', '512Mi', '2', '3Gi'),
-  migrate: sized('250m', '512Mi', '2', '3Gi'),
-  siteJob: sized('250m', '512Mi', '2', '3Gi'),
-  backup: sized('100m', '256Mi', '1', '2Gi'),
-  agent: sized('100m', '128Mi', '1', '512Mi'),
-  default: sized('50m', '128Mi', '500m', '512Mi'),
-} as const satisfies Record<string, ResourceDefaults>;
 
 /** Job kinds of `spec.jobResources`; `default` also sizes delete and password-reset Jobs. */
 export type JobKind =

@@ -3,6 +3,7 @@
 // _FSGROUP) > built-in 1001/0/0. On OpenShift the IDs stay unset, so the SCC assigns them, unless
 // the bench or an explicitly set env gives them. Everything else is fixed so that every pod passes
 // the `restricted` Pod Security Standard.
+import { CONFIG_SPEC } from '../../config/operator-config.ts';
 import type { PodSecurityContext, SecurityContext } from './k8s.ts';
 
 /** The operator's start-up security defaults; `*Set` is true when the env gave the value. */
@@ -15,10 +16,11 @@ export interface SecurityDefaults {
   fsGroupSet: boolean;
 }
 
+/** The operator configuration's built-in IDs, none set by the env. */
 export const BUILTIN_SECURITY_DEFAULTS: SecurityDefaults = {
-  uid: 1001,
-  gid: 0,
-  fsGroup: 0,
+  uid: CONFIG_SPEC.defaultUID.default,
+  gid: CONFIG_SPEC.defaultGID.default,
+  fsGroup: CONFIG_SPEC.defaultFSGroup.default,
   uidSet: false,
   gidSet: false,
   fsGroupSet: false,

@@ -15,11 +15,8 @@ import {
   shortenName,
 } from '../../../../src/controllers/shared/naming.ts';
 import { parseQuantity } from '../../../../src/controllers/shared/quantity.ts';
-import {
-  DEFAULT_RESOURCES,
-  jobResources,
-  mergeResources,
-} from '../../../../src/controllers/shared/resources.ts';
+import { DEFAULT_RESOURCES } from '../../../../src/api/v1alpha1/resources.ts';
+import { jobResources, mergeResources } from '../../../../src/controllers/shared/resources.ts';
 import {
   BUILTIN_SECURITY_DEFAULTS,
   securityContexts,
