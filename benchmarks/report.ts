@@ -1,6 +1,7 @@
 // The benchmark's result (also written as JSON) and its human-readable table.
 import type { WriteCounts } from './audit.ts';
 import { distribution, type Distribution } from './measure.ts';
+import type { OperatorCode } from './operator.ts';
 
 export interface PhaseResult {
   writes: WriteCounts;
@@ -14,6 +15,7 @@ export interface BenchResult {
     benches: number;
     quietSeconds: number;
     timeoutSeconds: number;
+    operator: OperatorCode;
     sample: string;
     patch: string;
   };
@@ -133,7 +135,7 @@ export function formatReport(r: BenchResult): string {
     `  ${String(r.config.benches)} × ${r.config.sample} (the guide's prod-bench: HPA on gunicorn, KEDA on worker-short/long), one namespace each, restricted Pod Security`,
     `  machine: ${String(e.cpus)} CPUs (${e.cpuModel}), ${String(e.memoryGiB)} GiB, load average ${e.loadAverage.start.toFixed(2)} at the start, ${e.loadAverage.end.toFixed(2)} at the end; Node ${e.node}`,
     `  cluster: Kubernetes ${e.kubernetes}, kwok, ${String(e.nodes)} Nodes`,
-    `  operator: node src/cli.ts run (its own process), leader election off, as ${e.operatorUser}`,
+    `  operator: \`frappe-operator run\` in its own process, ${r.config.operator === 'build' ? 'compiled as for the image (npm run build)' : 'from src/cli.ts (types stripped by Node)'}, leader election off, as ${e.operatorUser}`,
     `  apiserver: ${e.apiserverLimits}`,
     '',
     'time per bench',

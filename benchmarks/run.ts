@@ -59,7 +59,7 @@ import {
   requestsBetween,
   requestsByMethod,
 } from './measure.ts';
-import { startOperator, type OperatorProcess } from './operator.ts';
+import { startOperator, type OperatorCode, type OperatorProcess } from './operator.ts';
 import { formatReport, type BenchResult, type PhaseResult } from './report.ts';
 
 const SAMPLE = 'frappebench.yaml';
@@ -75,6 +75,7 @@ interface Flags {
   benches: number;
   quietSeconds: number;
   timeoutSeconds: number;
+  operator: OperatorCode;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -85,8 +86,13 @@ function parseFlags(argv: string[]): Flags {
       benches: { type: 'string', default: '20' },
       quiet: { type: 'string', default: '60' },
       timeout: { type: 'string', default: '600' },
+      operator: { type: 'string', default: 'build' },
     },
   });
+  const operator = values.operator;
+  if (operator !== 'build' && operator !== 'source') {
+    throw new Error(`--operator=${operator}: expected build or source`);
+  }
   const int = (flag: string, v: string, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min)
@@ -97,6 +103,7 @@ function parseFlags(argv: string[]): Flags {
     benches: int('benches', values.benches, 1),
     quietSeconds: int('quiet', values.quiet, 0),
     timeoutSeconds: int('timeout', values.timeout, 1),
+    operator,
   };
 }
 
@@ -168,6 +175,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
 
   // The operator, as its ServiceAccount; started once its informers have synced.
   const operator = await startOperator({
+    code: flags.operator,
     workDir: cluster.workDir,
     kubeconfigPath: identity.kubeconfigPath,
     namespace: OPERATOR_NAMESPACE,
@@ -317,6 +325,7 @@ async function measure(cluster: Cluster, flags: Flags, running: Running): Promis
       benches: n,
       quietSeconds: flags.quietSeconds,
       timeoutSeconds: flags.timeoutSeconds,
+      operator: flags.operator,
       sample: `config/samples/${SAMPLE}`,
       patch: `src/dev/guide/${PATCH}`,
     },
