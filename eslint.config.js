@@ -22,6 +22,11 @@ const LAYERS = [
     forbid: ['src/runtime/', 'src/controllers/'],
     why: 'the API client sits below the controller runtime and the controllers',
   },
+  {
+    from: 'src/runtime/',
+    forbid: ['src/controllers/', 'src/config/', 'src/api/', 'src/dev/'],
+    why: 'the controller runtime is generic: it knows no product kind, configuration or document',
+  },
 ];
 
 /** src/controllers/<x>/… → x; the entry points of a controller that others must not import. */

@@ -10,7 +10,7 @@
 // (`--flag=value`, `--flag value`, a bare `--leader-elect` meaning true), as kubebuilder's
 // manifests pass them.
 import { parseArgs } from 'node:util';
-import { parseBindAddress } from './config/bind-address.ts';
+import { parseBindAddress } from './runtime/bind-address.ts';
 import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holder.ts';
 import { operatorNamespace } from './config/namespace.ts';
 import { watchOperatorConfig } from './config/watch.ts';

@@ -9,7 +9,7 @@
 // format of the Kubernetes components; `?verbose` shows the lines on success too.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { close, listen, type BindAddress } from '../config/bind-address.ts';
+import { close, listen, type BindAddress } from './bind-address.ts';
 import { noopLogger, type Logger } from '../kube/logger.ts';
 
 /** A check: undefined when healthy, else why not. */

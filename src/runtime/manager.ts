@@ -18,7 +18,7 @@
 // product's configuration: whoever builds it wires that to the controllers.
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { BindAddress } from '../config/bind-address.ts';
+import type { BindAddress } from './bind-address.ts';
 import { Cache } from '../kube/cache.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../kube/logger.ts';

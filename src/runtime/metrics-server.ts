@@ -20,7 +20,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { Registry } from 'prom-client';
-import { close, listen, type BindAddress } from '../config/bind-address.ts';
+import { close, listen, type BindAddress } from './bind-address.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { noopLogger, type Logger } from '../kube/logger.ts';
 import {

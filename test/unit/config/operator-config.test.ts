@@ -15,7 +15,7 @@ import {
   parseOperatorConfig,
   type ConfigKey,
 } from '../../../src/config/operator-config.ts';
-import { parseBindAddress } from '../../../src/config/bind-address.ts';
+import { parseBindAddress } from '../../../src/runtime/bind-address.ts';
 
 const parse = (configMapData: Record<string, string>, env: Record<string, string> = {}) =>
   parseOperatorConfig({ configMapData, env });
