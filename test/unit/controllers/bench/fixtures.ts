@@ -2,7 +2,10 @@
 // applied): prod-bench as API.md §2.1 assembles it from the guide's snippets, compliance-bench
 // from the guide's text; and a BenchContext with the operator's defaults.
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
+import type { KubeObject } from '../../../../src/kube/client.ts';
+import { desiredJob } from '../../../../src/runtime/jobs.ts';
 import type { Stored } from '../../../../src/kube/informer.ts';
 import {
   resolveBench,
@@ -102,3 +105,25 @@ export const initialized = (image = CONFIG_SPEC.defaultFrappeImage.default) => (
 /** The bench resolved as the reconciler resolves it. */
 export const planOf = (bench: Stored<FrappeBench>, ctx: BenchContext = context()): BenchPlan =>
   resolveBench(withDefaults(bench), ctx);
+
+/** The plan once bench-init has succeeded for the current inputs (or as `ctx` records it). */
+export function initializedPlan(bench: Stored<FrappeBench>, ctx: BenchContext): BenchPlan {
+  const first = planOf(bench, ctx);
+  return planOf(bench, {
+    ...ctx,
+    initRecord: ctx.initRecord ?? { image: first.image, inputsHash: first.initHash },
+  });
+}
+
+/** Every child of `plan`, in apply order, the bench-init Job as the runner creates it. */
+export function childList(plan: BenchPlan): KubeObject[] {
+  const c = benchChildren(plan);
+  return [
+    c.storage,
+    ...c.redis,
+    desiredJob(c.init),
+    ...c.components,
+    ...c.disruptionBudgets,
+    ...c.autoscaling,
+  ];
+}

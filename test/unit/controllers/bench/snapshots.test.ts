@@ -8,31 +8,20 @@ import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
 import type { Stored } from '../../../../src/kube/informer.ts';
-import { desiredJob } from '../../../../src/runtime/jobs.ts';
-import { complianceBench, context, planOf, prodBench, stored } from './fixtures.ts';
+import {
+  childList,
+  complianceBench,
+  context,
+  initializedPlan,
+  prodBench,
+  stored,
+} from './fixtures.ts';
 
 const yaml = (value: unknown): string =>
   YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 
-/** The bench's children once bench-init has succeeded for its current inputs. */
-function initialized(bench: Stored<FrappeBench>, ctx: BenchContext) {
-  const plan = planOf(bench, ctx);
-  return benchChildren(
-    planOf(bench, { ...ctx, initRecord: { image: plan.image, inputsHash: plan.initHash } }),
-  );
-}
-
-function render(bench: Stored<FrappeBench>, ctx: BenchContext) {
-  const c = initialized(bench, ctx);
-  return [
-    c.storage,
-    ...c.redis,
-    desiredJob(c.init),
-    ...c.components,
-    ...c.disruptionBudgets,
-    ...c.autoscaling,
-  ];
-}
+const render = (bench: Stored<FrappeBench>, ctx: BenchContext) =>
+  childList(initializedPlan(bench, ctx));
 
 test('prod-bench (guide): every child', (t) => {
   t.assert.snapshot(render(prodBench(), context()), { serializers: [yaml] });
@@ -86,6 +75,6 @@ test('a bench with Redis auth, metrics and persistence, ReadWriteOnce and podCon
 
 test('OpenShift without explicit IDs: pod and container IDs stay unset', (t) => {
   const ctx = context({ defaults: { ...context().defaults, isOpenShift: true } });
-  const c = initialized(prodBench(), ctx);
+  const c = benchChildren(initializedPlan(prodBench(), ctx));
   t.assert.snapshot(c.init.job.spec.template.spec, { serializers: [yaml] });
 });
