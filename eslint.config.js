@@ -29,6 +29,21 @@ const LAYERS = [
   },
 ];
 
+/**
+ * The running operator (controllers, configuration, client) never loads the API schemas (the
+ * schema library costs memory in every replica): it value-imports only the plain modules of
+ * v1alpha1 — names, defaulting, resources — and takes the types with `import type`.
+ */
+const OPERATOR_CODE = ['src/controllers/', 'src/config/', 'src/kube/'];
+const PLAIN_API = ['names.ts', 'defaulting.ts', 'resources.ts'].map((f) => `src/api/v1alpha1/${f}`);
+
+/** Why a value import of `target` by `file` loads the schemas, or undefined. */
+function schemaLoad(file, target) {
+  if (!OPERATOR_CODE.some((d) => file.startsWith(d))) return undefined;
+  if (!target.startsWith('src/api/') || PLAIN_API.includes(target)) return undefined;
+  return 'the running operator never loads the API schemas: value-import names.ts, defaulting.ts or resources.ts of src/api/v1alpha1, and use `import type` for the types';
+}
+
 /** src/controllers/<x>/… → x; the entry points of a controller that others must not import. */
 const CONTROLLER_DIR = /^src\/controllers\/([^/]+)\//;
 const CONTROLLER_ENTRY = /^src\/controllers\/([^/]+)\/(reconcile|index)\.ts$/;
@@ -66,11 +81,12 @@ const layering = {
   },
   create(context) {
     const file = path.relative(ROOT, context.filename).split(path.sep).join('/');
-    const check = (source) => {
+    const check = (source, typeOnly = false) => {
       if (source?.type !== 'Literal' || typeof source.value !== 'string') return;
       const target = importedPath(context.filename, source.value);
       if (target === undefined) return;
-      const why = layeringViolation(file, target);
+      const why =
+        layeringViolation(file, target) ?? (typeOnly ? undefined : schemaLoad(file, target));
       if (why !== undefined) {
         context.report({
           node: source,
@@ -80,8 +96,13 @@ const layering = {
       }
     };
     return {
-      ImportDeclaration: (node) => check(node.source),
-      ExportNamedDeclaration: (node) => check(node.source),
+      ImportDeclaration: (node) =>
+        check(
+          node.source,
+          node.importKind === 'type' ||
+            (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type')),
+        ),
+      ExportNamedDeclaration: (node) => check(node.source, node.exportKind === 'type'),
       ExportAllDeclaration: (node) => check(node.source),
       ImportExpression: (node) => check(node.source),
     };

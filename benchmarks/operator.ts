@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OPERATOR_NODE_OPTIONS } from '../src/deploy/names.ts';
 import { eventually } from '../src/dev/eventually.ts';
 import { run } from '../src/dev/exec.ts';
 import { freePorts } from '../src/dev/ports.ts';
@@ -100,6 +101,7 @@ export async function startOperator(opts: {
       FRAPPE_OPERATOR_NAMESPACE: opts.namespace,
       FRAPPE_LOG_LEVEL: 'warn',
       FRAPPE_METRICS_AUTH: 'none',
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
     },
   );
   const pid = supervisor.pid(NAME);

@@ -23,6 +23,7 @@ import {
   METRICS_SERVICE_NAME,
   NAMESPACE,
   OPERATOR_IMAGE,
+  OPERATOR_NODE_OPTIONS,
 } from './names.ts';
 
 export function namespace(): KubeObject {
@@ -93,6 +94,7 @@ function managerContainer(): Container {
       },
       // The backup agent's image: this one (a pod cannot read its own image otherwise).
       { name: 'FRAPPE_OPERATOR_IMAGE', value: OPERATOR_IMAGE },
+      { name: 'NODE_OPTIONS', value: OPERATOR_NODE_OPTIONS },
     ],
     ports: [
       { name: 'https', containerPort: METRICS_PORT, protocol: 'TCP' },

@@ -14,6 +14,15 @@ export const OPERATOR_VERSION = '0.1.0';
  */
 export const OPERATOR_IMAGE = `ghcr.io/vyogotech/frappe-operator:${OPERATOR_VERSION}`;
 
+/**
+ * Node options of the operator process, wherever it runs (the manager Deployment, the playground,
+ * the benchmark). A 1 MiB young-generation semi-space: the operator allocates small, short-lived
+ * objects (watch events, apply bodies), so scavenges stay cheap while the resident set stays
+ * ~10 MiB smaller than with V8's default semi-space, with no measurable cost in convergence
+ * (`npm run bench`).
+ */
+export const OPERATOR_NODE_OPTIONS = '--max-semi-space-size=1';
+
 export const NAMESPACE = 'frappe-operator-system';
 export const PREFIX = 'frappe-operator';
 export const MANAGER_NAME = `${PREFIX}-controller-manager`;

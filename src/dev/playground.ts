@@ -17,6 +17,7 @@
 import { fileURLToPath } from 'node:url';
 import { API_VERSION, KIND, type FrappeBench } from '../api/v1alpha1/index.ts';
 import { CONTROLLER_NAME as BENCH_CONTROLLER } from '../controllers/bench/index.ts';
+import { OPERATOR_NODE_OPTIONS } from '../deploy/names.ts';
 import { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import { KubeConfig } from '../kube/kubeconfig.ts';
@@ -120,6 +121,7 @@ async function setUp(
       ...process.env,
       KUBECONFIG: identity.kubeconfigPath,
       FRAPPE_OPERATOR_NAMESPACE: OPERATOR_NAMESPACE,
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
     },
   );
   const logPath = operator.logPath(OPERATOR);

@@ -4,6 +4,7 @@
 // schema and definition alike.
 import { Type } from '@sinclair/typebox';
 import type { Static, TProperties, TSchema } from '@sinclair/typebox';
+import { API_VERSION, GROUP, VERSION } from './names.ts';
 import { DEFAULT_RESOURCES, describeSize } from './resources.ts';
 import {
   IntOrString,
@@ -20,9 +21,7 @@ import {
 } from '../schema.ts';
 import type { KindDefinition, Options, PrinterColumn } from '../schema.ts';
 
-export const GROUP = 'vyogo.tech';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
+export { API_VERSION, GROUP, VERSION } from './names.ts';
 /** Every kind is in this category: `kubectl get frappe` lists all four. */
 export const CATEGORY = 'frappe';
 

@@ -3,6 +3,7 @@
 // columns and the admission rules B0–B21 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND } from './names.ts';
 import { DEFAULT_RESOURCES, describeSize, type ResourceDefaults } from './resources.ts';
 import {
   IntOrString,
@@ -38,28 +39,12 @@ import {
   statusFields,
 } from './common.ts';
 
-/** The seven Deployments of a bench, named `<bench>-<component>`. */
-export const COMPONENTS = [
-  'gunicorn',
-  'nginx',
-  'socketio',
-  'scheduler',
-  'worker-default',
-  'worker-short',
-  'worker-long',
-] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
-
-/** Components that may be autoscaled: every component but the scheduler. */
-export const AUTOSCALED_COMPONENTS = [
-  'gunicorn',
-  'nginx',
-  'socketio',
-  'worker-default',
-  'worker-short',
-  'worker-long',
-] as const;
-export type AutoscaledComponent = (typeof AUTOSCALED_COMPONENTS)[number];
+export {
+  AUTOSCALED_COMPONENTS,
+  COMPONENTS,
+  type AutoscaledComponent,
+  type ComponentName,
+} from './names.ts';
 
 const MESSAGES = {
   b1: 'FrappeBench name must be a DNS-1035 label of at most 40 characters (it prefixes Service and StatefulSet names)',
@@ -935,7 +920,7 @@ export const FrappeBenchStatus = Type.Object(
 export type FrappeBenchStatus = Static<typeof FrappeBenchStatus>;
 
 export const FrappeBenchDefinition = defineKind({
-  kind: 'FrappeBench',
+  kind: KIND.FrappeBench,
   plural: 'frappebenches',
   shortNames: ['fb'],
   description:

@@ -2,6 +2,7 @@
 // ingress/TLS, restore and deletion. Schema, types, printer columns and the admission rules S0–S12
 // (and D1–D6 on dbConfig) of API.md §6.
 import { Type } from '@sinclair/typebox';
+import { KIND } from './names.ts';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
 import {
@@ -302,7 +303,7 @@ export const FrappeSiteStatus = Type.Object(
 export type FrappeSiteStatus = Static<typeof FrappeSiteStatus>;
 
 export const FrappeSiteDefinition = defineKind({
-  kind: 'FrappeSite',
+  kind: KIND.FrappeSite,
   plural: 'frappesites',
   shortNames: ['fsite'],
   description:

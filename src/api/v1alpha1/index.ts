@@ -1,6 +1,6 @@
 // vyogo.tech/v1alpha1: the public surface of the API — constants, schemas, TypeScript types and
 // validators of FrappeBench, FrappeSite, SiteBackup and SiteJob. Controllers import from here.
-import { createDefaulter, createValidator } from '../validate.ts';
+import { createValidator } from '../validate.ts';
 import { FrappeBenchDefinition } from './frappebench.ts';
 import { FrappeSiteDefinition } from './frappesite.ts';
 import { SiteBackupDefinition } from './sitebackup.ts';
@@ -11,7 +11,7 @@ export * from './frappebench.ts';
 export * from './frappesite.ts';
 export * from './sitebackup.ts';
 export * from './sitejob.ts';
-export type { Defaulter, ValidationResult } from '../validate.ts';
+export type { ValidationResult } from '../validate.ts';
 
 /** Every kind of the group, in documentation order. */
 export const KINDS = [
@@ -21,19 +21,9 @@ export const KINDS = [
   SiteJobDefinition,
 ] as const;
 
-export type KindName = (typeof KINDS)[number]['kind'];
-
-/** Kind names, e.g. `KIND.FrappeBench === 'FrappeBench'`. */
-export const KIND = {
-  FrappeBench: FrappeBenchDefinition.kind,
-  FrappeSite: FrappeSiteDefinition.kind,
-  SiteBackup: SiteBackupDefinition.kind,
-  SiteJob: SiteJobDefinition.kind,
-} as const;
+export { KIND, type KindName } from './names.ts';
 
 export const validateFrappeBench = createValidator(FrappeBenchDefinition);
 export const validateFrappeSite = createValidator(FrappeSiteDefinition);
 export const validateSiteBackup = createValidator(SiteBackupDefinition);
 export const validateSiteJob = createValidator(SiteJobDefinition);
-
-export const FrappeBenchDefaults = createDefaulter(FrappeBenchDefinition);

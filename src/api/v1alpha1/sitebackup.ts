@@ -1,6 +1,7 @@
 // SiteBackup (vyogo.tech/v1alpha1): scheduled or one-shot backups of a site to S3 or a PVC, with
 // retention. Schema, types, printer columns and the admission rules K0–K8 of API.md §6.
 import { Type } from '@sinclair/typebox';
+import { KIND } from './names.ts';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
 import {
@@ -153,7 +154,7 @@ export const SiteBackupStatus = Type.Object(
 export type SiteBackupStatus = Static<typeof SiteBackupStatus>;
 
 export const SiteBackupDefinition = defineKind({
-  kind: 'SiteBackup',
+  kind: KIND.SiteBackup,
   plural: 'sitebackups',
   shortNames: ['sbk'],
   description:

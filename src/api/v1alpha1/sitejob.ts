@@ -2,6 +2,7 @@
 // install-app, uninstall-app, set-maintenance-mode, custom). Schema, types, printer columns and
 // the admission rules J0–J7 of API.md §6 (K4–K8 through jobConfig.destination).
 import { Type } from '@sinclair/typebox';
+import { KIND } from './names.ts';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celHas, celList } from '../schema.ts';
 import {
@@ -166,7 +167,7 @@ export const SiteJobStatus = Type.Object(
 export type SiteJobStatus = Static<typeof SiteJobStatus>;
 
 export const SiteJobDefinition = defineKind({
-  kind: 'SiteJob',
+  kind: KIND.SiteJob,
   plural: 'sitejobs',
   shortNames: ['sjob'],
   description:

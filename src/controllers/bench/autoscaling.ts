@@ -10,11 +10,8 @@
 // straight away while the component counted as unavailable), and a switch to autoscaled keeps the
 // current count, so it never resets. Without KEDA a keda component runs `staticReplicas`, and
 // status says why.
-import {
-  FrappeBenchDefaults,
-  type AutoscaledComponent,
-  type FrappeBench,
-} from '../../api/v1alpha1/index.ts';
+import type { AutoscaledComponent, FrappeBench } from '../../api/v1alpha1/index.ts';
+import { FrappeBenchDefaults } from '../../api/v1alpha1/defaulting.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type HorizontalPodAutoscaler } from '../shared/objects.ts';

@@ -1,7 +1,8 @@
 // What the bench builders need besides the FrappeBench itself, gathered by the reconciler from
 // the operator configuration, discovery and the informer caches. `resolveBench` (plan.ts) turns
 // the bench and this context into the plan every builder takes.
-import { COMPONENTS, type ComponentName } from '../../api/v1alpha1/index.ts';
+import type { ComponentName } from '../../api/v1alpha1/index.ts';
+import { COMPONENTS } from '../../api/v1alpha1/names.ts';
 import type { JobObject } from '../../runtime/jobs.ts';
 import type { SecurityDefaults } from '../shared/security.ts';
 

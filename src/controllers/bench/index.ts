@@ -2,7 +2,8 @@
 // by the operator's managed-by label; a child edited or deleted by hand brings its bench back,
 // so it is repaired), every FrappeSite for the dependents check, and the operator defaults it
 // reads. Register `setupBenchController` with the manager (src/cli.ts CONTROLLERS).
-import { API_VERSION, KIND, type FrappeBench, type FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
+import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
 import type { ConfigKey } from '../../config/operator-config.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';

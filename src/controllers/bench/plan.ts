@@ -3,7 +3,8 @@
 // image, security contexts and pod settings, per-component resources, Redis, apps, the
 // bench-init config and the scaling plans. Builders read the plan and never derive a setting
 // again, so each rule (a default, a precedence) lives in exactly one place.
-import { FrappeBenchDefaults, type FrappeBench } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench } from '../../api/v1alpha1/index.ts';
+import { FrappeBenchDefaults } from '../../api/v1alpha1/defaulting.ts';
 import type { Stored } from '../../kube/informer.ts';
 import { normaliseVersion, resolveImage } from '../shared/image.ts';
 import { standardLabels, versionLabel, type Component, type Labels } from '../shared/labels.ts';

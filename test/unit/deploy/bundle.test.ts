@@ -81,13 +81,14 @@ describe('the manager Deployment', () => {
     });
   });
 
-  it('knows its namespace from the downward API and its image from the env', () => {
+  it('knows its namespace from the downward API, its image from the env; runs with the Node options', () => {
     assert.deepEqual(manager.env, [
       {
         name: 'FRAPPE_OPERATOR_NAMESPACE',
         valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
       },
       { name: 'FRAPPE_OPERATOR_IMAGE', value: OPERATOR_IMAGE },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' },
     ]);
     assert.equal(manager.image, OPERATOR_IMAGE);
   });

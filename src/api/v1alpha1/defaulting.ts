@@ -1,0 +1,11 @@
+// The schema defaults of our kinds for the running operator: the defaulting schemas that
+// `npm run generate` extracts from the CRD schemas (defaulting.json), without the schema library.
+import { createDefaulter } from '../defaults.ts';
+import type { FrappeBench } from './frappebench.ts';
+import { KIND } from './names.ts';
+import schemas from './defaulting.json' with { type: 'json' };
+
+export const FrappeBenchDefaults = createDefaulter<FrappeBench>(
+  KIND.FrappeBench,
+  schemas.FrappeBench,
+);
