@@ -23,6 +23,7 @@ import {
   METRICS_SERVICE_NAME,
   NAMESPACE,
   OPERATOR_IMAGE,
+  OPERATOR_MEMORY_LIMIT_MIB,
   OPERATOR_NODE_OPTIONS,
 } from './names.ts';
 
@@ -112,7 +113,7 @@ function managerContainer(): Container {
     },
     resources: {
       requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '500m', memory: '512Mi' },
+      limits: { cpu: '500m', memory: `${String(OPERATOR_MEMORY_LIMIT_MIB)}Mi` },
     },
     securityContext: {
       allowPrivilegeEscalation: false,

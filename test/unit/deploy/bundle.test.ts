@@ -88,7 +88,7 @@ describe('the manager Deployment', () => {
         valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
       },
       { name: 'FRAPPE_OPERATOR_IMAGE', value: OPERATOR_IMAGE },
-      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1 --max-old-space-size=128' },
     ]);
     assert.equal(manager.image, OPERATOR_IMAGE);
   });
