@@ -163,6 +163,7 @@ describe('config/install.yaml', () => {
       'FRAPPE_DEFAULT_UID',
       'FRAPPE_OPERATOR_IMAGE',
       'FRAPPE_OPERATOR_NAMESPACE',
+      'NODE_OPTIONS',
     ]);
   });
 
