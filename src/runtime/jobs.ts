@@ -12,8 +12,12 @@
 //     `controller-uid` label is that Job's uid, so a pod of an older Job of the same name never
 //     speaks for it. Reports are read once per Job and forgotten when the Job is deleted.
 //   - Retry policy: the Job controller retries pods with its own exponential backoff up to
-//     `backoffLimit`; a Failed Job then stays failed (no hot loop) until its inputs change — the
-//     owner's `vyogo.tech/retry` annotation is one of them, so changing it runs the Job again.
+//     `backoffLimit`. A Failed Job then stays failed (no hot loop) until its inputs change — the
+//     owner's `vyogo.tech/retry` annotation is one of them, so changing it runs the Job again at
+//     once — or, with a `retry` backoff in the request, until the backoff of its attempt has
+//     passed since it failed (first, 2 × first, … up to max): the runner then replaces it with
+//     the next attempt (annotation `vyogo.tech/attempt`). The attempt count lives in the Job and
+//     in memory between the deletion and the next create; a restart in between starts again at 1.
 import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Informer, Stored } from '../kube/informer.ts';
@@ -23,6 +27,8 @@ import { applyObject } from './apply.ts';
 export const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
 /** Changing this annotation of the owner runs its failed Jobs again. */
 export const RETRY_ANNOTATION = 'vyogo.tech/retry';
+/** Which attempt of the request a Job is (1 when absent). */
+export const ATTEMPT_ANNOTATION = 'vyogo.tech/attempt';
 /** The label the Job controller puts on its pods: the Job's uid. */
 const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
 
@@ -31,6 +37,7 @@ interface JobCondition {
   status: string;
   reason?: string;
   message?: string;
+  lastTransitionTime?: string | Date;
 }
 
 /** What the runner reads of a Job. */
@@ -55,7 +62,14 @@ export type JobPhase<R> =
   | { phase: 'Absent' }
   | { phase: 'Running'; job: JobObject }
   | { phase: 'Succeeded'; job: JobObject; report: Report<R> }
-  | { phase: 'Failed'; job: JobObject; reason: string; message: string }
+  | {
+      phase: 'Failed';
+      job: JobObject;
+      reason: string;
+      message: string;
+      /** With a retry backoff: the next attempt is due in this many ms (0: now). */
+      retryInMs?: number;
+    }
   | { phase: 'Stale'; job: JobObject };
 
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
@@ -108,6 +122,30 @@ export interface JobRequest<R, J extends JobObject = JobObject> {
   /** The container whose termination message is the report. */
   container: string;
   parseReport(message: string | undefined): Report<R>;
+  /** Run a failed Job again after a backoff; without it a failed Job waits for new inputs. */
+  retry?: RetryBackoff;
+}
+
+/** Backoff between attempts: `firstMs` after the first failure, doubling up to `maxMs`. */
+export interface RetryBackoff {
+  firstMs: number;
+  maxMs: number;
+}
+
+const attemptOf = (job: KubeObject): number => {
+  const n = Number(job.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '1');
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+};
+
+/** How long after its failure a Job of `attempt` is run again. */
+export const retryDelayMs = (attempt: number, backoff: RetryBackoff): number =>
+  Math.min(backoff.firstMs * 2 ** Math.min(attempt - 1, 30), backoff.maxMs);
+
+/** When the failed `job`'s next attempt is due, in ms from `now` (0 or less: due). */
+export function retryInMs(job: JobObject, backoff: RetryBackoff, now: number): number {
+  const failedAt = finished(job, 'Failed')?.lastTransitionTime;
+  const at = failedAt === undefined ? now : new Date(failedAt).getTime();
+  return at + retryDelayMs(attemptOf(job), backoff) - now;
 }
 
 /** The hash of a request's inputs and its owner's retry annotation. */
@@ -116,8 +154,8 @@ export function inputsHash(inputs: unknown, owner: KubeObject): string {
   return createHash('sha256').update(JSON.stringify({ inputs, retry })).digest('hex').slice(0, 16);
 }
 
-/** The request's Job with its inputs hash annotated. */
-export function desiredJob<R, J extends JobObject>(req: JobRequest<R, J>): J {
+/** The request's Job with its inputs hash (and, past the first, its attempt) annotated. */
+export function desiredJob<R, J extends JobObject>(req: JobRequest<R, J>, attempt = 1): J {
   const job = req.job;
   return {
     ...job,
@@ -126,6 +164,7 @@ export function desiredJob<R, J extends JobObject>(req: JobRequest<R, J>): J {
       annotations: {
         ...job.metadata.annotations,
         [INPUTS_HASH_ANNOTATION]: inputsHash(req.inputs, req.owner),
+        ...(attempt > 1 ? { [ATTEMPT_ANNOTATION]: String(attempt) } : {}),
       },
     },
   };
@@ -136,10 +175,14 @@ export class JobRunner {
   readonly #jobs: Informer<JobObject>;
   /** Job uid → its report (a finished Job's outcome never changes). */
   readonly #reports = new Map<string, Report<unknown>>();
+  /** namespace/name → the attempt the next Job of that name is (between delete and create). */
+  readonly #nextAttempt = new Map<string, number>();
+  readonly #now: () => number;
 
-  constructor(client: KubeClient, jobs: Informer<JobObject>) {
+  constructor(client: KubeClient, jobs: Informer<JobObject>, now: () => number = Date.now) {
     this.#client = client;
     this.#jobs = jobs;
+    this.#now = now;
     jobs.addEventHandler({
       delete: (job) => {
         this.#reports.delete(job.metadata.uid);
@@ -159,22 +202,41 @@ export class JobRunner {
     return jobPhase(job, hash, await this.#report(job, req));
   }
 
-  /** `phase`, after creating an absent Job or deleting a stale one. */
+  /**
+   * `phase`, after creating an absent Job, deleting a stale one, or deleting a failed one whose
+   * retry is due (its deletion event brings the owner back to create the next attempt).
+   */
   async run<R>(req: JobRequest<R>, log: Logger): Promise<JobPhase<R>> {
     const current = await this.phase(req);
+    const key = `${req.job.metadata.namespace ?? ''}/${req.job.metadata.name ?? ''}`;
     if (current.phase === 'Absent') {
-      const job = await applyObject(this.#client, desiredJob(req));
-      log.info({ job: job.metadata.name }, 'created Job');
+      const attempt = this.#nextAttempt.get(key) ?? 1;
+      const job = await applyObject(this.#client, desiredJob(req, attempt));
+      this.#nextAttempt.delete(key);
+      log.info({ job: job.metadata.name, attempt }, 'created Job');
       return { phase: 'Running', job };
     }
     if (current.phase === 'Stale' && current.job.metadata.deletionTimestamp === undefined) {
-      const { apiVersion, kind, metadata } = current.job;
-      log.info({ job: metadata.name }, 'inputs changed: replacing the Job');
-      await this.#client.delete(apiVersion, kind, metadata.namespace, metadata.name ?? '', {
-        propagationPolicy: 'Background',
-      });
+      log.info({ job: current.job.metadata.name }, 'inputs changed: replacing the Job');
+      await this.#deleteJob(current.job);
+    }
+    if (current.phase === 'Failed' && req.retry !== undefined) {
+      const due = retryInMs(current.job, req.retry, this.#now());
+      if (due > 0) return { ...current, retryInMs: due };
+      const attempt = attemptOf(current.job) + 1;
+      log.info({ job: current.job.metadata.name, attempt }, 'retrying the failed Job');
+      this.#nextAttempt.set(key, attempt);
+      await this.#deleteJob(current.job);
+      return { ...current, retryInMs: 0 };
     }
     return current;
+  }
+
+  async #deleteJob(job: JobObject): Promise<void> {
+    const { apiVersion, kind, metadata } = job;
+    await this.#client.delete(apiVersion, kind, metadata.namespace, metadata.name ?? '', {
+      propagationPolicy: 'Background',
+    });
   }
 
   async #report<R>(job: Stored<JobObject>, req: JobRequest<R>): Promise<Report<R>> {

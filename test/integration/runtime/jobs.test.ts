@@ -11,7 +11,7 @@ import { JobRunner, type JobObject, type JobRequest } from '../../../src/runtime
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
-import { endPods } from '../../harness/stages.ts';
+import { endPods, failJobPods } from '../../harness/stages.ts';
 import { clientFor } from './helpers.ts';
 
 const RESTRICTED = {
@@ -63,13 +63,17 @@ describe('the Job runner', () => {
     await deleteNamespace(ns);
   });
 
-  const request = (inputs: unknown, from: KubeObject = owner): JobRequest<Report> => ({
+  const request = (
+    inputs: unknown,
+    from: KubeObject = owner,
+    name = 'owner-work',
+  ): JobRequest<Report> => ({
     owner: from,
     job: {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: {
-        name: 'owner-work',
+        name,
         namespace: ns,
         ownerReferences: [
           {
@@ -172,5 +176,34 @@ describe('the Job runner', () => {
     };
     assert.equal((await runner.phase(request({ v: 2 }, retried))).phase, 'Stale');
     assert.notEqual(second, first);
+  });
+
+  it('with a retry backoff, runs a failed Job again as its next attempt once the backoff passed', async () => {
+    stages.push(await failJobPods(ns, 'owner-retry'));
+    const req = {
+      ...request({ v: 1 }, owner, 'owner-retry'),
+      retry: { firstMs: 1_000, maxMs: 1_000 },
+    };
+    await runner.run(req, noopLogger);
+    const failed = await eventually(
+      async () => {
+        const p = await runner.run(req, noopLogger);
+        if (p.phase !== 'Failed') throw new Error(`the Job is ${p.phase}`);
+        return p;
+      },
+      { timeout: 60_000 },
+    );
+    assert.ok(failed.retryInMs !== undefined && failed.retryInMs <= 1_000);
+    const second = await eventually(
+      async () => {
+        await runner.run(req, noopLogger);
+        const j = jobs.get(ns, 'owner-retry');
+        const attempt = j?.metadata.annotations?.['vyogo.tech/attempt'];
+        if (attempt !== '2') throw new Error(`attempt ${attempt ?? '1'}`);
+        return j;
+      },
+      { timeout: 60_000 },
+    );
+    assert.notEqual(second?.metadata.uid, failed.job.metadata.uid);
   });
 });

@@ -6,6 +6,8 @@ import {
   desiredJob,
   inputsHash,
   jobPhase,
+  retryDelayMs,
+  retryInMs,
   type JobObject,
   type JobRequest,
 } from '../../../src/runtime/jobs.ts';
@@ -18,7 +20,7 @@ const owner = (annotations?: Record<string, string>) => ({
 
 const job = (
   hash: string,
-  conditions: { type: string; status: string; reason?: string; message?: string }[] = [],
+  conditions: NonNullable<NonNullable<JobObject['status']>['conditions']> = [],
   deleting = false,
 ): JobObject => ({
   apiVersion: 'batch/v1',
@@ -79,4 +81,23 @@ test('the inputs hash changes with the inputs and the retry annotation only', ()
     parseReport: () => ({ ok: true, value: null }),
   };
   assert.equal(desiredJob(req).metadata.annotations?.['vyogo.tech/inputs-hash'], base);
+});
+
+test('retry backoff: first, doubling per attempt, capped; due from the failure time', () => {
+  const backoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 50].map((a) => retryDelayMs(a, backoff) / 60_000),
+    [1, 2, 4, 8, 16, 30, 30, 30],
+  );
+  const failedAt = Date.parse('2026-01-01T00:00:00Z');
+  const failed = (attempt?: string): JobObject => ({
+    ...job('h', [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }]),
+    metadata: {
+      name: 'o-init',
+      ...(attempt === undefined ? {} : { annotations: { 'vyogo.tech/attempt': attempt } }),
+    },
+  });
+  assert.equal(retryInMs(failed(), backoff, failedAt + 10_000), 50_000);
+  assert.equal(retryInMs(failed('3'), backoff, failedAt + 10_000), 4 * 60_000 - 10_000);
+  assert.ok(retryInMs(failed('3'), backoff, failedAt + 5 * 60_000) <= 0);
 });
