@@ -10,6 +10,8 @@ export interface InformerSelector {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Cache the objects' metadata only (PartialObjectMetadata). */
+  metadataOnly?: boolean;
 }
 
 export class Cache {
@@ -35,6 +37,7 @@ export class Cache {
       selector.namespace,
       selector.labelSelector,
       selector.fieldSelector,
+      selector.metadataOnly === true,
     ]);
     let informer = this.#informers.get(key);
     if (informer === undefined) {

@@ -71,6 +71,11 @@ export interface ResourceInfo {
 
 export interface ListOptions {
   namespace?: string;
+  /**
+   * Only the objects' metadata (PartialObjectMetadata, as client-go's metadata informers): the
+   * API server leaves out spec, status and data — a Secret's values never reach the process.
+   */
+  metadataOnly?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
@@ -80,6 +85,8 @@ export interface ListOptions {
 
 export interface WatchOptions {
   namespace?: string;
+  /** Only the objects' metadata, as ListOptions.metadataOnly. */
+  metadataOnly?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
   resourceVersion: string;
@@ -159,8 +166,14 @@ interface RequestSpec {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header (default application/json). */
+  accept?: string;
   signal?: AbortSignal;
 }
+
+/** Accept headers asking for metadata only (with plain JSON as the fallback). */
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /** How long a cached "this group-version does not have that kind" answer is trusted. */
 const HAS_RESOURCE_TTL_MS = 30_000;
@@ -295,14 +308,15 @@ export class KubeClient {
     kind: string,
     opts: ListOptions = {},
   ): Promise<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }> {
-    const { namespace, ...query } = opts;
+    const { namespace, metadataOnly, ...query } = opts;
     const path = await this.#path(apiVersion, kind, namespace);
     const list = await this.#json<{
       items: Omit<T, 'apiVersion' | 'kind'>[] | null;
       metadata: { resourceVersion: string; continue?: string };
-    }>({ method: 'GET', path, query });
-    // Items of a list carry no apiVersion/kind on the wire; put them back so objects are uniform.
-    const items = (list.items ?? []).map((i) => ({ apiVersion, kind, ...i }) as T);
+    }>({ method: 'GET', path, query, ...(metadataOnly === true ? { accept: METADATA_LIST } : {}) });
+    // Items of a list carry no apiVersion/kind on the wire (metadata-only ones name
+    // PartialObjectMetadata); put the kind asked for back so objects are uniform.
+    const items = (list.items ?? []).map((i) => ({ ...i, apiVersion, kind }) as T);
     return { items, metadata: list.metadata };
   }
 
@@ -322,6 +336,7 @@ export class KubeClient {
       method: 'GET',
       path,
       signal: opts.signal,
+      ...(opts.metadataOnly === true ? { accept: METADATA } : {}),
       query: {
         watch: true,
         resourceVersion: opts.resourceVersion,
@@ -337,7 +352,13 @@ export class KubeClient {
     const lines = readline.createInterface({ input: res, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
-        if (line !== '') yield JSON.parse(line) as WatchEvent<T>;
+        if (line === '') continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        // A metadata-only watch names PartialObjectMetadata: keep the kind asked for.
+        if (opts.metadataOnly === true && event.type !== 'ERROR') {
+          event.object = { ...event.object, apiVersion, kind };
+        }
+        yield event;
       }
     } finally {
       lines.close();
@@ -437,7 +458,7 @@ export class KubeClient {
     await this.#kc.applyToHTTPSOptions(auth);
     const headers: http.OutgoingHttpHeaders = {
       ...(auth.headers as http.OutgoingHttpHeaders | undefined),
-      accept: 'application/json',
+      accept: req.accept ?? 'application/json',
       'user-agent': this.#userAgent,
     };
     const payload =

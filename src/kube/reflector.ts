@@ -34,6 +34,8 @@ export interface ReflectorOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** List and watch the objects' metadata only (kube/client.ts ListOptions.metadataOnly). */
+  metadataOnly?: boolean;
   /** Items per list page (default 500). */
   pageSize?: number;
   /** Watches last between this and twice this long (default 300 s), server-enforced. */
@@ -57,7 +59,7 @@ export class Reflector<T extends KubeObject> {
   readonly #client: KubeClient;
   readonly #store: ReflectorStore<T>;
   readonly #opts: Required<
-    Omit<ReflectorOptions, 'namespace' | 'labelSelector' | 'fieldSelector'>
+    Omit<ReflectorOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'metadataOnly'>
   > &
     ReflectorOptions;
   readonly #stopped = new AbortController();
@@ -147,6 +149,7 @@ export class Reflector<T extends KubeObject> {
         namespace: this.#opts.namespace,
         labelSelector: this.#opts.labelSelector,
         fieldSelector: this.#opts.fieldSelector,
+        metadataOnly: this.#opts.metadataOnly,
         limit: this.#opts.pageSize,
         continue: cont,
       });
@@ -178,6 +181,7 @@ export class Reflector<T extends KubeObject> {
         namespace: this.#opts.namespace,
         labelSelector: this.#opts.labelSelector,
         fieldSelector: this.#opts.fieldSelector,
+        metadataOnly: this.#opts.metadataOnly,
         resourceVersion: this.#resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: Math.floor(min * (1 + Math.random())),

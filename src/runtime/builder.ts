@@ -36,6 +36,8 @@ export interface InformerScope {
   /** All namespaces even when the controller watches one (e.g. references across namespaces). */
   allNamespaces?: boolean;
   labelSelector?: string;
+  /** Cache the objects' metadata only (e.g. Secrets whose values the controller never reads). */
+  metadataOnly?: boolean;
 }
 
 type Wiring = (c: Controller) => void;
@@ -57,11 +59,11 @@ export class ControllerBuilder<P extends KubeObject> {
   }
 
   /** Children of kind `ref` controlled by the primary kind; returns their informer. */
-  owns<T extends KubeObject>(ref: KindRef): Informer<T> {
+  owns<T extends KubeObject>(ref: KindRef, opts: { metadataOnly?: boolean } = {}): Informer<T> {
     const informer = this.#cache.informer<T>(
       ref.apiVersion,
       ref.kind,
-      this.#scope({ labelSelector: this.#opts.ownedSelector }),
+      this.#scope({ labelSelector: this.#opts.ownedSelector, ...opts }),
     );
     this.#wire((c) => {
       c.watchOwned(informer, this.#opts.kind);
@@ -101,11 +103,16 @@ export class ControllerBuilder<P extends KubeObject> {
     else wiring(this.#controller);
   }
 
-  #scope(scope: InformerScope): { namespace?: string; labelSelector?: string } {
+  #scope(scope: InformerScope): {
+    namespace?: string;
+    labelSelector?: string;
+    metadataOnly?: boolean;
+  } {
     const ns = this.#opts.namespace;
     return {
       ...(ns === undefined || scope.allNamespaces === true ? {} : { namespace: ns }),
       ...(scope.labelSelector === undefined ? {} : { labelSelector: scope.labelSelector }),
+      ...(scope.metadataOnly === true ? { metadataOnly: true } : {}),
     };
   }
 }

@@ -95,7 +95,8 @@ export function setupBenchController(
     deployments: b.owns(KINDS.Deployment),
     pdbs: b.owns(KINDS.PodDisruptionBudget),
     hpas: b.owns(KINDS.HorizontalPodAutoscaler),
-    secrets: b.owns(KINDS.Secret),
+    // Only whether the generated Redis password Secret exists: never its value.
+    secrets: b.owns(KINDS.Secret, { metadataOnly: true }),
   };
   indexSitesByBench(informers.sites);
 

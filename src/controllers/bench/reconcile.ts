@@ -79,7 +79,7 @@ export interface BenchInformers {
   deployments: Informer<Deployment>;
   pdbs: Informer<PodDisruptionBudget>;
   hpas: Informer<HorizontalPodAutoscaler>;
-  /** Secrets the operator created (the generated Redis password). */
+  /** Secrets the operator created (the generated Redis password), metadata only. */
   secrets: Informer<Secret>;
 }
 

@@ -174,4 +174,42 @@ describe('informer against the API server', () => {
     );
     assert.equal(informer.get(ns, 'x3')?.data?.v, 'old');
   });
+
+  it('metadata only: lists and watches Secrets without ever receiving their data', async () => {
+    const secret = (name: string, value: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: ns, labels: { probe: 'metadata' } },
+      stringData: { password: value },
+    });
+    await client.create(secret('before', 'listed-secret-value'));
+    const informer = new Informer<KubeObject & { data?: unknown }>(client, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: ns,
+      labelSelector: 'probe=metadata',
+      metadataOnly: true,
+    });
+    const seen: unknown[] = [];
+    informer.addEventHandler({ add: (o) => seen.push(o), update: (_o, n) => seen.push(n) });
+    informer.start();
+    stops.push(() => informer.stop());
+    await informer.waitForSync();
+    await client.create(secret('after', 'watched-secret-value'));
+    await eventually(
+      () => {
+        if (informer.get(ns, 'after') === undefined)
+          throw new Error('the watched Secret is missing');
+        return Promise.resolve();
+      },
+      { timeout: 30_000 },
+    );
+    for (const name of ['before', 'after']) {
+      const cached = informer.get(ns, name);
+      assert.equal(cached?.kind, 'Secret');
+      assert.equal(cached.metadata.labels?.probe, 'metadata');
+      assert.equal(cached.data, undefined);
+    }
+    assert.doesNotMatch(JSON.stringify(seen), /secret-value|c2VjcmV0LXZhbHVl|password/);
+  });
 });
