@@ -52,20 +52,63 @@ export interface ObjectCache<T extends KubeObject = KubeObject> {
   list(namespace?: string): Stored<T>[];
 }
 
-/** Apply `obj` unless `cache` already has it as desired; the object as the server has it. */
-export function applyChild<T extends KubeObject>(
-  client: KubeClient,
-  obj: T,
-  cache: ObjectCache<T>,
-): Promise<T> {
-  const live = cache.get(obj.metadata.namespace ?? '', obj.metadata.name ?? '');
-  return applyObject(client, obj, live);
-}
-
 /** Whether `obj` is controlled by the object with this uid. */
 const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
   uid !== undefined &&
   (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
+
+const controllerOf = (obj: KubeObject) =>
+  (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+
+/**
+ * An object with a child's name exists but is not ours: another controller's, or made by hand.
+ * The operator never takes it over (a forced apply would); the user renames or removes it.
+ */
+export class NotControlledError extends Error {
+  constructor(obj: KubeObject, desired: KubeObject) {
+    const { kind, metadata } = obj;
+    const owner = controllerOf(obj);
+    const want = controllerOf(desired);
+    super(
+      `${kind} ${metadata.namespace ?? ''}/${metadata.name ?? ''} exists and is not ` +
+        (want === undefined
+          ? 'labelled as ours'
+          : `controlled by ${want.kind} ${want.name} (its controller: ${owner === undefined ? 'none' : `${owner.kind} ${owner.name}`})`) +
+        ': the operator does not take it over; delete or rename it',
+    );
+    this.name = 'NotControlledError';
+  }
+}
+
+/**
+ * Whether `live` is the object `desired` describes: controlled by the same owner, or — for a
+ * child without an owner reference (e.g. a volume outliving its owner) — carrying every label of
+ * `desired`.
+ */
+function isOurs(live: KubeObject, desired: KubeObject): boolean {
+  const want = controllerOf(desired);
+  if (want !== undefined) return isControlledBy(live, want.uid);
+  const labels = live.metadata.labels ?? {};
+  return Object.entries(desired.metadata.labels ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Apply `obj` unless `cache` already has it as desired; the object as the server has it. An
+ * object of that name which is not ours is never applied over: a NotControlledError says so.
+ * The cache holds only objects labelled as ours, so a name it lacks is looked up first.
+ */
+export async function applyChild<T extends KubeObject>(
+  client: KubeClient,
+  obj: T,
+  cache: ObjectCache<T>,
+): Promise<T> {
+  const namespace = obj.metadata.namespace ?? '';
+  const name = obj.metadata.name ?? '';
+  const live =
+    cache.get(namespace, name) ?? (await client.get<T>(obj.apiVersion, obj.kind, namespace, name));
+  if (live !== undefined && !isOurs(live, obj)) throw new NotControlledError(live, obj);
+  return applyObject(client, obj, live);
+}
 
 /**
  * Delete the objects of `cache` in the owner's namespace that the owner controls, `keep` does not

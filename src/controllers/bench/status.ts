@@ -410,6 +410,11 @@ export function transitions(
     const e = p?.status === c.status && p.reason === c.reason ? undefined : eventFor(c);
     return e === undefined ? [] : [e];
   });
-  // One event per reason: Ready=False repeats a step's reason that has an event of its own.
-  return events.filter((e, i) => events.findIndex((x) => x.reason === e.reason) === i);
+  // One event per reason: Ready=False repeats a step's reason that has an event of its own, and
+  // a Warning of that reason wins over a Normal one.
+  const kept = events.filter(
+    (e) =>
+      e.type === 'Warning' || !events.some((x) => x.reason === e.reason && x.type === 'Warning'),
+  );
+  return kept.filter((e, i) => kept.findIndex((x) => x.reason === e.reason) === i);
 }

@@ -209,6 +209,38 @@ describe('bench lifecycle', () => {
     assert.equal(condition(done, 'Degraded')?.status, 'False');
   });
 
+  it("never takes over an object of a child's name that it does not control", async () => {
+    const { client, ns } = env;
+    const foreign = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'taken-nginx', namespace: ns, labels: { team: 'web' } },
+      spec: { selector: { team: 'web' }, ports: [{ name: 'web', port: 80 }] },
+    };
+    await client.create(foreign);
+    await apply(bench('taken'), ns);
+    const b = await waitForCondition(client, ns, 'taken', 'Degraded', 'True', 'ComponentsError');
+    assert.match(
+      condition(b, 'Ready')?.message ?? '',
+      /step components: .*Service .*\/taken-nginx exists and is not controlled by FrappeBench taken/,
+    );
+    await waitForWarningEvent(ns, 'ComponentsError');
+    const live = await client.get<KubeObject & { spec: { selector?: unknown; ports?: unknown[] } }>(
+      'v1',
+      'Service',
+      ns,
+      'taken-nginx',
+    );
+    assert.deepEqual(
+      {
+        labels: live?.metadata.labels,
+        owners: live?.metadata.ownerReferences,
+        selector: live?.spec.selector,
+      },
+      { labels: { team: 'web' }, owners: undefined, selector: { team: 'web' } },
+    );
+  });
+
   it('a child deleted or edited by hand comes back', async () => {
     const { client, ns } = env;
     await apply(bench('repair'), ns);
