@@ -94,6 +94,15 @@ export function PositiveQuantity(field: string, example: string, options: Option
   });
 }
 
+/** A size of at least 1Mi: a plain number is bytes; a milli-byte (`512m`) is refused. */
+export function MemorySize(field: string, example: string, options: Options) {
+  return Quantity({
+    ...options,
+    message: `${field} must be at least 1Mi, such as ${example} (a plain number is bytes; m means milli-bytes)`,
+    rule: `${celIsInt('self')} ? self >= 1048576 : (isQuantity(self) && quantity(self).compareTo(quantity('1Mi')) >= 0)`,
+  });
+}
+
 export const Int32 = (options: Options) => Type.Integer({ format: 'int32', ...options });
 export const Int64 = (options: Options) => Type.Integer({ format: 'int64', ...options });
 export const Timestamp = (description: string) => Type.String({ format: 'date-time', description });

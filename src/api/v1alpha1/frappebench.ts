@@ -26,6 +26,7 @@ import {
   DatabaseConfig,
   Int32,
   Int64,
+  MemorySize,
   ObjectMeta,
   PATTERNS,
   PHASE_COLUMN,
@@ -493,7 +494,7 @@ const RedisConfig = Type.Object(
       ),
     ),
     maxMemory: Type.Optional(
-      PositiveQuantity('redisConfig.maxMemory', '512Mi', {
+      MemorySize('redisConfig.maxMemory', '512Mi', {
         description:
           'Redis maxmemory (default 80 % of the memory limit). The cache evicts allkeys-lru; the queue is noeviction.',
       }),

@@ -33,6 +33,7 @@ import {
   type StatefulSet,
 } from '../shared/objects.ts';
 import { sitesClaimName } from '../shared/pod.ts';
+import { parseQuantity } from '../shared/quantity.ts';
 import { sitesOfBench } from '../shared/site-index.ts';
 import { autoscalingSettings, KEDA_API_VERSION, type KedaObject } from './autoscaling.ts';
 import { benchChildren, type BenchChildren } from './children.ts';
@@ -473,6 +474,9 @@ const jobImage = (job: JobObject, fallback: string): string =>
 const redisServiceNames = (plan: BenchPlan): Set<string> =>
   new Set(REDIS_ROLES.map((r) => redisName(plan, r)));
 
+const sameQuantity = (a: string | undefined, b: string | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : parseQuantity(a) === parseQuantity(b);
+
 /** Selector or volumeClaimTemplates differ: the StatefulSet must be re-created (API.md §3.1). */
 function immutablePartsDiffer(live: StatefulSet, desired: StatefulSet): boolean {
   const have = live.spec.volumeClaimTemplates ?? [];
@@ -485,7 +489,7 @@ function immutablePartsDiffer(live: StatefulSet, desired: StatefulSet): boolean 
       return (
         h === undefined ||
         h.metadata?.name !== t.metadata?.name ||
-        h.spec?.resources?.requests?.storage !== t.spec?.resources?.requests?.storage ||
+        !sameQuantity(h.spec?.resources?.requests?.storage, t.spec?.resources?.requests?.storage) ||
         (t.spec?.storageClassName !== undefined &&
           h.spec?.storageClassName !== t.spec.storageClassName)
       );

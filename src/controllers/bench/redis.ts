@@ -16,7 +16,7 @@ import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Secret, type Service, type StatefulSet } from '../shared/objects.ts';
 import { plainContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
-import { parseQuantity } from '../shared/quantity.ts';
+import { canonicalQuantity, parseQuantity } from '../shared/quantity.ts';
 import { DEFAULT_RESOURCES } from '../../api/v1alpha1/resources.ts';
 import { mergeResources } from '../shared/resources.ts';
 import { selectorLabels } from '../shared/labels.ts';
@@ -84,7 +84,7 @@ export function redisPlan(
       redis?.storageSize === undefined
         ? undefined
         : {
-            size: String(redis.storageSize),
+            size: canonicalQuantity(redis.storageSize),
             ...(redis.storageClassName === undefined
               ? {}
               : { storageClassName: redis.storageClassName }),

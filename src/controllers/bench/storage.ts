@@ -8,6 +8,7 @@
 // retained volume, so bench-init never re-runs for inputs it already applied.
 import { KINDS, type PersistentVolumeClaim } from '../shared/objects.ts';
 import { sitesClaimName } from '../shared/pod.ts';
+import { canonicalQuantity } from '../shared/quantity.ts';
 import type { InitRecord } from './context.ts';
 import { benchLabels, type BenchPlan } from './plan.ts';
 
@@ -44,7 +45,7 @@ export function sitesClaim(plan: BenchPlan): PersistentVolumeClaim {
     spec: {
       // Both have schema defaults, applied to the plan's spec.
       accessModes: [String(spec.storageAccessMode)],
-      resources: { requests: { storage: String(spec.storageSize) } },
+      resources: { requests: { storage: canonicalQuantity(String(spec.storageSize)) } },
       ...(spec.storageClassName === undefined ? {} : { storageClassName: spec.storageClassName }),
     },
   };

@@ -4,7 +4,7 @@
 // memory request and limit whatever subset the user gave.
 import type { ResourceRequirements } from './k8s.ts';
 import { DEFAULT_RESOURCES, type ResourceDefaults } from '../../api/v1alpha1/resources.ts';
-import { parseQuantity } from './quantity.ts';
+import { canonicalQuantity, parseQuantity } from './quantity.ts';
 
 type Quantity = string | number;
 
@@ -54,8 +54,8 @@ export function mergeResources(
       (defaultLimit !== undefined && userRequest !== undefined
         ? pick(defaultLimit, userRequest, true)
         : defaultLimit);
-    if (request !== undefined) requests[name] = String(request);
-    if (limit !== undefined) limits[name] = String(limit);
+    if (request !== undefined) requests[name] = canonicalQuantity(request);
+    if (limit !== undefined) limits[name] = canonicalQuantity(limit);
   }
   return { requests, limits };
 }

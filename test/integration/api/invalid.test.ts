@@ -240,6 +240,14 @@ const CASES: Case[] = [
     message: MSG.b12,
   },
   {
+    rule: 'B1 (quantities)',
+    title: 'redisConfig.maxMemory in milli-bytes',
+    kind: 'FrappeBench',
+    spec: { redisConfig: { maxMemory: '512m' } },
+    message:
+      'redisConfig.maxMemory must be at least 1Mi, such as 512Mi (a plain number is bytes; m means milli-bytes)',
+  },
+  {
     rule: 'B13',
     title: 'storageSize zero',
     kind: 'FrappeBench',

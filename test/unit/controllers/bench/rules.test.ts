@@ -196,3 +196,23 @@ test('KEDA redis trigger: TriggerAuthentication only with a Redis password; user
     false,
   );
 });
+
+test('quantities reach children as the API server stores them: no endless re-apply or re-create', () => {
+  const plan = planOf(
+    withSpec({
+      storageSize: '10240Mi',
+      redisConfig: { storageSize: '1024Mi' },
+      componentResources: { gunicorn: { limits: { memory: '4096Mi', cpu: '1.5' } } },
+    }),
+    context(initialized()),
+  );
+  const c = benchChildren(plan);
+  const queue = c.redis.find((o) => o.metadata.name === 'prod-bench-redis-queue') as
+    | { spec: { volumeClaimTemplates?: { spec?: { resources?: { requests?: unknown } } }[] } }
+    | undefined;
+  assert.deepEqual(queue?.spec.volumeClaimTemplates?.[0]?.spec?.resources?.requests, {
+    storage: '1Gi',
+  });
+  assert.deepEqual(c.storage.spec.resources?.requests, { storage: '10Gi' });
+  assert.deepEqual(plan.resources.components.gunicorn.limits, { cpu: '1500m', memory: '4Gi' });
+});

@@ -14,7 +14,7 @@ import {
   MAX_CRONJOB_NAME_LENGTH,
   shortenName,
 } from '../../../../src/controllers/shared/naming.ts';
-import { parseQuantity } from '../../../../src/controllers/shared/quantity.ts';
+import { canonicalQuantity, parseQuantity } from '../../../../src/controllers/shared/quantity.ts';
 import { DEFAULT_RESOURCES } from '../../../../src/api/v1alpha1/resources.ts';
 import { jobResources, mergeResources } from '../../../../src/controllers/shared/resources.ts';
 import {
@@ -143,4 +143,31 @@ test('security: spec.security > env > 1001/0/0; OpenShift leaves IDs unset unles
   assert.equal(own.pod.runAsUser, 5000);
   assert.equal(own.container.runAsUser, 5000);
   assert.deepEqual(own.container.capabilities, { drop: ['NET_RAW', 'ALL'] });
+});
+
+test('quantities in the form the API server stores them (answers taken from kube-apiserver)', () => {
+  const stored: Record<string, string> = {
+    '1024Mi': '1Gi',
+    '0.5Gi': '512Mi',
+    '1.5Gi': '1536Mi',
+    '1000M': '1G',
+    '0.5': '500m',
+    '1.5': '1500m',
+    '1.5k': '1500',
+    '1e3': '1e3',
+    '1.5e3': '1500',
+    '2048': '2048',
+    '0.1': '100m',
+    '512m': '512m',
+    '1536Mi': '1536Mi',
+    '250m': '250m',
+    '2': '2',
+  };
+  assert.deepEqual(
+    Object.fromEntries(Object.keys(stored).map((q) => [q, canonicalQuantity(q)])),
+    stored,
+  );
+  // A plain number is a decimal quantity: bytes stay bytes.
+  assert.equal(canonicalQuantity(1073741824), '1073741824');
+  assert.throws(() => canonicalQuantity('big'), /invalid quantity/);
 });
