@@ -1,6 +1,6 @@
 // The FrappeBench controller on a manager: the benches, the kinds of child it writes (selected
 // by the operator's managed-by label; a child edited or deleted by hand brings its bench back,
-// so it is repaired), every FrappeSite for the dependents check, and the operator defaults it
+// so it is repaired), the FrappeSites for the dependents check, and the operator defaults it
 // reads. Register `setupBenchController` with the manager (src/cli.ts CONTROLLERS).
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
@@ -79,13 +79,8 @@ export function setupBenchController(
   });
   const informers: BenchInformers = {
     benches: b.primary,
-    // Sites of every namespace may reference the bench: they count towards status.siteCount
-    // and hold up deletion.
-    sites: b.watches<FrappeSite>(
-      { apiVersion: API_VERSION, kind: KIND.FrappeSite },
-      (site) => [benchOfSite(site)],
-      { allNamespaces: true },
-    ),
+    // The sites of the bench's namespace count towards status.siteCount and hold up deletion.
+    sites: b.watches<FrappeSite>({ apiVersion: API_VERSION, kind: KIND.FrappeSite }, benchOfSite),
     claims: b.watches<PersistentVolumeClaim>(KINDS.PersistentVolumeClaim, benchOfLabel, {
       labelSelector: MANAGED_SELECTOR,
     }),

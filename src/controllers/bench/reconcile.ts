@@ -5,8 +5,8 @@
 // ones no longer wanted and judging what it made (status.ts). The status is written only when it
 // changed, with events for its transitions. bench-init runs on the Job runner.
 //
-// Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while any FrappeSite in any namespace
-// references the bench; then the children go by garbage collection and the sites PVC follows
+// Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while a FrappeSite of its namespace
+// runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage collection and the sites PVC follows
 // `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
 import { randomBytes } from 'node:crypto';
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
@@ -71,7 +71,7 @@ export interface KedaInformers {
 
 export interface BenchInformers {
   benches: Informer<FrappeBench>;
-  /** All namespaces, indexed by the bench they reference (shared/site-index.ts). */
+  /** Indexed by the bench they run on (shared/site-index.ts). */
   sites: Informer<FrappeSite>;
   claims: Informer<PersistentVolumeClaim>;
   statefulSets: Informer<StatefulSet>;

@@ -240,7 +240,7 @@ const CASES: Case[] = [
     message: MSG.b12,
   },
   {
-    rule: 'B1 (quantities)',
+    rule: 'B13',
     title: 'redisConfig.maxMemory in milli-bytes',
     kind: 'FrappeBench',
     spec: { redisConfig: { maxMemory: '512m' } },

@@ -266,7 +266,7 @@ describe('bench lifecycle', () => {
     await waitForCondition(client, ns, 'repair', 'Ready', 'True');
   });
 
-  it('deletion waits for FrappeSites in any namespace; the sites PVC is kept by default', async () => {
+  it('deletion waits for the FrappeSites on the bench, never for a cross-namespace benchRef; the sites PVC is kept', async () => {
     const { client, ns } = env;
     const other = await createTestNamespace('bench-life-sites');
     try {
@@ -280,8 +280,10 @@ describe('bench lifecycle', () => {
       });
       await apply(site('here', { name: 'doomed' }), ns);
       await apply(site('there', { name: 'doomed', namespace: ns }), other);
+      // The site in another namespace is refused (its benchRef crosses namespaces): it never
+      // counts, and it cannot hold up the bench.
       await eventually(async () => {
-        assert.equal((await getBench(client, ns, 'doomed')).status?.siteCount, 2);
+        assert.equal((await getBench(client, ns, 'doomed')).status?.siteCount, 1);
       });
       await kubectl(['delete', 'frappebench', 'doomed', '--wait=false'], { namespace: ns });
       const waiting = await waitForCondition(
@@ -295,15 +297,15 @@ describe('bench lifecycle', () => {
       assert.equal(waiting.status?.phase, 'Deleting');
       assert.match(
         condition(waiting, 'Terminating')?.message ?? '',
-        new RegExp(`${ns}/here, ${other}/there`),
+        new RegExp(`1 FrappeSite\\(s\\) on this bench: ${ns}/here; delete`),
       );
       await waitForWarningEvent(ns, 'DependentSitesExist');
       // Nothing is torn down meanwhile.
       assert.ok((await client.get('apps/v1', 'Deployment', ns, 'doomed-gunicorn')) !== undefined);
 
       await kubectl(['delete', 'frappesite', 'here'], { namespace: ns });
-      await kubectl(['delete', 'frappesite', 'there'], { namespace: other });
       await waitForGone(client, 'vyogo.tech/v1alpha1', 'FrappeBench', ns, 'doomed');
+      await kubectl(['delete', 'frappesite', 'there'], { namespace: other });
       const pvc = await waitFor<PersistentVolumeClaim>(
         client,
         'v1',
@@ -333,31 +335,38 @@ describe('bench lifecycle', () => {
   it('a terminating namespace releases the bench at once, whatever references it', async () => {
     const { client } = env;
     const doomed = await createTestNamespace('bench-life-ns');
-    const other = await createTestNamespace('bench-life-ref');
     const op = await startBenchOperator(doomed);
     try {
       await apply(bench('gone'), doomed);
       await waitForCondition(op.client, doomed, 'gone', 'Ready', 'True');
+      // A site on the bench that the namespace's deletion cannot remove yet (a finalizer holds it).
       await apply(
         {
           apiVersion: 'vyogo.tech/v1alpha1',
           kind: 'FrappeSite',
-          metadata: { name: 'elsewhere' },
-          spec: {
-            benchRef: { name: 'gone', namespace: doomed },
-            siteName: 'elsewhere.example.com',
-          },
+          metadata: { name: 'held', finalizers: ['frappe.io/test-hold'] },
+          spec: { benchRef: { name: 'gone' }, siteName: 'held.example.com' },
         },
-        other,
+        doomed,
       );
       await eventually(async () => {
         assert.equal((await getBench(op.client, doomed, 'gone')).status?.siteCount, 1);
       });
       await deleteNamespace(doomed);
+      // The bench goes although its site is still there.
+      await waitForGone(client, 'vyogo.tech/v1alpha1', 'FrappeBench', doomed, 'gone', 60_000);
+      assert.ok(
+        (await client.get('vyogo.tech/v1alpha1', 'FrappeSite', doomed, 'held')) !== undefined,
+      );
+      await kubectl(
+        ['patch', 'frappesite', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'],
+        {
+          namespace: doomed,
+        },
+      );
       await waitForGone(client, 'v1', 'Namespace', '', doomed, 120_000);
     } finally {
       await op.stop();
-      await deleteNamespace(other);
     }
   });
 });
