@@ -161,9 +161,11 @@ export class LeaderElector {
 
   /**
    * Stop campaigning; when leading, release the lease so another replica takes over at once.
-   * The caller stops its controllers BEFORE this, so two leaders never work at the same time.
+   * The caller stops its controllers BEFORE this, so two leaders never work at the same time;
+   * with `release: false` (work may still be running) the lease is kept and simply expires, so
+   * the next leader starts only after the lease duration, never while this one works.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
     this.#stopping.abort();
     if (!this.#leading) return; // nothing to hand back; an attempt in flight cleans up after itself
     // Let a renewal in flight finish, so the release carries the latest resourceVersion; bounded,
@@ -175,7 +177,7 @@ export class LeaderElector {
     if (this.isLeader()) {
       this.#leading = false;
       leaderElectionMasterStatus.set({ name: this.#name }, 0);
-      await this.#release();
+      if (opts.release !== false) await this.#release();
     }
   }
 

@@ -10,7 +10,8 @@
 //      caches to sync, then start the controllers' workers.
 // stop() (SIGTERM/SIGINT): stop taking work and let in-flight reconciles finish (bounded by the
 //   graceful-shutdown timeout), THEN release the lease — so the next leader starts within a
-//   retry period and never overlaps with us — then stop informers and servers.
+//   retry period and never overlaps with us; when reconciles outlive the timeout the lease is
+//   not released but left to expire — then stop informers and servers.
 // Leadership lost (no renewal within the renew deadline): controllers are told to stop at once
 //   and `wait()` rejects; the caller exits non-zero without waiting, as controller-runtime does.
 //
@@ -203,9 +204,11 @@ export class Manager {
       }),
     ]);
     clearTimeout(timer);
-    // Only now that no reconcile runs may another replica lead (after a timeout the caller exits
-    // at once, ending the stragglers).
-    await this.#elector?.stop();
+    // Only now that no reconcile runs may another replica lead. After a timeout reconciles still
+    // run until the caller exits: the lease is kept to expire, so no other replica leads while
+    // they do.
+    if (!drained) this.logger.warn({}, 'reconciles still run: keeping the lease until it expires');
+    await this.#elector?.stop({ release: drained });
     await this.cache.stop();
     await Promise.all([this.#metrics?.stop(), this.#health?.stop()]);
     this.#state = 'stopped';

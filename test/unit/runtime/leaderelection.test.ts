@@ -236,6 +236,28 @@ describe('LeaderElector', () => {
     }
   });
 
+  it('stop without release keeps the lease until it expires: no replica leads meanwhile', async () => {
+    const { store, a } = await leaderA('keep-lease');
+    const { clock } = store;
+    const b = replica(store, 'b', 'keep-lease');
+    b.elector.start();
+    try {
+      await clock.advance(250);
+      const t0 = clock.now();
+      await a.elector.stop({ release: false });
+      assert.equal(a.elector.isLeader(), false);
+      assert.equal(store.spec().holderIdentity, 'a', 'the lease is not handed back');
+      await clock.advance(timings.leaseDurationMs / 2);
+      assert.equal(b.elector.isLeader(), false, 'b waits while the lease is valid');
+      const takeOver = (await clock.until(() => b.elector.isLeader(), 30_000, 'b takes over')) - t0;
+      // The lease was last renewed at most a retry period before the stop.
+      const earliest = timings.leaseDurationMs - timings.retryPeriodMs;
+      assert.ok(takeOver >= earliest, `b took over after ${takeOver} ms`);
+    } finally {
+      await b.elector.stop();
+    }
+  });
+
   it('does not release a lease it does not hold', async () => {
     const { store, a } = await leaderA('norelease-lease');
     const b = replica(store, 'b', 'norelease-lease');
