@@ -6,8 +6,8 @@
 // changed, with events for its transitions. bench-init runs on the Job runner.
 //
 // Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while a FrappeSite of its namespace
-// runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage collection and the sites PVC follows
-// `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
+// runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage
+// collection and the sites PVC follows `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
 import { randomBytes } from 'node:crypto';
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
@@ -139,7 +139,8 @@ export class BenchReconciler {
     if (cached === undefined) return undefined;
     if (cached.metadata.deletionTimestamp !== undefined) return this.#delete(cached, rc.logger);
     const bench = await ensureFinalizer(this.#deps.client, cached, BENCH_FINALIZER);
-    const plan = resolveBench(withDefaults(bench), await this.#context(cached));
+    const defaulted = withDefaults(bench);
+    const plan = resolveBench(defaulted, await this.#context(defaulted));
     const run = new BenchReconcile(this.#deps, plan, rc.logger);
     let walk: Walk;
     try {
@@ -307,14 +308,10 @@ class BenchReconcile implements BenchSteps {
   async redis(): Promise<StepOutcome> {
     const { client, informers } = this.#deps;
     const plan = this.#plan;
-    const secret = plan.redis.password?.secretName;
-    if (
-      plan.redis.generatesSecret &&
-      secret !== undefined &&
-      informers.secrets.get(this.#ns, secret) === undefined
-    ) {
+    const secret = plan.redis.generatedSecretName;
+    if (secret !== undefined && informers.secrets.get(this.#ns, secret) === undefined) {
       try {
-        await client.create(redisAuthSecret(plan, randomBytes(24).toString('hex')));
+        await client.create(redisAuthSecret(plan, secret, randomBytes(24).toString('hex')));
         this.#log.info({ secret }, 'generated the Redis password Secret');
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -360,13 +357,12 @@ class BenchReconcile implements BenchSteps {
     const req = this.#want.init;
     const runner = this.#deps.jobs;
     const hash = plan.initHash;
-    let phase = await runner.phase(req);
     // The Job is deleted a day after it finished; the PVC's record says it ran for these inputs.
-    if (phase.phase === 'Absent' && plan.initialized?.inputsHash === hash) {
+    if (plan.initialized?.inputsHash === hash && (await runner.phase(req)).phase === 'Absent') {
       this.#init = { phase: 'Succeeded', image: plan.initialized.image };
       return initOutcome(this.#init, plan.initialized.image);
     }
-    phase = await runner.run(req, this.#log);
+    const phase = await runner.run(req, this.#log);
     const image = phase.phase === 'Absent' ? plan.image : jobImage(phase.job, plan.image);
     this.#init =
       phase.phase === 'Succeeded'

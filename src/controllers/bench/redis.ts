@@ -43,8 +43,8 @@ export interface RedisEndpoints {
 
 /** Redis as the bench resolves it: where it is, its password, and the built-in's settings. */
 export interface RedisPlan extends RedisEndpoints {
-  /** The operator generates the password Secret (`auth` on, no `secretName`). */
-  generatesSecret: boolean;
+  /** The password Secret the operator generates (`auth` on, no `secretName`), if any. */
+  generatedSecretName: string | undefined;
   image: string;
   resources: ResourceRequirements;
   /** `maxmemory` in bytes: `maxMemory`, else 80 % of the memory limit. */
@@ -68,7 +68,7 @@ export function redisPlan(
   const redis = spec.redisConfig;
   const resources = mergeResources(redis?.resources, DEFAULT_RESOURCES.redis);
   const built = {
-    generatesSecret: false,
+    generatedSecretName: undefined,
     image: redis?.image ?? defaults.redisImage,
     resources,
     maxMemoryBytes: Math.floor(
@@ -105,28 +105,26 @@ export function redisPlan(
   const host = (role: RedisRole): string =>
     `${childName(bench, `redis-${role}`)}.${namespace}.svc:${REDIS_PORT}`;
   const auth = redis?.auth;
+  const generated = childName(bench, 'redis-auth');
   return {
     ...built,
-    generatesSecret: auth?.enabled === true && auth.secretName === undefined,
+    generatedSecretName:
+      auth?.enabled === true && auth.secretName === undefined ? generated : undefined,
     builtIn: true,
     cache: host('cache'),
     queue: host('queue'),
     password:
       auth?.enabled === true
-        ? { secretName: auth.secretName ?? childName(bench, 'redis-auth'), key: 'password' }
+        ? { secretName: auth.secretName ?? generated, key: 'password' }
         : undefined,
   };
 }
 
-/** The generated password Secret; `password` comes from a CSPRNG in the reconciler. */
-export function redisAuthSecret(plan: BenchPlan, password: string): Secret {
+/** The generated password Secret `name`; `password` comes from a CSPRNG in the reconciler. */
+export function redisAuthSecret(plan: BenchPlan, name: string, password: string): Secret {
   return {
     ...KINDS.Secret,
-    metadata: childMeta(
-      plan.bench,
-      plan.redis.password?.secretName ?? benchChild(plan, 'redis-auth'),
-      benchLabels(plan, 'redis-queue'),
-    ),
+    metadata: childMeta(plan.bench, name, benchLabels(plan, 'redis-queue')),
     type: 'Opaque',
     stringData: { password },
   };

@@ -15,7 +15,12 @@ export const benchGenerator: ChildrenGenerator & { inputs: fc.Arbitrary<Generate
     const plan = initializedPlan(b, ctx);
     return {
       owner: b,
-      children: [...childList(plan), redisAuthSecret(plan, redisPassword)],
+      children: [
+        ...childList(plan),
+        ...(plan.redis.generatedSecretName === undefined
+          ? []
+          : [redisAuthSecret(plan, plan.redis.generatedSecretName, redisPassword)]),
+      ],
       secrets: [redisPassword],
     };
   }),
