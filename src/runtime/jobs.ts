@@ -192,9 +192,9 @@ export class JobRunner {
 
   /** Where the request's Job stands, from the cache (and its pods' report once finished). */
   async phase<R>(req: JobRequest<R>): Promise<JobPhase<R>> {
-    const want = desiredJob(req);
-    const job = this.#jobs.get(want.metadata.namespace ?? '', want.metadata.name ?? '');
-    const hash = jobInputsHash(want) ?? '';
+    const { namespace = '', name = '' } = req.job.metadata;
+    const job = this.#jobs.get(namespace, name);
+    const hash = inputsHash(req.inputs, req.owner);
     const current = jobPhase<R>(job, hash, undefined);
     if (job === undefined || (current.phase !== 'Succeeded' && current.phase !== 'Failed')) {
       return current;
