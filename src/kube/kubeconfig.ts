@@ -266,7 +266,9 @@ async function runExecPlugin(
   try {
     out = JSON.parse(stdout);
   } catch (e) {
-    throw new Error(`${what}: output is not JSON: ${(e as Error).message}`, { cause: e });
+    if (!(e instanceof SyntaxError)) throw e;
+    // eslint-disable-next-line preserve-caught-error -- the parser's error quotes the output, which may be a credential
+    throw new Error(`${what}: its ${String(stdout.length)} bytes of output are not JSON`);
   }
   const o = record(out, what);
   if (o.kind !== 'ExecCredential' || o.apiVersion !== exec.apiVersion) {
