@@ -64,7 +64,7 @@ const controllerOf = (obj: KubeObject) =>
  * An object with a child's name exists but is not ours: another controller's, or made by hand.
  * The operator never takes it over (a forced apply would); the user renames or removes it.
  */
-export class NotControlledError extends Error {
+class NotControlledError extends Error {
   constructor(obj: KubeObject, desired: KubeObject) {
     const { kind, metadata } = obj;
     const owner = controllerOf(obj);

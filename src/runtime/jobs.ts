@@ -24,11 +24,11 @@ import type { Informer, Stored } from '../kube/informer.ts';
 import type { Logger } from '../kube/logger.ts';
 import { applyObject } from './apply.ts';
 
-export const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
+const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
 /** Changing this annotation of the owner runs its failed Jobs again. */
-export const RETRY_ANNOTATION = 'vyogo.tech/retry';
+const RETRY_ANNOTATION = 'vyogo.tech/retry';
 /** Which attempt of the request a Job is (1 when absent). */
-export const ATTEMPT_ANNOTATION = 'vyogo.tech/attempt';
+const ATTEMPT_ANNOTATION = 'vyogo.tech/attempt';
 /** The label the Job controller puts on its pods: the Job's uid. */
 const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
 

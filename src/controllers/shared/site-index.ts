@@ -9,10 +9,10 @@ import type { Informer } from '../../kube/informer.ts';
 import type { Request } from '../../runtime/controller.ts';
 
 /** Index of FrappeSites by the bench they reference: `<namespace>/<bench>`. */
-export const SITES_BY_BENCH = 'bench';
+const SITES_BY_BENCH = 'bench';
 
 /** Whether the site's benchRef names another namespace (unsupported). */
-export const crossNamespaceBenchRef = (site: FrappeSite): boolean => {
+const crossNamespaceBenchRef = (site: FrappeSite): boolean => {
   const ns = site.spec.benchRef.namespace;
   return ns !== undefined && ns !== site.metadata.namespace;
 };
