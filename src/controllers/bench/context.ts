@@ -4,20 +4,11 @@
 import type { ComponentName } from '../../api/v1alpha1/index.ts';
 import { COMPONENTS } from '../../api/v1alpha1/names.ts';
 import type { JobObject } from '../../runtime/jobs.ts';
-import type { SecurityDefaults } from '../shared/security.ts';
+import type { OperatorDefaults } from '../shared/defaults.ts';
 
 /** The seven Deployments of a bench, named by their `component` label. */
 export const DEPLOYMENT_COMPONENTS = COMPONENTS;
 export type DeploymentComponent = ComponentName;
-
-/** Operator-wide defaults (the operator configuration, OpenShift detection). */
-export interface OperatorDefaults {
-  frappeImage: string;
-  redisImage: string;
-  redisExporterImage: string;
-  security: SecurityDefaults;
-  isOpenShift: boolean;
-}
 
 /** What the cache says about an existing Deployment of the bench. */
 export interface DeploymentState {

@@ -6,16 +6,16 @@ import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
 import type { ConfigKey } from '../../config/operator-config.ts';
-import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/client.ts';
 import { ControllerBuilder } from '../../runtime/builder.ts';
 import type { Controller, Request } from '../../runtime/controller.ts';
 import { JobRunner } from '../../runtime/jobs.ts';
 import type { Manager } from '../../runtime/manager.ts';
+import { operatorDefaults } from '../shared/defaults.ts';
 import { MANAGED_SELECTOR } from '../shared/labels.ts';
 import { KINDS, type PersistentVolumeClaim } from '../shared/objects.ts';
 import { benchOfSite, indexSitesByBench } from '../shared/site-index.ts';
 import { KEDA_API_VERSION, type KedaObject } from './autoscaling.ts';
-import type { OperatorDefaults } from './context.ts';
 import { BenchReconciler, type BenchInformers, type KedaInformers } from './reconcile.ts';
 
 export { BENCH_FINALIZER, BenchReconciler } from './reconcile.ts';
@@ -27,30 +27,6 @@ const DEFAULT_KEYS: readonly ConfigKey[] = [
   'defaultRedisImage',
   'defaultRedisExporterImage',
 ];
-
-/** The defaults in force; OpenShift is detected by discovery unless FRAPPE_IS_OPENSHIFT says. */
-export async function operatorDefaults(
-  holder: OperatorConfigHolder,
-  client: KubeClient,
-): Promise<OperatorDefaults> {
-  const c = holder.config;
-  return {
-    frappeImage: c.defaultFrappeImage,
-    redisImage: c.defaultRedisImage,
-    redisExporterImage: c.defaultRedisExporterImage,
-    security: {
-      uid: c.defaultUID,
-      gid: c.defaultGID,
-      fsGroup: c.defaultFSGroup,
-      uidSet: holder.sourceOf('defaultUID') === 'env',
-      gidSet: holder.sourceOf('defaultGID') === 'env',
-      fsGroupSet: holder.sourceOf('defaultFSGroup') === 'env',
-    },
-    isOpenShift:
-      c.isOpenShift ??
-      (await client.hasResource('security.openshift.io/v1', 'SecurityContextConstraints')),
-  };
-}
 
 /** The sites PVC has no ownerReference; its `bench` label names the bench. */
 const benchOfLabel = (obj: KubeObject): Request[] => {

@@ -32,6 +32,7 @@ import {
   type RequiredApp,
 } from './init.ts';
 import { redisPlan, type RedisPlan } from './redis.ts';
+import type { OperatorDefaults } from '../shared/defaults.ts';
 
 export interface BenchPlan {
   /** The bench with its schema defaults applied: owner of every child. */
@@ -83,20 +84,39 @@ export const withDefaults = (bench: Stored<FrappeBench>): Stored<FrappeBench> =>
   // Defaulting fills spec fields only: the stored metadata stays as it was.
   FrappeBenchDefaults.apply(bench) as Stored<FrappeBench>;
 
+/**
+ * The settings of every pod of the bench (defaults applied) and of its sites' Jobs, but the
+ * image: pull settings, `podConfig`, security contexts (§5.1) and node co-location for RWO.
+ */
+export function benchPodSettings(
+  bench: Stored<FrappeBench>,
+  defaults: OperatorDefaults,
+): Omit<PodSettings, 'image'> {
+  const spec = bench.spec;
+  const imageConfig = FrappeBenchDefaults.fill(spec.imageConfig, 'spec', 'imageConfig');
+  return {
+    bench: bench.metadata.name,
+    // Filled from the schema's default.
+    imagePullPolicy: imageConfig.pullPolicy as PullPolicy,
+    imagePullSecrets: (imageConfig.pullSecrets ?? []).map((s) => ({ name: s.name })),
+    podConfig: (spec.podConfig ?? {}) as PodConfig,
+    security: securityContexts(spec.security, defaults.security, defaults.isOpenShift),
+    sameNode: spec.storageAccessMode === 'ReadWriteOnce',
+  };
+}
+
 /** Resolve `bench` (defaults applied) and the gathered context into the plan. */
 export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): BenchPlan {
   const spec = bench.spec;
   const { name, namespace } = bench.metadata;
   const benchId = `${namespace}-${name}`;
   const redis = redisPlan(spec, name, namespace, ctx.defaults);
-  const security = securityContexts(spec.security, ctx.defaults.security, ctx.defaults.isOpenShift);
   const componentResources = Object.fromEntries(
     DEPLOYMENT_COMPONENTS.map((c) => {
       const { resourceKey, defaults } = COMPONENTS[c];
       return [c, mergeResources(spec.componentResources?.[resourceKey], defaults)];
     }),
   ) as Record<DeploymentComponent, ResourceRequirements>;
-  const imageConfig = FrappeBenchDefaults.fill(spec.imageConfig, 'spec', 'imageConfig');
   const image = resolveImage(spec, ctx.defaults.frappeImage);
   const apps = requiredApps(spec);
   const config = commonSiteConfig(spec, redis, benchId);
@@ -120,15 +140,7 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
     initialized,
     kedaAvailable: ctx.kedaAvailable,
     deployments: ctx.deployments,
-    pod: {
-      bench: name,
-      // Filled from the schema's default.
-      imagePullPolicy: imageConfig.pullPolicy as PullPolicy,
-      imagePullSecrets: (imageConfig.pullSecrets ?? []).map((s) => ({ name: s.name })),
-      podConfig: (spec.podConfig ?? {}) as PodConfig,
-      security,
-      sameNode: spec.storageAccessMode === 'ReadWriteOnce',
-    },
+    pod: benchPodSettings(bench, ctx.defaults),
     resources: {
       components: componentResources,
       assets: mergeResources(undefined, DEFAULT_RESOURCES.assets),

@@ -42,8 +42,8 @@ import {
   type BenchContext,
   type DeploymentComponent,
   type DeploymentState,
-  type OperatorDefaults,
 } from './context.ts';
+import type { OperatorDefaults } from '../shared/defaults.ts';
 import { IMAGE_ANNOTATION, initJobName, type InitApps } from './init.ts';
 import { benchChild, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
 import { redisAuthSecret, redisName, REDIS_ROLES } from './redis.ts';

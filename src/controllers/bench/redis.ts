@@ -22,7 +22,7 @@ import { mergeResources } from '../shared/resources.ts';
 import { selectorLabels } from '../shared/labels.ts';
 import { componentService } from '../shared/service.ts';
 import { childName } from '../shared/naming.ts';
-import type { OperatorDefaults } from './context.ts';
+import type { OperatorDefaults } from '../shared/defaults.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 
 export type RedisRole = 'cache' | 'queue';

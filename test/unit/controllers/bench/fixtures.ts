@@ -13,7 +13,7 @@ import {
   type BenchPlan,
 } from '../../../../src/controllers/bench/plan.ts';
 import { CONFIG_SPEC } from '../../../../src/config/operator-config.ts';
-import { BUILTIN_SECURITY_DEFAULTS } from '../../../../src/controllers/shared/security.ts';
+import { operatorDefaults } from '../defaults.ts';
 import { loadManifest, MANIFESTS } from '../../../../src/dev/guide/guide.ts';
 
 /** `obj` as stored: validated, schema defaults filled in, uid and generation set. */
@@ -82,13 +82,7 @@ export async function complianceBench(): Promise<Stored<FrappeBench>> {
 /** The operator's defaults (as its configuration has them), KEDA installed, no bench-init yet. */
 export function context(overrides: Partial<BenchContext> = {}): BenchContext {
   return {
-    defaults: {
-      frappeImage: CONFIG_SPEC.defaultFrappeImage.default,
-      redisImage: CONFIG_SPEC.defaultRedisImage.default,
-      redisExporterImage: CONFIG_SPEC.defaultRedisExporterImage.default,
-      security: BUILTIN_SECURITY_DEFAULTS,
-      isOpenShift: false,
-    },
+    defaults: operatorDefaults(),
     kedaAvailable: true,
     deployments: {},
     initRecord: undefined,
