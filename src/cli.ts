@@ -15,6 +15,7 @@ import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holde
 import { operatorNamespace } from './config/namespace.ts';
 import { watchOperatorConfig } from './config/watch.ts';
 import { setupBenchController } from './controllers/bench/index.ts';
+import { setupSiteController } from './controllers/site/index.ts';
 import { KubeClient } from './kube/client.ts';
 import { log } from './log.ts';
 import { Manager, type ManagedController } from './runtime/manager.ts';
@@ -25,6 +26,7 @@ export type ControllerSetup = (manager: Manager, config: OperatorConfigHolder) =
 /** The operator's controllers: the single place where a controller is registered. */
 export const CONTROLLERS: readonly ControllerSetup[] = [
   (manager, config) => setupBenchController(manager, config),
+  (manager, config) => setupSiteController(manager, config),
 ];
 
 export interface RunFlags {

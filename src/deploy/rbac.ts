@@ -59,6 +59,8 @@ const READ: readonly Verb[] = ['get', 'list', 'watch'];
 
 const BENCH_SETUP = 'src/controllers/bench/index.ts';
 const BENCH_RECONCILE = 'src/controllers/bench/reconcile.ts';
+const SITE_SETUP = 'src/controllers/site/index.ts';
+const SITE_RECONCILE = 'src/controllers/site/reconcile.ts';
 
 /** A child kind of the bench: applied, pruned and watched by the bench controller. */
 const benchChild = (apiGroup: string, resource: string, kind: string): Permission => ({
@@ -66,6 +68,25 @@ const benchChild = (apiGroup: string, resource: string, kind: string): Permissio
   resource,
   verbs: ALL,
   usedBy: [{ file: BENCH_SETUP, mentions: kind }],
+});
+
+/** A child kind of the bench and of the site. */
+const sharedChild = (apiGroup: string, resource: string, kind: string): Permission => ({
+  apiGroup,
+  resource,
+  verbs: ALL,
+  usedBy: [
+    { file: BENCH_SETUP, mentions: kind },
+    { file: SITE_SETUP, mentions: kind },
+  ],
+});
+
+/** A child kind of the site: applied, pruned and watched by the site controller. */
+const siteChild = (apiGroup: string, resource: string, kind: string): Permission => ({
+  apiGroup,
+  resource,
+  verbs: ALL,
+  usedBy: [{ file: SITE_SETUP, mentions: kind }],
 });
 
 /** ClusterRole `frappe-operator-manager-role`: what the controllers and the runtime request. */
@@ -100,16 +121,34 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['update'],
     usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
   },
-  // Every FrappeSite of every namespace, read only: a bench's siteCount, and its deletion
-  // waiting for the sites that reference it.
+  // FrappeSite: the site controller's informer, also read by the bench controller (siteCount,
+  // deletion waiting for sites), and the site finalizer.
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappesites',
-    verbs: READ,
-    usedBy: [{ file: BENCH_SETUP, mentions: 'KIND.FrappeSite' }],
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    usedBy: [
+      { file: BENCH_SETUP, mentions: 'KIND.FrappeSite' },
+      { file: SITE_SETUP, mentions: 'KIND.FrappeSite' },
+      { file: SITE_RECONCILE, mentions: 'ensureFinalizer(' },
+    ],
   },
-  // The generated Redis password Secret (created once, never updated).
-  benchChild('', 'secrets', 'KINDS.Secret'),
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappesites/status',
+    verbs: ['get', 'update', 'patch'],
+    usedBy: [{ file: SITE_RECONCILE, mentions: 'updateStatus(' }],
+  },
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'frappesites/finalizers',
+    verbs: ['update'],
+    usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
+  },
+  // Generated Secrets (the Redis password; a site's admin password, encryption key, DB and
+  // MariaDB root passwords), created once and never updated; the site controller watches every
+  // Secret's metadata and reads the ones a site names to check their keys.
+  sharedChild('', 'secrets', 'KINDS.Secret'),
   // Redis and component Services.
   benchChild('', 'services', 'KINDS.Service'),
   // The sites PVC; deleted with the bench under storageRetentionPolicy Delete.
@@ -126,7 +165,10 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     apiGroup: '',
     resource: 'namespaces',
     verbs: READ,
-    usedBy: [{ file: BENCH_RECONCILE, mentions: "'Namespace'" }],
+    usedBy: [
+      { file: BENCH_RECONCILE, mentions: "'Namespace'" },
+      { file: SITE_RECONCILE, mentions: "'Namespace'" },
+    ],
   },
   // Events on transitions, as events.k8s.io/v1 Events; repeats patch the first one's series.
   {
@@ -139,8 +181,17 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   benchChild('apps', 'deployments', 'KINDS.Deployment'),
   // redis-cache and redis-queue.
   benchChild('apps', 'statefulsets', 'KINDS.StatefulSet'),
-  // bench-init.
-  benchChild('batch', 'jobs', 'KINDS.Job'),
+  // bench-init; site-init, restore, migrate, admin-password and delete.
+  sharedChild('batch', 'jobs', 'KINDS.Job'),
+  // The site Ingress.
+  siteChild('networking.k8s.io', 'ingresses', 'KINDS.Ingress'),
+  // The MariaDB Operator's objects of a site, watched once discovery lists them: a dedicated
+  // MariaDB (shared ones are only read, in any namespace, for their consent annotation), and
+  // the site's Database, User and Grant.
+  siteChild('k8s.mariadb.com', 'mariadbs', "kind('MariaDB')"),
+  siteChild('k8s.mariadb.com', 'databases', "kind('Database')"),
+  siteChild('k8s.mariadb.com', 'users', "kind('User')"),
+  siteChild('k8s.mariadb.com', 'grants', "kind('Grant')"),
   // One PDB per component.
   benchChild('policy', 'poddisruptionbudgets', 'KINDS.PodDisruptionBudget'),
   // componentAutoscaling provider hpa.

@@ -47,3 +47,11 @@ export function setCondition(
     ? [...(conditions ?? []), next]
     : (conditions ?? []).map((c) => (c === existing ? next : c));
 }
+
+/** A condition input of status True. */
+export const trueCondition = (type: string, reason: string, message: string) =>
+  ({ type, status: 'True', reason, message }) as const;
+
+/** A condition input of status False. */
+export const falseCondition = (type: string, reason: string, message: string) =>
+  ({ type, status: 'False', reason, message }) as const;

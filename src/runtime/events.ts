@@ -8,6 +8,7 @@
 //
 // reportingController defaults to the operator's name; reportingInstance is the pod name (the
 // hostname of a pod, unless overridden). Notes must never contain secret values.
+import type { Condition } from './conditions.ts';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
@@ -151,4 +152,28 @@ export class EventRecorder {
       'could not record event',
     );
   }
+}
+
+/**
+ * The events of the conditions of `after` that changed status or reason since `before`, as
+ * `eventFor` judges each (API.md §1.2: events on transitions only). One event per reason: a
+ * Ready=False repeating a step's reason that has an event of its own, and a Warning of a reason
+ * wins over a Normal one.
+ */
+export function transitionEvents(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[] | undefined,
+  eventFor: (c: Condition) => EventInput | undefined,
+): EventInput[] {
+  const prior = new Map((before ?? []).map((c) => [c.type, c]));
+  const events = (after ?? []).flatMap((c) => {
+    const p = prior.get(c.type);
+    const e = p?.status === c.status && p.reason === c.reason ? undefined : eventFor(c);
+    return e === undefined ? [] : [e];
+  });
+  const kept = events.filter(
+    (e) =>
+      e.type === 'Warning' || !events.some((x) => x.reason === e.reason && x.type === 'Warning'),
+  );
+  return kept.filter((e, i) => kept.findIndex((x) => x.reason === e.reason) === i);
 }

@@ -72,6 +72,36 @@ export type JobPhase<R> =
     }
   | { phase: 'Stale'; job: JobObject };
 
+/**
+ * A termination message in the operator's report convention: a JSON object, `{error, message}`
+ * for a failure, else the success value `value` reads from it. `who` names the container in the
+ * failure a missing or unreadable message gives.
+ */
+export function parseReport<R>(
+  message: string | undefined,
+  who: string,
+  value: (parsed: Record<string, unknown>) => R,
+): Report<R> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message ?? '') as unknown;
+  } catch (e) {
+    return { ok: false, reason: 'NoReport', message: `${who} left no readable result (${String(e)})` };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { ok: false, reason: 'NoReport', message: `${who} left no readable result` };
+  }
+  const r = parsed as Record<string, unknown>;
+  if (typeof r.error === 'string') {
+    return {
+      ok: false,
+      reason: r.error,
+      message: typeof r.message === 'string' ? r.message : r.error,
+    };
+  }
+  return { ok: true, value: value(r) };
+}
+
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 

@@ -84,6 +84,8 @@ export interface Step<S> {
   name: string;
   /** The condition type this step owns. */
   condition: string;
+  /** Whether the step belongs to this object's walk (default: always); skipped, it has no condition. */
+  applies?(state: S): boolean;
   run(state: S): Promise<StepOutcome>;
 }
 
@@ -91,7 +93,8 @@ export interface Step<S> {
 export type StepReport =
   | { step: string; condition: string; outcome: StepOutcome }
   | { step: string; condition: string; error: unknown }
-  | { step: string; condition: string; notReached: true };
+  | { step: string; condition: string; notReached: true }
+  | { step: string; condition: string; skipped: true };
 
 export interface Walk {
   /** Every step of the table, in order. */
@@ -125,6 +128,10 @@ export async function walkSteps<S>(
   let requeueAfter: number | undefined;
   for (const entry of table) {
     const { name: step, condition } = entry;
+    if (entry.applies?.(state) === false) {
+      reports.push({ step, condition, skipped: true });
+      continue;
+    }
     if (blocker !== undefined) {
       reports.push({ step, condition, notReached: true });
       continue;
@@ -158,7 +165,7 @@ function reportCondition(r: StepReport): Omit<ConditionInput, 'observedGeneratio
       message: `step ${r.step} failed: ${errorMessage(r.error)}`,
     };
   }
-  if ('notReached' in r) return undefined;
+  if ('notReached' in r || 'skipped' in r) return undefined;
   const o = r.outcome;
   return {
     type: r.condition,
@@ -167,6 +174,12 @@ function reportCondition(r: StepReport): Omit<ConditionInput, 'observedGeneratio
     message: o.message,
   };
 }
+
+/** The outcome of the step owning `condition`, when it ran. */
+export const outcomeOf = (walk: Walk, condition: string): StepOutcome | undefined => {
+  const r = walk.reports.find((x) => x.condition === condition);
+  return r !== undefined && 'outcome' in r ? r.outcome : undefined;
+};
 
 /** The first step, in table order, that stopped the walk or holds Ready (a policy chain). */
 function readyBlocker(walk: Walk): StepReport | undefined {
@@ -204,6 +217,10 @@ export function stepConditions(
 ): Condition[] {
   let conditions = [...(previous ?? [])];
   for (const r of walk.reports) {
+    if ('skipped' in r) {
+      conditions = conditions.filter((p) => p.type !== r.condition);
+      continue;
+    }
     const c = reportCondition(r);
     if (c !== undefined) {
       conditions = setCondition(conditions, { ...c, observedGeneration: generation }, now);

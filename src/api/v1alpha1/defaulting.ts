@@ -2,6 +2,7 @@
 // `npm run generate` extracts from the CRD schemas (defaulting.json), without the schema library.
 import { createDefaulter } from '../defaults.ts';
 import type { FrappeBench } from './frappebench.ts';
+import type { FrappeSite } from './frappesite.ts';
 import { KIND } from './names.ts';
 import schemas from './defaulting.json' with { type: 'json' };
 
@@ -9,3 +10,5 @@ export const FrappeBenchDefaults = createDefaulter<FrappeBench>(
   KIND.FrappeBench,
   schemas.FrappeBench,
 );
+
+export const FrappeSiteDefaults = createDefaulter<FrappeSite>(KIND.FrappeSite, schemas.FrappeSite);

@@ -280,6 +280,9 @@ export const FrappeSiteStatus = Type.Object(
         description: 'Apps installed on the site, from the last init, migrate or app Job.',
       }),
     ),
+    initInputsHash: OptionalString(
+      'Inputs hash of the last successful site-init (apps, database, domain, vyogo.tech/retry): a change runs site-init again as an update run, which never re-creates the site.',
+    ),
     migratedImage: OptionalString(
       'Bench image the site was last initialised, restored or migrated with.',
     ),

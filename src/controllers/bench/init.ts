@@ -10,7 +10,7 @@
 // script as a mounted Secret file, never on argv or in env.
 import type { EnvVar, Volume } from '../shared/k8s.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
-import type { JobRequest, Report } from '../../runtime/jobs.ts';
+import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Job } from '../shared/objects.ts';
 import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
@@ -233,36 +233,12 @@ export const benchInitRequest = (plan: BenchPlan): JobRequest<InitApps, Job> => 
 });
 
 /** Parse a bench-init termination message; anything unexpected is a failure report. */
-export function parseInitReport(message: string | undefined): Report<InitApps> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message ?? '') as unknown;
-  } catch (e) {
-    return {
-      ok: false,
-      reason: 'NoReport',
-      message: `bench-init left no readable result (${String(e)})`,
-    };
-  }
-  if (typeof parsed !== 'object' || parsed === null) {
-    return { ok: false, reason: 'NoReport', message: 'bench-init left no readable result' };
-  }
-  const r = parsed as { apps?: unknown; error?: unknown; message?: unknown };
-  if (typeof r.error === 'string') {
-    return {
-      ok: false,
-      reason: r.error,
-      message: typeof r.message === 'string' ? r.message : r.error,
-    };
-  }
-  const apps = Array.isArray(r.apps) ? r.apps : [];
-  return {
-    ok: true,
-    value: apps.flatMap((a: unknown) => {
+export const parseInitReport = (message: string | undefined): Report<InitApps> =>
+  parseReport(message, 'bench-init', (r) =>
+    (Array.isArray(r.apps) ? r.apps : []).flatMap((a: unknown) => {
       const app = a as { name?: unknown; version?: unknown };
       return typeof app.name === 'string'
         ? [{ name: app.name, version: typeof app.version === 'string' ? app.version : '' }]
         : [];
     }),
-  };
-}
+  );

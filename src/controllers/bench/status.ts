@@ -9,13 +9,20 @@ import type {
   FrappeBench,
   FrappeBenchStatus,
 } from '../../api/v1alpha1/index.ts';
-import { setCondition, type Condition, type ConditionInput } from '../../runtime/conditions.ts';
-import type { EventInput } from '../../runtime/events.ts';
+import {
+  falseCondition,
+  setCondition,
+  trueCondition,
+  type Condition,
+  type ConditionInput,
+} from '../../runtime/conditions.ts';
+import { transitionEvents, type EventInput } from '../../runtime/events.ts';
 import { errorMessage } from '../../runtime/errors.ts';
 import {
   done,
   errorReason,
   notReadyCondition,
+  outcomeOf,
   stepConditions,
   stop,
   wait,
@@ -48,10 +55,8 @@ export interface Observed {
   benchId: string;
 }
 
-const ok = (type: string, reason: string, message: string) =>
-  ({ type, status: 'True', reason, message }) as const;
-const notOk = (type: string, reason: string, message: string) =>
-  ({ type, status: 'False', reason, message }) as const;
+const ok = trueCondition;
+const notOk = falseCondition;
 
 // ---- the steps' judgements ----------------------------------------------------------------
 
@@ -252,11 +257,6 @@ export function componentScaling(o: Observed): Record<DeploymentComponent, Compo
   ) as Record<DeploymentComponent, ComponentScalingStatus>;
 }
 
-const outcomeOf = (walk: Walk, condition: string): StepOutcome | undefined => {
-  const r = walk.reports.find((x) => x.condition === condition);
-  return r !== undefined && 'outcome' in r ? r.outcome : undefined;
-};
-
 /** The status for `bench` after `walk`, given what was observed; `now` stamps changes. */
 export function benchStatus(
   bench: FrappeBench,
@@ -400,21 +400,7 @@ function eventFor(c: Condition): EventInput | undefined {
 }
 
 /** Events for condition transitions between two statuses (API.md §1.2: transitions only). */
-export function transitions(
+export const transitions = (
   before: FrappeBenchStatus | undefined,
   after: FrappeBenchStatus,
-): EventInput[] {
-  const prior = new Map((before?.conditions ?? []).map((c) => [c.type, c]));
-  const events = (after.conditions ?? []).flatMap((c) => {
-    const p = prior.get(c.type);
-    const e = p?.status === c.status && p.reason === c.reason ? undefined : eventFor(c);
-    return e === undefined ? [] : [e];
-  });
-  // One event per reason: Ready=False repeats a step's reason that has an event of its own, and
-  // a Warning of that reason wins over a Normal one.
-  const kept = events.filter(
-    (e) =>
-      e.type === 'Warning' || !events.some((x) => x.reason === e.reason && x.type === 'Warning'),
-  );
-  return kept.filter((e, i) => kept.findIndex((x) => x.reason === e.reason) === i);
-}
+): EventInput[] => transitionEvents(before?.conditions, after.conditions, eventFor);

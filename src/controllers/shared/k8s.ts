@@ -19,6 +19,7 @@ export type DeploymentStatus = Plain<k8s.V1DeploymentStatus>;
 export type DeploymentStrategy = Plain<k8s.V1DeploymentStrategy>;
 export type EnvVar = Plain<k8s.V1EnvVar>;
 export type HorizontalPodAutoscalerSpec = Plain<k8s.V2HorizontalPodAutoscalerSpec>;
+export type IngressSpec = Plain<k8s.V1IngressSpec>;
 export type HorizontalPodAutoscalerStatus = Plain<k8s.V2HorizontalPodAutoscalerStatus>;
 export type JobSpec = Plain<k8s.V1JobSpec>;
 export type JobStatus = Plain<k8s.V1JobStatus>;

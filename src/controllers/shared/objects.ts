@@ -16,6 +16,7 @@ import type {
   StatefulSetStatus,
   HorizontalPodAutoscalerSpec,
   HorizontalPodAutoscalerStatus,
+  IngressSpec,
 } from './k8s.ts';
 import type { KubeObject } from '../../kube/client.ts';
 
@@ -57,6 +58,10 @@ export interface HorizontalPodAutoscaler extends KubeObject {
   status?: HorizontalPodAutoscalerStatus;
 }
 
+export interface Ingress extends KubeObject {
+  spec: IngressSpec;
+}
+
 export interface Secret extends KubeObject {
   type?: string;
   data?: Record<string, string>;
@@ -74,4 +79,5 @@ export const KINDS = {
   PodDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
   HorizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
   Secret: { apiVersion: 'v1', kind: 'Secret' },
+  Ingress: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
 } as const;

@@ -170,7 +170,8 @@ describe('RBAC', () => {
   it('every kind the controllers cache is granted list and watch', () => {
     for (const { apiVersion, kind } of Object.values(KINDS)) {
       const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-      const resource = `${kind.toLowerCase()}s`;
+      const lower = kind.toLowerCase();
+      const resource = lower.endsWith('s') ? `${lower}es` : `${lower}s`;
       const p = MANAGER_PERMISSIONS.find((q) => q.apiGroup === group && q.resource === resource);
       assert.ok(p !== undefined, `${apiVersion} ${kind}: no permission`);
       assert.ok(

@@ -1,0 +1,387 @@
+// The site's Jobs (API.md §3.3), each a request to the operator's Job runner: `<site>-init`
+// (new site, or an update run of an existing one), `<site>-restore` (download from S3 by the
+// operator's backup agent, then load into the site's own database), `<site>-migrate-<8 hex of
+// image>`, `<site>-admin-password` and `<site>-delete`. Every one runs a script of scripts.ts on
+// the bench image in the bench directory, with the sites volume; what it needs comes as env
+// (names, hosts, ports) and as mounted Secret files (passwords, keys: never on argv or in env),
+// and it reports `{installedApps}` or `{error, message}` through its termination message.
+import type { Container, EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
+import { childMeta } from '../shared/meta.ts';
+import { KINDS, type Job } from '../shared/objects.ts';
+import type { Component } from '../shared/labels.ts';
+import {
+  BENCH_DIR,
+  frappeContainer,
+  plainContainer,
+  podSpec,
+  podTemplateMeta,
+  type PodSettings,
+} from '../shared/pod.ts';
+import { parseReport, type JobRequest, type Report, type RetryBackoff } from '../../runtime/jobs.ts';
+import { migratePurpose } from './names.ts';
+import { jobName, siteLabels, type SecretKey, type SitePlan } from './plan.ts';
+import {
+  SITE_ADMIN_PASSWORD_SCRIPT,
+  SITE_DELETE_SCRIPT,
+  SITE_INIT_SCRIPT,
+  SITE_MIGRATE_SCRIPT,
+  SITE_RESTORE_SCRIPT,
+} from './scripts.ts';
+
+/** The image a Job runs, read back when it has succeeded (status.migratedImage). */
+export const IMAGE_ANNOTATION = 'vyogo.tech/image';
+/** The admin Secret's resourceVersion a Job set the password from. */
+export const ADMIN_VERSION_ANNOTATION = 'vyogo.tech/admin-secret-version';
+const JOB_TTL_SECONDS = 86_400;
+const SECRETS_DIR = '/var/run/secrets/frappe';
+const RESTORE_DIR = '/restore';
+const PYTHON = `${BENCH_DIR}/env/bin/python`;
+/** Site-init and restore are retried after 1, 2, 4 … 30 minutes (API.md §3.3). */
+export const SITE_JOB_RETRY: RetryBackoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
+
+/** Where the database is, as the database step found it (no secret). */
+export interface DatabaseEndpoint {
+  host: string;
+  port: number;
+  name: string;
+}
+
+/** What the site's Jobs report: the apps installed on the site. */
+export type SiteReport = { installedApps: string[] };
+
+const parseSiteReport =
+  (who: string) =>
+  (message: string | undefined): Report<SiteReport> =>
+    parseReport(message, who, (r) => ({
+      installedApps: Array.isArray(r.installedApps)
+        ? r.installedApps.filter((a): a is string => typeof a === 'string')
+        : [],
+    }));
+
+/** A Secret key mounted read-only as one file. */
+interface SecretFile {
+  volume: string;
+  secret: SecretKey;
+  file: string;
+}
+
+const secretVolume = (f: SecretFile): Volume => ({
+  name: f.volume,
+  secret: {
+    secretName: f.secret.name,
+    items: [{ key: f.secret.key, path: f.file }],
+    defaultMode: 0o440,
+  },
+});
+
+const secretMount = (f: SecretFile): VolumeMount => ({
+  name: f.volume,
+  mountPath: `${SECRETS_DIR}/${f.volume}`,
+  readOnly: true,
+});
+
+const secretPath = (f: SecretFile): string => `${SECRETS_DIR}/${f.volume}/${f.file}`;
+
+/** The Secret files of a Job's script: the DB password (and user), admin password, key. */
+function secretFiles(plan: SitePlan, which: readonly ('db' | 'admin' | 'encryption')[]) {
+  const files: { env: string; file: SecretFile }[] = [];
+  const db = plan.database;
+  if (which.includes('db')) {
+    files.push({
+      env: 'DB_PASSWORD_FILE',
+      file: { volume: 'db-password', secret: db.password, file: 'password' },
+    });
+    if (db.user === undefined && db.connectionSecret !== undefined) {
+      files.push({
+        env: 'DB_USER_FILE',
+        file: {
+          volume: 'db-user',
+          secret: { name: db.connectionSecret, key: 'username' },
+          file: 'username',
+        },
+      });
+    }
+  }
+  if (which.includes('admin')) {
+    files.push({
+      env: 'ADMIN_PASSWORD_FILE',
+      file: { volume: 'admin-password', secret: plan.admin, file: 'password' },
+    });
+  }
+  if (which.includes('encryption')) {
+    files.push({
+      env: 'ENCRYPTION_KEY_FILE',
+      file: { volume: 'encryption-key', secret: plan.encryption, file: 'encryption_key' },
+    });
+  }
+  return files;
+}
+
+const siteEnv = (plan: SitePlan): EnvVar[] => [
+  { name: 'SITE_NAME', value: plan.siteName },
+  { name: 'SITE_DOMAIN', value: plan.domain },
+  { name: 'SITE_URL', value: plan.url },
+];
+
+const dbEnv = (plan: SitePlan, db: DatabaseEndpoint): EnvVar[] => [
+  { name: 'DB_NAME', value: db.name },
+  { name: 'DB_HOST', value: db.host },
+  { name: 'DB_PORT', value: String(db.port) },
+  ...(plan.database.user === undefined ? [] : [{ name: 'DB_USER', value: plan.database.user }]),
+];
+
+interface SiteJobParts {
+  purpose: string;
+  component: Component;
+  container: string;
+  script: string;
+  env: EnvVar[];
+  secrets: readonly ('db' | 'admin' | 'encryption')[];
+  resources: Container['resources'];
+  backoffLimit: number;
+  annotations?: Record<string, string>;
+  initContainers?: Container[];
+  extraVolumes?: Volume[];
+  extraMounts?: VolumeMount[];
+}
+
+function siteJob(plan: SitePlan, pod: PodSettings, parts: SiteJobParts): Job {
+  const files = secretFiles(plan, parts.secrets);
+  const labels = siteLabels(plan, parts.component);
+  const container = frappeContainer(pod, {
+    name: parts.container,
+    command: [PYTHON, '-c', parts.script],
+    workingDir: BENCH_DIR,
+    env: [
+      ...parts.env,
+      ...files.map((f) => ({ name: f.env, value: secretPath(f.file) })),
+    ],
+    resources: parts.resources,
+    terminationMessagePolicy: 'File',
+    volumeMounts: [...files.map((f) => secretMount(f.file)), ...(parts.extraMounts ?? [])],
+  });
+  return {
+    ...KINDS.Job,
+    metadata: childMeta(plan.site, jobName(plan, parts.purpose), labels, {
+      [IMAGE_ANNOTATION]: pod.image,
+      ...parts.annotations,
+    }),
+    spec: {
+      backoffLimit: parts.backoffLimit,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
+      template: {
+        metadata: podTemplateMeta(pod, labels),
+        spec: podSpec(pod, {
+          containers: [container],
+          ...(parts.initContainers === undefined ? {} : { initContainers: parts.initContainers }),
+          volumes: [...files.map((f) => secretVolume(f.file)), ...(parts.extraVolumes ?? [])],
+          mountsSites: true,
+          restartPolicy: 'Never',
+        }),
+      },
+    },
+  };
+}
+
+/** The request of a site Job: its inputs are everything in it but the generated Job. */
+function request(
+  plan: SitePlan,
+  job: Job,
+  container: string,
+  inputs: unknown,
+  retry?: RetryBackoff,
+): JobRequest<SiteReport, Job> {
+  return {
+    owner: plan.site,
+    job,
+    inputs,
+    container,
+    parseReport: parseSiteReport(container),
+    ...(retry === undefined ? {} : { retry }),
+  };
+}
+
+/** The inputs of site-init: when they change, an update run installs what is new. */
+export const initInputs = (plan: SitePlan, db: DatabaseEndpoint): Record<string, unknown> => ({
+  siteName: plan.siteName,
+  domain: plan.domain,
+  url: plan.url,
+  apps: plan.apps,
+  adopt: plan.spec.skipInit === true,
+  db,
+  user: plan.database.user ?? null,
+  secrets: [plan.database.password, plan.admin, plan.encryption],
+  script: SITE_INIT_SCRIPT,
+});
+
+/** `<site>-init`: a new site (`bench new-site --no-setup-db`), or an update run of an existing one. */
+export function siteInitRequest(
+  plan: SitePlan,
+  pod: PodSettings,
+  db: DatabaseEndpoint,
+  adminVersion: string,
+): JobRequest<SiteReport, Job> {
+  const job = siteJob(plan, pod, {
+    purpose: 'init',
+    component: 'site-init',
+    container: 'site-init',
+    script: SITE_INIT_SCRIPT,
+    env: [
+      ...siteEnv(plan),
+      { name: 'SITE_APPS', value: JSON.stringify(plan.apps) },
+      { name: 'SITE_INIT_MODE', value: plan.spec.skipInit === true ? 'adopt' : 'new' },
+      ...dbEnv(plan, db),
+    ],
+    secrets: ['db', 'admin', 'encryption'],
+    resources: plan.resources.siteInit,
+    backoffLimit: 2,
+    annotations: { [ADMIN_VERSION_ANNOTATION]: adminVersion },
+  });
+  return request(plan, job, 'site-init', initInputs(plan, db), SITE_JOB_RETRY);
+}
+
+/** `s3://bucket/key` URLs of `restoreFrom`, and the agent's flags for the store. */
+function downloadContainer(plan: SitePlan, image: string): { container: Container; volumes: Volume[] } {
+  const r = plan.spec.restoreFrom;
+  if (r === undefined) throw new Error('downloadContainer needs restoreFrom');
+  const credentials = r.credentialsSecret;
+  const args = [
+    'backup-agent',
+    'download',
+    `--source=${r.backup}`,
+    ...(r.files === undefined ? [] : [`--files=${r.files}`]),
+    ...(r.privateFiles === undefined ? [] : [`--private-files=${r.privateFiles}`]),
+    `--destination=${RESTORE_DIR}`,
+    ...(r.endpoint === undefined ? [] : [`--endpoint=${r.endpoint}`]),
+    // Filled from the schema's defaults.
+    `--region=${r.region ?? ''}`,
+    ...(r.forcePathStyle === true ? ['--force-path-style'] : []),
+    ...(credentials === undefined ? [] : [`--credentials-dir=${SECRETS_DIR}/s3`]),
+  ];
+  const pod = plan.pod;
+  if (pod === undefined) throw new Error('downloadContainer needs the bench');
+  const container = plainContainer(pod, {
+    name: 'download',
+    image,
+    command: ['frappe-operator'],
+    args,
+    resources: plan.resources.agent,
+    terminationMessagePolicy: 'File',
+    volumeMounts: [
+      { name: 'restore', mountPath: RESTORE_DIR },
+      ...(credentials === undefined
+        ? []
+        : [{ name: 's3-credentials', mountPath: `${SECRETS_DIR}/s3`, readOnly: true }]),
+    ],
+  });
+  const volumes: Volume[] =
+    credentials === undefined
+      ? []
+      : [{ name: 's3-credentials', secret: { secretName: credentials, defaultMode: 0o440 } }];
+  return { container, volumes };
+}
+
+/**
+ * `<site>-restore`: init container `download` (the operator's image) fetches the backup into an
+ * emptyDir; container `restore` loads it with the site's own DB user into the site's own
+ * database, restores the files, migrates and sets the admin password.
+ */
+export function restoreRequest(
+  plan: SitePlan,
+  pod: PodSettings,
+  db: DatabaseEndpoint,
+  operatorImage: string,
+  adminVersion: string,
+): JobRequest<SiteReport, Job> {
+  const download = downloadContainer(plan, operatorImage);
+  const job = siteJob(plan, pod, {
+    purpose: 'restore',
+    component: 'site-restore',
+    container: 'restore',
+    script: SITE_RESTORE_SCRIPT,
+    env: [...siteEnv(plan), { name: 'RESTORE_DIR', value: RESTORE_DIR }, ...dbEnv(plan, db)],
+    secrets: ['db', 'admin', 'encryption'],
+    resources: plan.resources.restore,
+    backoffLimit: 1,
+    annotations: { [ADMIN_VERSION_ANNOTATION]: adminVersion },
+    initContainers: [download.container],
+    extraVolumes: [{ name: 'restore', emptyDir: {} }, ...download.volumes],
+    extraMounts: [{ name: 'restore', mountPath: RESTORE_DIR, readOnly: true }],
+  });
+  const inputs = {
+    restoreFrom: plan.spec.restoreFrom,
+    siteName: plan.siteName,
+    domain: plan.domain,
+    db,
+    user: plan.database.user ?? null,
+    secrets: [plan.database.password, plan.admin, plan.encryption],
+    operatorImage,
+    script: SITE_RESTORE_SCRIPT,
+  };
+  return request(plan, job, 'restore', inputs, SITE_JOB_RETRY);
+}
+
+/** `<site>-migrate-<8 hex of image>`: maintenance mode on, migrate, off — once per image. */
+export function migrateRequest(plan: SitePlan, pod: PodSettings): JobRequest<SiteReport, Job> {
+  const job = siteJob(plan, pod, {
+    purpose: migratePurpose(pod.image),
+    component: 'site-migrate',
+    container: 'migrate',
+    script: SITE_MIGRATE_SCRIPT,
+    env: siteEnv(plan),
+    secrets: [],
+    resources: plan.resources.migrate,
+    backoffLimit: 0,
+  });
+  return request(plan, job, 'migrate', { image: pod.image, siteName: plan.siteName, script: SITE_MIGRATE_SCRIPT });
+}
+
+/** `<site>-admin-password`: the Administrator password from the admin Secret's `version`. */
+export function adminPasswordRequest(
+  plan: SitePlan,
+  pod: PodSettings,
+  version: string,
+): JobRequest<SiteReport, Job> {
+  const job = siteJob(plan, pod, {
+    purpose: 'admin-password',
+    component: 'site-init',
+    container: 'admin-password',
+    script: SITE_ADMIN_PASSWORD_SCRIPT,
+    env: siteEnv(plan),
+    secrets: ['admin'],
+    resources: plan.resources.default,
+    backoffLimit: 2,
+    annotations: { [ADMIN_VERSION_ANNOTATION]: version },
+  });
+  const inputs = { version, secret: plan.admin, script: SITE_ADMIN_PASSWORD_SCRIPT };
+  return request(plan, job, 'admin-password', inputs, SITE_JOB_RETRY);
+}
+
+/**
+ * `<site>-delete`: removes the domain link and, unless `keepSite` (deletion policy Retain), the
+ * site directory; for an external database also drops it with the site's own credentials.
+ */
+export function deleteRequest(
+  plan: SitePlan,
+  pod: PodSettings,
+  db: DatabaseEndpoint | undefined,
+  keepSite: boolean,
+): JobRequest<SiteReport, Job> {
+  const dropDatabase = !keepSite && plan.database.provider === 'external' && db !== undefined;
+  const job = siteJob(plan, pod, {
+    purpose: 'delete',
+    component: 'site-delete',
+    container: 'site-delete',
+    script: SITE_DELETE_SCRIPT,
+    env: [
+      ...siteEnv(plan),
+      { name: 'KEEP_SITE', value: keepSite ? '1' : '0' },
+      ...(dropDatabase ? [{ name: 'DROP_DATABASE', value: '1' }, ...dbEnv(plan, db)] : []),
+    ],
+    secrets: dropDatabase ? ['db'] : [],
+    resources: plan.resources.default,
+    backoffLimit: 2,
+  });
+  const inputs = { keepSite, dropDatabase, db: db ?? null, script: SITE_DELETE_SCRIPT };
+  return request(plan, job, 'site-delete', inputs, SITE_JOB_RETRY);
+}
