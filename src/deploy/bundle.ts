@@ -4,7 +4,7 @@
 // (Namespace, CRDs, ServiceAccount, roles before their bindings, ConfigMap, Service, Deployment),
 // what `kubectl apply -f config/install.yaml` of the Operations Guide installs.
 import { Document } from 'yaml';
-import { customResourceDefinition } from '../api/crd.ts';
+import { customResourceDefinition, YAML_OUTPUT } from '../api/crd.ts';
 import { KINDS } from '../api/v1alpha1/index.ts';
 import {
   managerDeployment,
@@ -88,9 +88,9 @@ const INSTALL_HEADER =
 function yamlDocuments(manifests: readonly Manifest[]): string {
   return manifests
     .map((m) => {
-      const doc = new Document(m.object);
+      const doc = new Document(m.object, { compat: YAML_OUTPUT.compat });
       if (m.comment !== undefined) doc.comment = m.comment;
-      return `---\n${doc.toString({ lineWidth: 0 })}`;
+      return `---\n${doc.toString({ lineWidth: YAML_OUTPUT.lineWidth })}`;
     })
     .join('');
 }

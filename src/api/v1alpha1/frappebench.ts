@@ -1,6 +1,6 @@
 // FrappeBench (vyogo.tech/v1alpha1): one Frappe image and its runtime — sites volume, Redis,
 // gunicorn, nginx, socketio, scheduler, three workers and their scaling. Schema, types, printer
-// columns and the admission rules B0–B21 of API.md §6.
+// columns and the admission rules B0–B23 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND } from './names.ts';
@@ -72,9 +72,30 @@ const MESSAGES = {
   b19: "podConfig.labels must not override the operator's labels app, bench, component, site or app.kubernetes.io/*",
   b20: 'commonSiteConfig must not set operator-managed keys: bench_id, redis_cache, redis_queue, redis_socketio, socketio_port',
   b21: 'podDisruptionBudget.maxUnavailable must be at least 1 or a percentage from 1% to 100%',
+  b22: 'nginx.upstreamRealIPAddress must be one IPv4 or IPv6 address or CIDR, such as 10.0.0.0/8 (the addresses your ingress controller or load balancer connects from)',
+  b23: 'nginx.upstreamRealIPHeader must be an HTTP header name such as X-Forwarded-For or X-Real-IP (letters, digits, - and _)',
 } as const;
 
 const KEDA_TARGET = String.raw`^[0-9]+(\.[0-9]+)?$`;
+
+// nginx-entrypoint.sh substitutes these values into the nginx configuration verbatim
+// (`set_real_ip_from ${UPSTREAM_REAL_IP_ADDRESS};`, `real_ip_header ...;`): anything but one
+// address or CIDR, or one header name, would fail nginx at start or inject configuration.
+const IPV4 = String.raw`(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}`;
+const H16 = '[0-9A-Fa-f]{1,4}';
+const IPV6 = [
+  `(${H16}:){7}${H16}`,
+  `(${H16}:){1,7}:`,
+  `(${H16}:){1,6}:${H16}`,
+  `(${H16}:){1,5}(:${H16}){1,2}`,
+  `(${H16}:){1,4}(:${H16}){1,3}`,
+  `(${H16}:){1,3}(:${H16}){1,4}`,
+  `(${H16}:){1,2}(:${H16}){1,5}`,
+  `${H16}:(:${H16}){1,6}`,
+  `:((:${H16}){1,7}|:)`,
+].join('|');
+const IP_OR_CIDR = `^(${IPV4}(/(3[0-2]|[12]?[0-9]))?|(${IPV6})(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$`;
+const HTTP_HEADER = '^[A-Za-z0-9][-A-Za-z0-9_]*$';
 
 /** Labels the operator sets on every object; podConfig.labels may not override them (B19). */
 export const RESERVED_LABELS = ['app', 'bench', 'component', 'site'] as const;
@@ -200,6 +221,83 @@ const JobResources = Type.Object(
   },
   {
     description: 'Job sizing: the kind-specific entry, then default, then the built-in value.',
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// gunicorn and nginx
+// ---------------------------------------------------------------------------------------------
+
+// The defaults are those of the official images and chart: the gunicorn argv of frappe_docker
+// (images/layered/Containerfile CMD, resources/core/start.sh) and the nginx environment of
+// frappe/helm (erpnext/values.yaml nginx.environment) and resources/nginx-entrypoint.sh.
+const GunicornConfig = Type.Object(
+  {
+    workers: Type.Optional(
+      Int32({
+        minimum: 1,
+        maximum: 64,
+        default: 2,
+        description:
+          'gunicorn --workers: worker processes in each gunicorn pod (GUNICORN_WORKERS of the official images).',
+      }),
+    ),
+    threads: Type.Optional(
+      Int32({
+        minimum: 1,
+        maximum: 64,
+        default: 4,
+        description:
+          'gunicorn --threads: threads of each worker, worker class gthread (GUNICORN_THREADS of the official images).',
+      }),
+    ),
+    timeout: Type.Optional(
+      Int32({
+        minimum: 1,
+        maximum: 3600,
+        default: 120,
+        description:
+          "gunicorn --timeout in seconds: a request running longer is aborted (GUNICORN_TIMEOUT of the official images). nginx's proxy_read_timeout (PROXY_READ_TIMEOUT) follows it.",
+      }),
+    ),
+  },
+  {
+    default: {},
+    description:
+      'gunicorn of <bench>-gunicorn. The operator runs the official argv, never the image entrypoint: /home/frappe/frappe-bench/env/bin/gunicorn --chdir=/home/frappe/frappe-bench/sites --bind=0.0.0.0:8000 --threads=<threads> --workers=<workers> --worker-class=gthread --worker-tmp-dir=/dev/shm --timeout=<timeout> --preload frappe.app:application. A change rolls the Deployment.',
+  },
+);
+
+const NginxConfig = Type.Object(
+  {
+    upstreamRealIPAddress: Type.Optional(
+      PatternString(IP_OR_CIDR, MESSAGES.b22, {
+        maxLength: 64,
+        default: '127.0.0.1',
+        description:
+          "UPSTREAM_REAL_IP_ADDRESS (nginx set_real_ip_from): the address or CIDR trusted to send the client's address in upstreamRealIPHeader, e.g. the pod CIDR of your ingress controller. The default trusts no proxy, so Frappe sees the ingress controller's address.",
+      }),
+    ),
+    upstreamRealIPHeader: Type.Optional(
+      PatternString(HTTP_HEADER, MESSAGES.b23, {
+        maxLength: 64,
+        default: 'X-Forwarded-For',
+        description:
+          "UPSTREAM_REAL_IP_HEADER (nginx real_ip_header): the request header carrying the client's address, e.g. X-Forwarded-For or X-Real-IP.",
+      }),
+    ),
+    upstreamRealIPRecursive: Type.Optional(
+      StringEnum(['on', 'off'], {
+        default: 'off',
+        description:
+          'UPSTREAM_REAL_IP_RECURSIVE (nginx real_ip_recursive): on takes the last address in the header that is not trusted, off the last one. Quote it in YAML ("on"): unquoted, on and off are booleans.',
+      }),
+    ),
+  },
+  {
+    default: {},
+    description:
+      "nginx of <bench>-nginx: how it learns the client's address behind an ingress or load balancer (the real_ip module). Names and defaults as the official chart's nginx.environment. A change rolls the Deployment.",
   },
 );
 
@@ -691,6 +789,8 @@ export const FrappeBenchSpec = Type.Object(
         ],
       }),
     ),
+    gunicorn: Type.Optional(GunicornConfig),
+    nginx: Type.Optional(NginxConfig),
     security: Type.Optional(
       Type.Object(
         {

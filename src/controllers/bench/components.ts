@@ -3,6 +3,20 @@
 // workers. Every pod runs the image bench-init last succeeded for, mounts the sites volume, and
 // gets `sites/assets` from an init container copying the image's own assets, so assets always
 // match the code.
+//
+// Every container runs an explicit `command`, never the image's ENTRYPOINT or CMD. The official
+// frappe/erpnext images come in two layouts (frappe/frappe_docker):
+//   - before 2026-04 (images/production/Containerfile e.g. at d62c50cc; and
+//     images/layered/Containerfile at 097dcc52): no ENTRYPOINT, CMD the gunicorn argv below,
+//     built assets in `sites/assets`;
+//   - since 2026-04 (images/production/Containerfile at 072b56f3): the build moves `sites/assets`
+//     to `/home/frappe/frappe-bench/assets`, ENTRYPOINT resources/core/main-entrypoint.sh runs
+//     `rm -rf sites/assets` and `ln -s` under `set -e` (which fails on the mounted `sites/assets`
+//     volume, so the pod would crash-loop), and CMD resources/core/start.sh runs the same argv.
+// The commands match frappe_docker's compose.yaml and the chart (frappe/helm
+// erpnext/templates/deployment-*.yaml): `nginx-entrypoint.sh`, `node .../socketio.js`,
+// `bench schedule`, `bench worker --queue <q>`. The chart passes each as `args` (gunicorn's from
+// worker.gunicorn.args), which keeps the image's ENTRYPOINT; we set `command`.
 import type { Container, DeploymentStrategy, Probe, Volume, VolumeMount } from '../shared/k8s.ts';
 import { selectorLabels, type Labels } from '../shared/labels.ts';
 import { componentService } from '../shared/service.ts';
@@ -11,6 +25,7 @@ import { KINDS, type Deployment, type Service } from '../shared/objects.ts';
 import {
   ASSETS_DIR,
   BENCH_DIR,
+  SITES_DIR,
   frappeContainer,
   plainContainer,
   podSpec,
@@ -30,7 +45,8 @@ interface ComponentSpec {
   resourceKey: ResourceKey;
   defaults: ResourceDefaults;
   container: string;
-  command?: string[];
+  /** The container's `command` (never the image's ENTRYPOINT/CMD), from the plan. */
+  command: (plan: BenchPlan) => string[];
   /** Served port: Service port, probes. */
   port?: { name: string; port: number };
   strategy?: DeploymentStrategy;
@@ -46,31 +62,57 @@ const worker = (queue: string, resourceKey: ResourceKey, grace: number): Compone
   resourceKey,
   defaults: DEFAULT_RESOURCES.worker,
   container: 'worker',
-  command: ['bench', 'worker', '--queue', queue],
+  command: () => ['bench', 'worker', '--queue', queue],
   terminationGracePeriodSeconds: grace,
 });
+
+const GUNICORN_PORT = 8000;
+const NGINX_PORT = 8080;
+
+/**
+ * gunicorn's argv: the official one (frappe_docker images/layered/Containerfile CMD and
+ * resources/core/start.sh, whose GUNICORN_WORKERS/THREADS/TIMEOUT default to 2/4/120; frappe/helm
+ * erpnext/templates/deployment-gunicorn.yaml passes it as worker.gunicorn.args) with workers,
+ * threads and timeout from `spec.gunicorn`.
+ */
+function gunicornCommand(plan: BenchPlan): string[] {
+  const g = plan.gunicorn;
+  return [
+    `${BENCH_DIR}/env/bin/gunicorn`,
+    `--chdir=${SITES_DIR}`,
+    `--bind=0.0.0.0:${GUNICORN_PORT}`,
+    `--threads=${g.threads}`,
+    `--workers=${g.workers}`,
+    '--worker-class=gthread',
+    '--worker-tmp-dir=/dev/shm',
+    `--timeout=${g.timeout}`,
+    '--preload',
+    'frappe.app:application',
+  ];
+}
 
 export const COMPONENTS: Record<DeploymentComponent, ComponentSpec> = {
   gunicorn: {
     resourceKey: 'gunicorn',
     defaults: DEFAULT_RESOURCES.gunicorn,
     container: 'gunicorn',
-    port: { name: 'http', port: 8000 },
+    command: gunicornCommand,
+    port: { name: 'http', port: GUNICORN_PORT },
     strategy: ROLLING,
   },
   nginx: {
     resourceKey: 'nginx',
     defaults: DEFAULT_RESOURCES.nginx,
     container: 'nginx',
-    command: ['nginx-entrypoint.sh'],
-    port: { name: 'http', port: 8080 },
+    command: () => ['nginx-entrypoint.sh'],
+    port: { name: 'http', port: NGINX_PORT },
     strategy: ROLLING,
   },
   socketio: {
     resourceKey: 'socketio',
     defaults: DEFAULT_RESOURCES.socketio,
     container: 'socketio',
-    command: ['node', `${BENCH_DIR}/apps/frappe/socketio.js`],
+    command: () => ['node', `${BENCH_DIR}/apps/frappe/socketio.js`],
     port: { name: 'socketio', port: SOCKETIO_PORT },
     strategy: ROLLING,
   },
@@ -78,7 +120,7 @@ export const COMPONENTS: Record<DeploymentComponent, ComponentSpec> = {
     resourceKey: 'scheduler',
     defaults: DEFAULT_RESOURCES.scheduler,
     container: 'scheduler',
-    command: ['bench', 'schedule'],
+    command: () => ['bench', 'schedule'],
     strategy: { type: 'Recreate' },
   },
   'worker-default': worker('default', 'workerDefault', 300),
@@ -86,22 +128,42 @@ export const COMPONENTS: Record<DeploymentComponent, ComponentSpec> = {
   'worker-long': worker('long', 'workerLong', 3600),
 };
 
-/** nginx writes its config, temp files and pid: emptyDirs make it work under any UID. */
+/**
+ * nginx writes its config, temp files and pid: emptyDirs make it work under any UID. In both
+ * layouts nginx-entrypoint.sh writes /etc/nginx/conf.d/frappe.conf from
+ * /templates/nginx/frappe.conf.template (frappe_docker resources/nginx-entrypoint.sh,
+ * resources/core/nginx/nginx-entrypoint.sh); Debian's nginx.conf keeps its pid in /run/nginx.pid
+ * and its temp paths under /var/lib/nginx. The images make these writable for UID 1000 only
+ * (older images: chown frappe) or for group 0 (newer: chgrp 0, chmod g=u).
+ */
 const NGINX_WRITABLE = [
   { name: 'nginx-conf', mountPath: '/etc/nginx/conf.d' },
   { name: 'nginx-cache', mountPath: '/var/lib/nginx' },
   { name: 'nginx-run', mountPath: '/run' },
 ];
 
+/** API.md §3.2 (nginx-entrypoint.sh defaults to 50m). */
+const CLIENT_MAX_BODY_SIZE = '100m';
+
+/**
+ * The environment nginx-entrypoint.sh substitutes into the template (frappe_docker
+ * resources/nginx-entrypoint.sh and resources/core/nginx/nginx-entrypoint.sh: BACKEND, SOCKETIO,
+ * NGINX_LISTEN_PORT (newer images only), UPSTREAM_REAL_IP_*, FRAPPE_SITE_NAME_HEADER,
+ * PROXY_READ_TIMEOUT, CLIENT_MAX_BODY_SIZE; the chart's names in erpnext/values.yaml
+ * nginx.environment). PROXY_READ_TIMEOUT follows gunicorn's timeout, so nginx does not answer 504
+ * while gunicorn still works on a request it allows.
+ */
 function nginxEnv(plan: BenchPlan) {
   return [
-    { name: 'BACKEND', value: `${benchChild(plan, 'gunicorn')}:8000` },
+    { name: 'BACKEND', value: `${benchChild(plan, 'gunicorn')}:${GUNICORN_PORT}` },
     { name: 'SOCKETIO', value: `${benchChild(plan, 'socketio')}:${SOCKETIO_PORT}` },
+    { name: 'NGINX_LISTEN_PORT', value: String(NGINX_PORT) },
     { name: 'FRAPPE_SITE_NAME_HEADER', value: '$host' },
-    { name: 'UPSTREAM_REAL_IP_ADDRESS', value: '127.0.0.1' },
-    { name: 'UPSTREAM_REAL_IP_HEADER', value: 'X-Forwarded-For' },
-    { name: 'UPSTREAM_REAL_IP_RECURSIVE', value: 'off' },
-    { name: 'CLIENT_MAX_BODY_SIZE', value: '100m' },
+    { name: 'UPSTREAM_REAL_IP_ADDRESS', value: plan.nginx.upstreamRealIPAddress },
+    { name: 'UPSTREAM_REAL_IP_HEADER', value: plan.nginx.upstreamRealIPHeader },
+    { name: 'UPSTREAM_REAL_IP_RECURSIVE', value: plan.nginx.upstreamRealIPRecursive },
+    { name: 'PROXY_READ_TIMEOUT', value: String(plan.gunicorn.timeout) },
+    { name: 'CLIENT_MAX_BODY_SIZE', value: CLIENT_MAX_BODY_SIZE },
   ];
 }
 
@@ -120,14 +182,51 @@ function probes(component: DeploymentComponent, port: number): Partial<Container
   };
 }
 
-/** Init container `assets`: the image's `sites/assets` (hidden by the sites volume) → emptyDir. */
+/** Where the built assets are in the image: newer layout first (API.md §3.2 Assets). */
+export const IMAGE_ASSETS_DIRS = [`${BENCH_DIR}/assets`, ASSETS_DIR] as const;
+/** The emptyDir's mount in the init container `assets` (in serving containers: `sites/assets`). */
+export const ASSETS_MOUNT = '/assets';
+
+/**
+ * The script of the init container `assets`: copies the image's built assets — the directory
+ * holding `assets.json`, written by `bench build` — into the emptyDir, keeping symlinks (Frappe
+ * links `assets/<app>` to `apps/<app>/<app>/public` by absolute path, which resolves in every
+ * container of the same image). When the image has none it fails, naming the paths it looked
+ * in, on stderr and in the termination message (`kubectl describe pod`), rather than leaving an
+ * empty volume nginx answers 404 from. Every path is an assignment at the top (`name=/path`), so
+ * a test runs the script against a directory tree by prefixing them.
+ */
+export const ASSETS_SCRIPT = `new=${IMAGE_ASSETS_DIRS[0]}
+old=${IMAGE_ASSETS_DIRS[1]}
+out=${ASSETS_MOUNT}
+log=/dev/termination-log
+fail() {
+  printf '%s\\n' "$1" >&2
+  printf '%s' "$1" >"$log"
+  exit 1
+}
+for src in "$new" "$old"; do
+  if [ -f "$src/assets.json" ]; then
+    cp -a "$src/." "$out/" || fail "assets: copying the image's built assets from $src to $out failed"
+    echo "assets: copied the image's built assets from $src"
+    exit 0
+  fi
+done
+fail "assets: the image has no built assets: neither $new/assets.json (images since 2026-04) nor $old/assets.json (older images) exists. Use an image whose build ran bench build, such as frappe/erpnext."
+`;
+
+/**
+ * Init container `assets`: the image's built assets → the emptyDir. It mounts only that emptyDir:
+ * the sites volume, which hides the image's `sites/assets` in the serving containers, is not
+ * mounted here, so older images' `sites/assets` is read from the image itself.
+ */
 function assetsContainer(plan: BenchPlan, s: PodSettings): Container {
   return plainContainer(s, {
     name: 'assets',
     image: s.image,
-    command: ['sh', '-c', `if [ -d ${ASSETS_DIR} ]; then cp -a ${ASSETS_DIR}/. /assets/; fi`],
+    command: ['sh', '-c', ASSETS_SCRIPT],
     resources: plan.resources.assets,
-    volumeMounts: [{ name: 'assets', mountPath: '/assets' }],
+    volumeMounts: [{ name: 'assets', mountPath: ASSETS_MOUNT }],
   });
 }
 
@@ -165,7 +264,7 @@ export function componentDeployment(plan: BenchPlan, component: DeploymentCompon
   ];
   const container = frappeContainer(settings, {
     name: c.container,
-    ...(c.command === undefined ? {} : { command: c.command }),
+    command: c.command(plan),
     ...(nginx ? { env: nginxEnv(plan) } : {}),
     ...(c.port === undefined
       ? {}

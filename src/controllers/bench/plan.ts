@@ -64,11 +64,30 @@ export interface BenchPlan {
     benchInit: ResourceRequirements;
   };
   redis: RedisPlan;
+  /** gunicorn's argv settings (`spec.gunicorn`, schema defaults filled in). */
+  gunicorn: GunicornSettings;
+  /** nginx's real-IP settings (`spec.nginx`, schema defaults filled in). */
+  nginx: NginxSettings;
   /** The apps the bench requires (`apps` merged with `appsJSON`). */
   apps: RequiredApp[];
   /** What bench-init merges into `common_site_config.json` (without the Redis password). */
   commonSiteConfig: Record<string, unknown>;
   scaling: Record<DeploymentComponent, ScalingPlan>;
+}
+
+/** `spec.gunicorn` with every default filled in. */
+export interface GunicornSettings {
+  workers: number;
+  threads: number;
+  /** Seconds. */
+  timeout: number;
+}
+
+/** `spec.nginx` with every default filled in. */
+export interface NginxSettings {
+  upstreamRealIPAddress: string;
+  upstreamRealIPHeader: string;
+  upstreamRealIPRecursive: 'on' | 'off';
 }
 
 /** `<bench>-<purpose>`, shortened when too long. */
@@ -117,6 +136,9 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
       return [c, mergeResources(spec.componentResources?.[resourceKey], defaults)];
     }),
   ) as Record<DeploymentComponent, ResourceRequirements>;
+  // Every field of these two has a schema default, filled in here.
+  const gunicorn = FrappeBenchDefaults.fill(spec.gunicorn, 'spec', 'gunicorn') as GunicornSettings;
+  const nginx = FrappeBenchDefaults.fill(spec.nginx, 'spec', 'nginx') as NginxSettings;
   const image = resolveImage(spec, ctx.defaults.frappeImage);
   const apps = requiredApps(spec);
   const config = commonSiteConfig(spec, redis, benchId);
@@ -147,6 +169,8 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
       benchInit: jobResources(spec.jobResources, 'benchInit'),
     },
     redis,
+    gunicorn,
+    nginx,
     apps,
     commonSiteConfig: config,
     scaling: scalingPlans(spec, ctx),

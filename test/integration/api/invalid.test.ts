@@ -1,5 +1,5 @@
 // Admission validation against the real API server: a table of invalid objects and updates, one
-// or more per rule of API.md §6 (B0–B21, D1–D6, S0–S12, K0–K8, J0–J7), each rejected with its
+// or more per rule of API.md §6 (B0–B23, D1–D6, S0–S12, K0–K8, J0–J7), each rejected with its
 // message. Update cases first create a valid object, then send the merge patch.
 import { strict as assert } from 'node:assert';
 import { before, describe, it } from 'node:test';
@@ -49,6 +49,8 @@ const MSG = {
   b18: 'security.securityContext must not allow root, privilege escalation, privileged mode or added capabilities (restricted Pod Security Standard)',
   b19: "podConfig.labels must not override the operator's labels app, bench, component, site or app.kubernetes.io/*",
   b21: 'podDisruptionBudget.maxUnavailable must be at least 1 or a percentage from 1% to 100%',
+  b22: 'nginx.upstreamRealIPAddress must be one IPv4 or IPv6 address or CIDR, such as 10.0.0.0/8 (the addresses your ingress controller or load balancer connects from)',
+  b23: 'nginx.upstreamRealIPHeader must be an HTTP header name such as X-Forwarded-For or X-Real-IP (letters, digits, - and _)',
   s7Files:
     'restoreFrom.files and restoreFrom.privateFiles must be s3://bucket/key URLs of tar files',
   s8: 'restoreFrom can only be set when the site is created and cannot be changed',
@@ -390,6 +392,69 @@ const CASES: Case[] = [
     kind: 'FrappeBench',
     spec: { podDisruptionBudget: { maxUnavailable: '0%' } },
     message: MSG.b21,
+  },
+  {
+    rule: 'B0',
+    title: 'nginx.upstreamRealIPRecursive enum',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPRecursive: 'yes' } },
+    message: 'Unsupported value: "yes"',
+  },
+  {
+    rule: 'B0',
+    title: 'nginx.upstreamRealIPRecursive as a boolean (unquoted YAML on/off)',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPRecursive: true } },
+    message: 'spec.nginx.upstreamRealIPRecursive: Invalid value: "boolean"',
+  },
+  {
+    rule: 'B0',
+    title: 'gunicorn.workers 0',
+    kind: 'FrappeBench',
+    spec: { gunicorn: { workers: 0 } },
+    message: 'should be greater than or equal to 1',
+  },
+  {
+    rule: 'B0',
+    title: 'gunicorn.timeout above 3600',
+    kind: 'FrappeBench',
+    spec: { gunicorn: { timeout: 7200 } },
+    message: 'should be less than or equal to 3600',
+  },
+  {
+    rule: 'B22',
+    title: 'upstreamRealIPAddress with a second directive',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPAddress: '10.0.0.0/8; set_real_ip_from 0.0.0.0/0' } },
+    message: MSG.b22,
+  },
+  {
+    rule: 'B22',
+    title: 'upstreamRealIPAddress a host name',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPAddress: 'ingress-nginx' } },
+    message: MSG.b22,
+  },
+  {
+    rule: 'B22',
+    title: 'upstreamRealIPAddress IPv6 prefix above 128',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPAddress: 'fd00::/129' } },
+    message: MSG.b22,
+  },
+  {
+    rule: 'B23',
+    title: 'upstreamRealIPHeader with a space',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPHeader: 'X Real IP' } },
+    message: MSG.b23,
+  },
+  {
+    rule: 'B23',
+    title: 'upstreamRealIPHeader with a semicolon',
+    kind: 'FrappeBench',
+    spec: { nginx: { upstreamRealIPHeader: 'X-Real-IP;' } },
+    message: MSG.b23,
   },
   {
     rule: 'D1',
@@ -818,7 +883,7 @@ describe(
       const ids = (prefix: string, first: number, last: number) =>
         Array.from({ length: last - first + 1 }, (_, i) => `${prefix}${first + i}`);
       const all = [
-        ...ids('B', 0, 21),
+        ...ids('B', 0, 23),
         ...ids('D', 1, 6),
         ...ids('S', 0, 12),
         ...ids('K', 0, 8),

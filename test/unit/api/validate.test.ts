@@ -42,6 +42,99 @@ describe('validateFrappeBench', () => {
     assert.deepEqual(value.spec.siteMigration, { policy: 'Auto', maxConcurrent: 5 });
     assert.deepEqual(value.spec.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
     assert.deepEqual(value.spec.imageConfig, { pullPolicy: 'IfNotPresent' });
+    // The official chart's and images' values (frappe/helm erpnext/values.yaml, frappe_docker).
+    assert.deepEqual(value.spec.gunicorn, { workers: 2, threads: 4, timeout: 120 });
+    assert.deepEqual(value.spec.nginx, {
+      upstreamRealIPAddress: '127.0.0.1',
+      upstreamRealIPHeader: 'X-Forwarded-For',
+      upstreamRealIPRecursive: 'off',
+    });
+  });
+
+  it('accepts one IPv4 or IPv6 address or CIDR as nginx.upstreamRealIPAddress, nothing else', () => {
+    const errorFor = (address: unknown) =>
+      errorsOf(validateFrappeBench(bench({ nginx: { upstreamRealIPAddress: address } }))).find(
+        (e) => e.startsWith('spec.nginx.upstreamRealIPAddress:'),
+      );
+    for (const ok of [
+      '127.0.0.1',
+      '10.0.0.0/8',
+      '192.168.10.1/32',
+      '0.0.0.0/0',
+      '::1',
+      '::',
+      '::/0',
+      'fd00::/8',
+      'fe80::1',
+      '2001:db8::/32',
+      '2001:0db8:85a3:0000:0000:8a2e:0370:7334',
+      '2001:db8:0:0:1::1/128',
+    ]) {
+      assert.equal(errorFor(ok), undefined, ok);
+    }
+    for (const bad of [
+      '',
+      'localhost',
+      '256.0.0.1',
+      '10.0.0.0/33',
+      '10.0.0',
+      '10.0.0.0/8 192.168.0.0/16',
+      '10.0.0.0/8; include /etc/passwd',
+      '10.0.0.0/8,192.168.0.0/16',
+      '1:2:3:4:5:6:7:8:9',
+      '2001:db8::/129',
+      'fe80::1%eth0',
+      ':::1',
+    ]) {
+      assert.equal(
+        errorFor(bad),
+        'spec.nginx.upstreamRealIPAddress: nginx.upstreamRealIPAddress must be one IPv4 or IPv6 address or CIDR, such as 10.0.0.0/8 (the addresses your ingress controller or load balancer connects from)',
+        JSON.stringify(bad),
+      );
+    }
+  });
+
+  it('checks nginx.upstreamRealIPHeader, upstreamRealIPRecursive and the gunicorn bounds', () => {
+    for (const ok of ['X-Forwarded-For', 'X-Real-IP', 'CF-Connecting-IP', 'proxy_protocol']) {
+      assert.deepEqual(
+        errorsOf(validateFrappeBench(bench({ nginx: { upstreamRealIPHeader: ok } }))),
+        [],
+      );
+    }
+    for (const bad of ['X-Forwarded-For;', 'X Real IP', '-X', '$http_x', 'X-"IP"', '']) {
+      assert.deepEqual(
+        errorsOf(validateFrappeBench(bench({ nginx: { upstreamRealIPHeader: bad } }))),
+        [
+          'spec.nginx.upstreamRealIPHeader: nginx.upstreamRealIPHeader must be an HTTP header name such as X-Forwarded-For or X-Real-IP (letters, digits, - and _)',
+        ],
+        JSON.stringify(bad),
+      );
+    }
+    // YAML 1.1 reads unquoted on/off as booleans: refused, never taken for off.
+    for (const bad of ['yes', true, false]) {
+      const errors = errorsOf(
+        validateFrappeBench(bench({ nginx: { upstreamRealIPRecursive: bad } })),
+      );
+      assert.ok(
+        errors.some((e) => e.startsWith('spec.nginx.upstreamRealIPRecursive:')),
+        `${JSON.stringify(bad)}: ${errors.join('\n')}`,
+      );
+    }
+    for (const [field, value] of [
+      ['workers', 0],
+      ['workers', 65],
+      ['threads', 0],
+      ['threads', 65],
+      ['timeout', 0],
+      ['timeout', 3601],
+      ['workers', 2.5],
+    ] as const) {
+      const errors = errorsOf(validateFrappeBench(bench({ gunicorn: { [field]: value } })));
+      assert.ok(
+        errors.some((e) => e.startsWith(`spec.gunicorn.${field}:`)),
+        `${field}=${value}: ${errors.join('\n')}`,
+      );
+    }
   });
 
   it('defaults inside map values (componentAutoscaling entries)', () => {

@@ -1,4 +1,4 @@
-// fast-check generators of FrappeBench specs within the admission rules of API.md §6 (B0–B21),
+// fast-check generators of FrappeBench specs within the admission rules of API.md §6 (B0–B23),
 // and of the context the reconciler hands the builders (OpenShift or not, env-set IDs, KEDA
 // present or not, Deployments handed to an autoscaler or not, bench-init done or pending).
 import fc from 'fast-check';
@@ -171,6 +171,22 @@ const spec = fc.record(
     appsJSON: fc.uniqueArray(APP, { maxLength: 3 }).map((a) => JSON.stringify(a)),
     componentResources,
     componentAutoscaling,
+    gunicorn: fc.record(
+      {
+        workers: fc.integer({ min: 1, max: 64 }),
+        threads: fc.integer({ min: 1, max: 64 }),
+        timeout: fc.integer({ min: 1, max: 3600 }),
+      },
+      { requiredKeys: [] },
+    ),
+    nginx: fc.record(
+      {
+        upstreamRealIPAddress: fc.constantFrom('127.0.0.1', '10.0.0.0/8', 'fd00::/8'),
+        upstreamRealIPHeader: fc.constantFrom('X-Forwarded-For', 'X-Real-IP'),
+        upstreamRealIPRecursive: fc.constantFrom('on', 'off'),
+      },
+      { requiredKeys: [] },
+    ),
     security,
     storageAccessMode: fc.constantFrom('ReadWriteMany', 'ReadWriteOnce'),
     storageSize: fc.constantFrom('1Gi', '50Gi', 100),

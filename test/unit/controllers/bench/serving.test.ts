@@ -1,0 +1,149 @@
+// The serving containers against the official images and chart (API.md §3.2): every container
+// runs an explicit command, never the image's ENTRYPOINT/CMD (frappe/erpnext images since 2026-04
+// have an entrypoint that replaces sites/assets with a symlink, which fails on the mounted
+// volume); gunicorn runs the official argv with spec.gunicorn; nginx gets the environment
+// nginx-entrypoint.sh reads, with spec.nginx; the probes; nginx's writable directories.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
+import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
+import {
+  DEPLOYMENT_COMPONENTS,
+  type DeploymentComponent,
+} from '../../../../src/controllers/bench/context.ts';
+import type { Container } from '../../../../src/controllers/shared/k8s.ts';
+import type { Stored } from '../../../../src/kube/informer.ts';
+import { context, initialized, planOf, prodBench, prodBenchManifest, stored } from './fixtures.ts';
+
+const withSpec = (spec: Record<string, unknown>): Stored<FrappeBench> =>
+  stored({ ...prodBenchManifest, spec: { ...prodBenchManifest.spec, ...spec } });
+
+function container(bench: Stored<FrappeBench>, component: DeploymentComponent): Container {
+  const d = componentDeployment(planOf(bench, context(initialized())), component);
+  const c = d.spec.template.spec?.containers[0];
+  assert.ok(c !== undefined);
+  return c;
+}
+
+const env = (c: Container): Record<string, string | undefined> =>
+  Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+
+test('every container of every Deployment runs an explicit command, never the image entrypoint', () => {
+  const commands = Object.fromEntries(
+    DEPLOYMENT_COMPONENTS.map((c) => [c, container(prodBench(), c).command?.[0]]),
+  );
+  // frappe_docker compose.yaml and frappe/helm erpnext/templates/deployment-*.yaml.
+  assert.deepEqual(commands, {
+    gunicorn: '/home/frappe/frappe-bench/env/bin/gunicorn',
+    nginx: 'nginx-entrypoint.sh',
+    socketio: 'node',
+    scheduler: 'bench',
+    'worker-default': 'bench',
+    'worker-short': 'bench',
+    'worker-long': 'bench',
+  });
+  for (const c of DEPLOYMENT_COMPONENTS) {
+    assert.equal(container(prodBench(), c).args, undefined, `${c}: no args`);
+  }
+});
+
+test('gunicorn: the official argv by default (the chart’s and the images’ CMD)', () => {
+  assert.deepEqual(container(prodBench(), 'gunicorn').command, [
+    '/home/frappe/frappe-bench/env/bin/gunicorn',
+    '--chdir=/home/frappe/frappe-bench/sites',
+    '--bind=0.0.0.0:8000',
+    '--threads=4',
+    '--workers=2',
+    '--worker-class=gthread',
+    '--worker-tmp-dir=/dev/shm',
+    '--timeout=120',
+    '--preload',
+    'frappe.app:application',
+  ]);
+});
+
+test('gunicorn: workers, threads and timeout from spec.gunicorn; nginx proxy_read_timeout follows', () => {
+  const bench = withSpec({ gunicorn: { workers: 5, threads: 8, timeout: 300 } });
+  const command = container(bench, 'gunicorn').command ?? [];
+  assert.ok(command.includes('--workers=5'), command.join(' '));
+  assert.ok(command.includes('--threads=8'), command.join(' '));
+  assert.ok(command.includes('--timeout=300'), command.join(' '));
+  assert.equal(env(container(bench, 'nginx')).PROXY_READ_TIMEOUT, '300');
+  // Only the field given changes; the others keep the schema's defaults.
+  const partial = container(withSpec({ gunicorn: { workers: 3 } }), 'gunicorn').command ?? [];
+  assert.deepEqual(
+    partial.filter((a) => /^--(workers|threads|timeout)=/.test(a)),
+    ['--threads=4', '--workers=3', '--timeout=120'],
+  );
+});
+
+test('gunicorn probes: startup TCP 8000 (30 × 10 s), readiness and liveness TCP 8000', () => {
+  const c = container(prodBench(), 'gunicorn');
+  assert.deepEqual(c.startupProbe, {
+    tcpSocket: { port: 8000 },
+    periodSeconds: 10,
+    failureThreshold: 30,
+  });
+  assert.deepEqual(c.readinessProbe?.tcpSocket, { port: 8000 });
+  assert.deepEqual(c.livenessProbe?.tcpSocket, { port: 8000 });
+  assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
+});
+
+test('nginx: the environment of nginx-entrypoint.sh, real-IP settings by default as the chart’s', () => {
+  const c = container(prodBench(), 'nginx');
+  assert.deepEqual(env(c), {
+    USER: 'frappe',
+    HOME: '/home/frappe',
+    BACKEND: 'prod-bench-gunicorn:8000',
+    SOCKETIO: 'prod-bench-socketio:9000',
+    NGINX_LISTEN_PORT: '8080',
+    FRAPPE_SITE_NAME_HEADER: '$host',
+    UPSTREAM_REAL_IP_ADDRESS: '127.0.0.1',
+    UPSTREAM_REAL_IP_HEADER: 'X-Forwarded-For',
+    UPSTREAM_REAL_IP_RECURSIVE: 'off',
+    PROXY_READ_TIMEOUT: '120',
+    CLIENT_MAX_BODY_SIZE: '100m',
+  });
+  assert.deepEqual(c.readinessProbe?.tcpSocket, { port: 8080 });
+  assert.deepEqual(c.livenessProbe?.tcpSocket, { port: 8080 });
+});
+
+test('nginx: real-IP settings from spec.nginx', () => {
+  const bench = withSpec({
+    nginx: {
+      upstreamRealIPAddress: '10.0.0.0/8',
+      upstreamRealIPHeader: 'X-Real-IP',
+      upstreamRealIPRecursive: 'on',
+    },
+  });
+  const e = env(container(bench, 'nginx'));
+  assert.equal(e.UPSTREAM_REAL_IP_ADDRESS, '10.0.0.0/8');
+  assert.equal(e.UPSTREAM_REAL_IP_HEADER, 'X-Real-IP');
+  assert.equal(e.UPSTREAM_REAL_IP_RECURSIVE, 'on');
+});
+
+test('nginx: writable emptyDirs for its config, temp files and pid (any UID)', () => {
+  const d = componentDeployment(planOf(prodBench(), context(initialized())), 'nginx');
+  const pod = d.spec.template.spec;
+  const mounts = pod?.containers[0]?.volumeMounts ?? [];
+  for (const path of ['/etc/nginx/conf.d', '/var/lib/nginx', '/run']) {
+    const mount = mounts.find((m) => m.mountPath === path);
+    assert.ok(mount !== undefined, `no mount at ${path}`);
+    assert.deepEqual(
+      pod?.volumes?.find((v) => v.name === mount.name),
+      { name: mount.name, emptyDir: {} },
+      path,
+    );
+  }
+});
+
+test('a change of spec.gunicorn or spec.nginx changes only the Deployments it concerns', () => {
+  const base = prodBench();
+  const template = (b: Stored<FrappeBench>, c: DeploymentComponent) =>
+    JSON.stringify(componentDeployment(planOf(b, context(initialized())), c).spec.template);
+  const changed = (b: Stored<FrappeBench>) =>
+    DEPLOYMENT_COMPONENTS.filter((c) => template(b, c) !== template(base, c));
+  assert.deepEqual(changed(withSpec({ gunicorn: { workers: 4 } })), ['gunicorn']);
+  assert.deepEqual(changed(withSpec({ gunicorn: { timeout: 60 } })), ['gunicorn', 'nginx']);
+  assert.deepEqual(changed(withSpec({ nginx: { upstreamRealIPRecursive: 'on' } })), ['nginx']);
+});
