@@ -86,7 +86,11 @@ export function parseReport<R>(
   try {
     parsed = JSON.parse(message ?? '') as unknown;
   } catch (e) {
-    return { ok: false, reason: 'NoReport', message: `${who} left no readable result (${String(e)})` };
+    return {
+      ok: false,
+      reason: 'NoReport',
+      message: `${who} left no readable result (${String(e)})`,
+    };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { ok: false, reason: 'NoReport', message: `${who} left no readable result` };

@@ -10,7 +10,8 @@ import { childName } from '../shared/naming.ts';
 
 export const NGINX_PORT = 8080;
 
-export const ingressName = (plan: Pick<SitePlan, 'name'>): string => siteChild(plan.name, 'ingress');
+export const ingressName = (plan: Pick<SitePlan, 'name'>): string =>
+  siteChild(plan.name, 'ingress');
 
 export function siteIngress(plan: SitePlan): Ingress | undefined {
   if (!plan.ingress.enabled) return undefined;

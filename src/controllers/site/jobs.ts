@@ -17,15 +17,19 @@ import {
   podTemplateMeta,
   type PodSettings,
 } from '../shared/pod.ts';
-import { parseReport, type JobRequest, type Report, type RetryBackoff } from '../../runtime/jobs.ts';
+import type { JobRequest, RetryBackoff } from '../../runtime/jobs.ts';
 import { migratePurpose } from './names.ts';
 import { jobName, siteLabels, type SecretKey, type SitePlan } from './plan.ts';
 import {
+  parseSiteReport,
   SITE_ADMIN_PASSWORD_SCRIPT,
   SITE_DELETE_SCRIPT,
+  SITE_ENV,
   SITE_INIT_SCRIPT,
   SITE_MIGRATE_SCRIPT,
   SITE_RESTORE_SCRIPT,
+  siteScriptCommand,
+  type SiteScriptResult,
 } from './scripts.ts';
 
 /** The image a Job runs, read back when it has succeeded (status.migratedImage). */
@@ -35,7 +39,6 @@ export const ADMIN_VERSION_ANNOTATION = 'vyogo.tech/admin-secret-version';
 const JOB_TTL_SECONDS = 86_400;
 const SECRETS_DIR = '/var/run/secrets/frappe';
 const RESTORE_DIR = '/restore';
-const PYTHON = `${BENCH_DIR}/env/bin/python`;
 /** Site-init and restore are retried after 1, 2, 4 … 30 minutes (API.md §3.3). */
 export const SITE_JOB_RETRY: RetryBackoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
 
@@ -46,17 +49,8 @@ export interface DatabaseEndpoint {
   name: string;
 }
 
-/** What the site's Jobs report: the apps installed on the site. */
-export type SiteReport = { installedApps: string[] };
-
-const parseSiteReport =
-  (who: string) =>
-  (message: string | undefined): Report<SiteReport> =>
-    parseReport(message, who, (r) => ({
-      installedApps: Array.isArray(r.installedApps)
-        ? r.installedApps.filter((a): a is string => typeof a === 'string')
-        : [],
-    }));
+/** What the site's Jobs report (scripts.ts). */
+export type SiteReport = SiteScriptResult;
 
 /** A Secret key mounted read-only as one file. */
 interface SecretFile {
@@ -88,12 +82,12 @@ function secretFiles(plan: SitePlan, which: readonly ('db' | 'admin' | 'encrypti
   const db = plan.database;
   if (which.includes('db')) {
     files.push({
-      env: 'DB_PASSWORD_FILE',
+      env: SITE_ENV.dbPasswordFile,
       file: { volume: 'db-password', secret: db.password, file: 'password' },
     });
     if (db.user === undefined && db.connectionSecret !== undefined) {
       files.push({
-        env: 'DB_USER_FILE',
+        env: SITE_ENV.dbUserFile,
         file: {
           volume: 'db-user',
           secret: { name: db.connectionSecret, key: 'username' },
@@ -104,13 +98,13 @@ function secretFiles(plan: SitePlan, which: readonly ('db' | 'admin' | 'encrypti
   }
   if (which.includes('admin')) {
     files.push({
-      env: 'ADMIN_PASSWORD_FILE',
+      env: SITE_ENV.adminPasswordFile,
       file: { volume: 'admin-password', secret: plan.admin, file: 'password' },
     });
   }
   if (which.includes('encryption')) {
     files.push({
-      env: 'ENCRYPTION_KEY_FILE',
+      env: SITE_ENV.encryptionKeyFile,
       file: { volume: 'encryption-key', secret: plan.encryption, file: 'encryption_key' },
     });
   }
@@ -118,16 +112,18 @@ function secretFiles(plan: SitePlan, which: readonly ('db' | 'admin' | 'encrypti
 }
 
 const siteEnv = (plan: SitePlan): EnvVar[] => [
-  { name: 'SITE_NAME', value: plan.siteName },
-  { name: 'SITE_DOMAIN', value: plan.domain },
-  { name: 'SITE_URL', value: plan.url },
+  { name: SITE_ENV.siteName, value: plan.siteName },
+  { name: SITE_ENV.siteDomain, value: plan.domain },
+  { name: SITE_ENV.siteUrl, value: plan.url },
 ];
 
 const dbEnv = (plan: SitePlan, db: DatabaseEndpoint): EnvVar[] => [
-  { name: 'DB_NAME', value: db.name },
-  { name: 'DB_HOST', value: db.host },
-  { name: 'DB_PORT', value: String(db.port) },
-  ...(plan.database.user === undefined ? [] : [{ name: 'DB_USER', value: plan.database.user }]),
+  { name: SITE_ENV.dbName, value: db.name },
+  { name: SITE_ENV.dbHost, value: db.host },
+  { name: SITE_ENV.dbPort, value: String(db.port) },
+  ...(plan.database.user === undefined
+    ? []
+    : [{ name: SITE_ENV.dbUser, value: plan.database.user }]),
 ];
 
 interface SiteJobParts {
@@ -150,12 +146,9 @@ function siteJob(plan: SitePlan, pod: PodSettings, parts: SiteJobParts): Job {
   const labels = siteLabels(plan, parts.component);
   const container = frappeContainer(pod, {
     name: parts.container,
-    command: [PYTHON, '-c', parts.script],
+    command: siteScriptCommand(parts.script),
     workingDir: BENCH_DIR,
-    env: [
-      ...parts.env,
-      ...files.map((f) => ({ name: f.env, value: secretPath(f.file) })),
-    ],
+    env: [...parts.env, ...files.map((f) => ({ name: f.env, value: secretPath(f.file) }))],
     resources: parts.resources,
     terminationMessagePolicy: 'File',
     volumeMounts: [...files.map((f) => secretMount(f.file)), ...(parts.extraMounts ?? [])],
@@ -196,7 +189,7 @@ function request(
     job,
     inputs,
     container,
-    parseReport: parseSiteReport(container),
+    parseReport: parseSiteReport,
     ...(retry === undefined ? {} : { retry }),
   };
 }
@@ -228,8 +221,8 @@ export function siteInitRequest(
     script: SITE_INIT_SCRIPT,
     env: [
       ...siteEnv(plan),
-      { name: 'SITE_APPS', value: JSON.stringify(plan.apps) },
-      { name: 'SITE_INIT_MODE', value: plan.spec.skipInit === true ? 'adopt' : 'new' },
+      { name: SITE_ENV.siteApps, value: JSON.stringify(plan.apps) },
+      { name: SITE_ENV.initMode, value: plan.spec.skipInit === true ? 'adopt' : 'new' },
       ...dbEnv(plan, db),
     ],
     secrets: ['db', 'admin', 'encryption'],
@@ -241,7 +234,10 @@ export function siteInitRequest(
 }
 
 /** `s3://bucket/key` URLs of `restoreFrom`, and the agent's flags for the store. */
-function downloadContainer(plan: SitePlan, image: string): { container: Container; volumes: Volume[] } {
+function downloadContainer(
+  plan: SitePlan,
+  image: string,
+): { container: Container; volumes: Volume[] } {
   const r = plan.spec.restoreFrom;
   if (r === undefined) throw new Error('downloadContainer needs restoreFrom');
   const credentials = r.credentialsSecret;
@@ -299,7 +295,7 @@ export function restoreRequest(
     component: 'site-restore',
     container: 'restore',
     script: SITE_RESTORE_SCRIPT,
-    env: [...siteEnv(plan), { name: 'RESTORE_DIR', value: RESTORE_DIR }, ...dbEnv(plan, db)],
+    env: [...siteEnv(plan), { name: SITE_ENV.restoreDir, value: RESTORE_DIR }, ...dbEnv(plan, db)],
     secrets: ['db', 'admin', 'encryption'],
     resources: plan.resources.restore,
     backoffLimit: 1,
@@ -333,7 +329,11 @@ export function migrateRequest(plan: SitePlan, pod: PodSettings): JobRequest<Sit
     resources: plan.resources.migrate,
     backoffLimit: 0,
   });
-  return request(plan, job, 'migrate', { image: pod.image, siteName: plan.siteName, script: SITE_MIGRATE_SCRIPT });
+  return request(plan, job, 'migrate', {
+    image: pod.image,
+    siteName: plan.siteName,
+    script: SITE_MIGRATE_SCRIPT,
+  });
 }
 
 /** `<site>-admin-password`: the Administrator password from the admin Secret's `version`. */
@@ -375,8 +375,8 @@ export function deleteRequest(
     script: SITE_DELETE_SCRIPT,
     env: [
       ...siteEnv(plan),
-      { name: 'KEEP_SITE', value: keepSite ? '1' : '0' },
-      ...(dropDatabase ? [{ name: 'DROP_DATABASE', value: '1' }, ...dbEnv(plan, db)] : []),
+      { name: SITE_ENV.keepSite, value: keepSite ? '1' : '0' },
+      ...(dropDatabase ? [{ name: SITE_ENV.dropDatabase, value: '1' }, ...dbEnv(plan, db)] : []),
     ],
     secrets: dropDatabase ? ['db'] : [],
     resources: plan.resources.default,

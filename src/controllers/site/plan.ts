@@ -146,7 +146,8 @@ function resolveDatabase(
   const db: DbConfig = decides === undefined ? { ...inherited, ...own } : { ...own };
   if (decides !== undefined) {
     for (const k of ['image', 'storageSize', 'storageClassName', 'resources'] as const) {
-      if (db[k] === undefined && inherited[k] !== undefined) Object.assign(db, { [k]: inherited[k] });
+      if (db[k] === undefined && inherited[k] !== undefined)
+        Object.assign(db, { [k]: inherited[k] });
     }
   }
   const pinned = site.status?.database;

@@ -22,7 +22,15 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import { inputsHash, type JobObject, type JobPhase, type JobRunner } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
-import { done, stop, wait, walkSteps, type Step, type StepOutcome, type Walk } from '../../runtime/steps.ts';
+import {
+  done,
+  stop,
+  wait,
+  walkSteps,
+  type Step,
+  type StepOutcome,
+  type Walk,
+} from '../../runtime/steps.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
 import { controllerRef } from '../shared/meta.ts';
 import { KINDS, type Ingress, type Secret } from '../shared/objects.ts';
@@ -55,12 +63,7 @@ import { siteChild } from './names.ts';
 import { resolveSite, withDefaults, type SitePlan } from './plan.ts';
 import { generatedSecrets, secretObject } from './secrets.ts';
 import type { SecretKeys } from './secret-keys.ts';
-import {
-  siteStatus,
-  terminatingStatus,
-  transitions,
-  type SiteRecords,
-} from './status.ts';
+import { siteStatus, terminatingStatus, transitions, type SiteRecords } from './status.ts';
 
 export const SITE_FINALIZER = 'vyogo.tech/site-finalizer';
 
@@ -252,7 +255,11 @@ export class SiteReconciler {
     );
     const dedicated = dedicatedMariaDB(plan);
     if (dedicated !== undefined) {
-      kept.push({ apiVersion: dedicated.apiVersion, kind: dedicated.kind, name: dedicated.metadata.name ?? '' });
+      kept.push({
+        apiVersion: dedicated.apiVersion,
+        kind: dedicated.kind,
+        name: dedicated.metadata.name ?? '',
+      });
     }
     for (const k of kept) {
       const live =
@@ -261,12 +268,19 @@ export class SiteReconciler {
           : await client.get<KubeObject>(k.apiVersion, k.kind, plan.namespace, k.name);
       const refs = live?.metadata.ownerReferences ?? [];
       if (live === undefined || !refs.some((r) => r.uid === plan.site.metadata.uid)) continue;
-      await client.patch(k.apiVersion, k.kind, plan.namespace, k.name, {
-        metadata: {
-          resourceVersion: live.metadata.resourceVersion,
-          ownerReferences: refs.filter((r) => r.uid !== plan.site.metadata.uid),
+      await client.patch(
+        k.apiVersion,
+        k.kind,
+        plan.namespace,
+        k.name,
+        {
+          metadata: {
+            resourceVersion: live.metadata.resourceVersion,
+            ownerReferences: refs.filter((r) => r.uid !== plan.site.metadata.uid),
+          },
         },
-      }, 'merge');
+        'merge',
+      );
       log.info({ kind: k.kind, child: k.name }, 'kept for adoption (deletionPolicy Retain)');
     }
   }
@@ -296,7 +310,11 @@ function externalEndpoint(
 
 const jobTime = (job: JobObject, field: 'startTime' | 'completionTime'): string | undefined => {
   const v = (job.status as Record<string, unknown> | undefined)?.[field];
-  return typeof v === 'string' ? v : v instanceof Date ? v.toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+  return typeof v === 'string'
+    ? v
+    : v instanceof Date
+      ? v.toISOString().replace(/\.\d+Z$/, 'Z')
+      : undefined;
 };
 
 const retryNote = (phase: { retryInMs?: number }): string =>
@@ -346,12 +364,19 @@ class SiteReconcile implements SiteSteps {
   }
 
   get #initialized(): boolean {
-    return this.#records.initInputsHash !== undefined || this.#records.restore?.completionTime !== undefined;
+    return (
+      this.#records.initInputsHash !== undefined ||
+      this.#records.restore?.completionTime !== undefined
+    );
   }
 
   // ---- steps --------------------------------------------------------------------------------
 
-  async bench(): Promise<StepOutcome> {
+  bench(): Promise<StepOutcome> {
+    return Promise.resolve(this.#bench());
+  }
+
+  #bench(): StepOutcome {
     const plan = this.#plan;
     const ref = `FrappeBench ${plan.namespace}/${plan.benchName}`;
     if (plan.crossNamespaceBench) {
@@ -376,13 +401,18 @@ class SiteReconcile implements SiteSteps {
 
   async secrets(): Promise<StepOutcome> {
     const plan = this.#plan;
-    for (const g of generatedSecrets(plan)) await this.#ensureGenerated(g.name, () => secretObject(plan, g));
+    for (const g of generatedSecrets(plan))
+      await this.#ensureGenerated(g.name, () => secretObject(plan, g));
     const needed: { name: string; keys: string[]; what: string }[] = [];
     if (!plan.admin.generated) {
       needed.push({ name: plan.admin.name, keys: [plan.admin.key], what: 'the admin password' });
     }
     if (!plan.encryption.generated) {
-      needed.push({ name: plan.encryption.name, keys: [plan.encryption.key], what: 'the encryption key' });
+      needed.push({
+        name: plan.encryption.name,
+        keys: [plan.encryption.key],
+        what: 'the encryption key',
+      });
     }
     const conn = plan.database.connectionSecret;
     if (conn !== undefined) {
@@ -390,7 +420,11 @@ class SiteReconcile implements SiteSteps {
     }
     const s3 = plan.spec.restoreFrom?.credentialsSecret;
     if (s3 !== undefined && this.#records.restore?.completionTime === undefined) {
-      needed.push({ name: s3, keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], what: 'the restore S3 credentials' });
+      needed.push({
+        name: s3,
+        keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+        what: 'the restore S3 credentials',
+      });
     }
     for (const n of needed) {
       const secret = this.#deps.informers.secrets.get(this.#ns, n.name);
@@ -434,9 +468,19 @@ class SiteReconcile implements SiteSteps {
       live.metadata.labels?.site === site.metadata.name &&
       live.metadata.labels['app.kubernetes.io/managed-by'] === 'frappe-operator';
     if (retainedOurs) {
-      await client.patch(KINDS.Secret.apiVersion, KINDS.Secret.kind, this.#ns, name, {
-        metadata: { resourceVersion: live.metadata.resourceVersion, ownerReferences: [controllerRef(site)] },
-      }, 'merge');
+      await client.patch(
+        KINDS.Secret.apiVersion,
+        KINDS.Secret.kind,
+        this.#ns,
+        name,
+        {
+          metadata: {
+            resourceVersion: live.metadata.resourceVersion,
+            ownerReferences: [controllerRef(site)],
+          },
+        },
+        'merge',
+      );
       this.#log.info({ secret: name }, 'adopted a retained Secret');
     }
   }
@@ -457,7 +501,10 @@ class SiteReconcile implements SiteSteps {
         );
       }
       this.#setDatabase(endpoint, conn);
-      return done('ExternalDatabase', `external database ${endpoint.name} at ${endpoint.host}:${String(endpoint.port)}`);
+      return done(
+        'ExternalDatabase',
+        `external database ${endpoint.name} at ${endpoint.host}:${String(endpoint.port)}`,
+      );
     }
     if (!(await this.#deps.client.hasResource(MARIADB_API_VERSION, 'MariaDB'))) {
       return wait(
@@ -467,11 +514,13 @@ class SiteReconcile implements SiteSteps {
       );
     }
     const informers = this.#deps.mariadb();
-    if (!Object.values(informers).every((i) => i.hasSynced())) {
+    const all = [informers.mariadbs, informers.databases, informers.users, informers.grants];
+    if (!all.every((i) => i.hasSynced())) {
       return wait('CacheSyncing', 'waiting for the MariaDB informers to sync', SYNC_RECHECK_MS);
     }
     const ref = db.mariadb;
-    if (ref === undefined || db.user === undefined) throw new Error('MariaDB plan without a MariaDB');
+    if (ref === undefined || db.user === undefined)
+      throw new Error('MariaDB plan without a MariaDB');
     const name = `MariaDB ${ref.namespace}/${ref.name}`;
     const dedicated = dedicatedMariaDB(plan);
     let mariadb: MariaDBObject | undefined;
@@ -480,7 +529,11 @@ class SiteReconcile implements SiteSteps {
     } else {
       mariadb = informers.mariadbs.get(ref.namespace, ref.name);
       if (mariadb === undefined) {
-        return wait('MariaDBNotFound', `${name} does not exist: create it, or set dbConfig.mariadbRef`, RECHECK_MS);
+        return wait(
+          'MariaDBNotFound',
+          `${name} does not exist: create it, or set dbConfig.mariadbRef`,
+          RECHECK_MS,
+        );
       }
       if (!admitsNamespace(mariadb, this.#ns)) {
         return stop(
@@ -499,10 +552,9 @@ class SiteReconcile implements SiteSteps {
     const endpoint = mariadbEndpoint(mariadb);
     this.#setDatabase({ ...endpoint, name: db.name }, db.password.name);
     for (const obj of [...(dedicated === undefined ? [] : [mariadb]), ...applied]) {
-      const live = (obj.kind === 'MariaDB' ? informers.mariadbs : caches[applied.indexOf(obj)])?.get(
-        this.#ns,
-        obj.metadata.name ?? '',
-      );
+      const live = (
+        obj.kind === 'MariaDB' ? informers.mariadbs : caches[applied.indexOf(obj)]
+      )?.get(this.#ns, obj.metadata.name ?? '');
       const ready = readyOf(live);
       if (ready?.status !== 'True') {
         const what = `${obj.kind} ${this.#ns}/${obj.metadata.name ?? ''}`;
@@ -541,7 +593,10 @@ class SiteReconcile implements SiteSteps {
     const db = this.#db;
     if (pod === undefined || db === undefined) throw new Error('restore before bench and database');
     if (plan.operatorImage === undefined) {
-      return stop('OperatorImageUnknown', 'the operator does not know its own image (the backup agent): set FRAPPE_OPERATOR_IMAGE');
+      return stop(
+        'OperatorImageUnknown',
+        'the operator does not know its own image (the backup agent): set FRAPPE_OPERATOR_IMAGE',
+      );
     }
     const req = restoreRequest(plan, pod, db, plan.operatorImage, this.#adminVersion);
     const phase = await this.#deps.jobs.run(req, this.#log);
@@ -551,8 +606,11 @@ class SiteReconcile implements SiteSteps {
       this.#records.restore = {
         source,
         jobName: job,
-        ...(jobTime(phase.job, 'startTime') === undefined ? {} : { startTime: jobTime(phase.job, 'startTime') }),
-        completionTime: jobTime(phase.job, 'completionTime') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        ...(jobTime(phase.job, 'startTime') === undefined
+          ? {}
+          : { startTime: jobTime(phase.job, 'startTime') }),
+        completionTime:
+          jobTime(phase.job, 'completionTime') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       };
       this.#succeeded(phase);
       return done('Restored', `restored from ${source} by Job ${job}`);
@@ -567,7 +625,11 @@ class SiteReconcile implements SiteSteps {
       const message = `Job ${job} failed (${phase.reason}: ${phase.message}); ${retryNote(phase)}`;
       this.#records.work = { job, phase: 'Failed', message };
       const reason = phase.reason === 'AppNotInBench' ? phase.reason : failed;
-      return wait(reason, message, phase.retryInMs === undefined || phase.retryInMs <= 0 ? undefined : phase.retryInMs);
+      return wait(
+        reason,
+        message,
+        phase.retryInMs === undefined || phase.retryInMs <= 0 ? undefined : phase.retryInMs,
+      );
     }
     this.#records.work = { job, phase: 'Running', message: `Job ${job}: ${what}` };
     return wait('JobRunning', `Job ${job} is running: ${what}`);
@@ -576,7 +638,8 @@ class SiteReconcile implements SiteSteps {
   /** Record what a succeeded site Job reports: installed apps, image, admin Secret version. */
   #succeeded(phase: Extract<JobPhase<SiteReport>, { phase: 'Succeeded' }>): void {
     const a = phase.job.metadata.annotations ?? {};
-    if (phase.report.ok) this.#records.installedApps = phase.report.value.installedApps;
+    const apps = phase.report.ok ? phase.report.value.installedApps : undefined;
+    if (apps !== undefined) this.#records.installedApps = apps;
     const image = a[IMAGE_ANNOTATION];
     if (image !== undefined) this.#records.migratedImage = image;
     const version = a[ADMIN_VERSION_ANNOTATION];
@@ -617,14 +680,20 @@ class SiteReconcile implements SiteSteps {
     }
     // An update run (new apps, domain) of a site that serves already keeps it Ready.
     if (this.#records.initInputsHash !== undefined && phase.phase !== 'Failed') {
-      this.#records.work = { job, phase: 'Running', message: `Job ${job}: updating the site (apps, domain)` };
+      this.#records.work = {
+        job,
+        phase: 'Running',
+        message: `Job ${job}: updating the site (apps, domain)`,
+      };
       return done('Updating', `Job ${job} updates the site (apps, domain)`, { status: 'True' });
     }
     return this.#notYet(
       phase,
       job,
       'InitFailed',
-      this.#records.initInputsHash === undefined ? `creating site ${plan.siteName}` : 'updating the site',
+      this.#records.initInputsHash === undefined
+        ? `creating site ${plan.siteName}`
+        : 'updating the site',
     );
   }
 
@@ -658,10 +727,14 @@ class SiteReconcile implements SiteSteps {
     const want = siteIngress(plan);
     await pruneChildren(client, plan.site, informers.ingresses, want === undefined ? [] : [want]);
     if (want === undefined) {
-      return done('Disabled', 'ingress.enabled is false: the Ingress is removed and no traffic reaches the site', {
-        status: 'False',
-        holdsReady: false,
-      });
+      return done(
+        'Disabled',
+        'ingress.enabled is false: the Ingress is removed and no traffic reaches the site',
+        {
+          status: 'False',
+          holdsReady: false,
+        },
+      );
     }
     await applyChild(client, want, informers.ingresses);
     return done(
@@ -680,11 +753,21 @@ class SiteReconcile implements SiteSteps {
     const { client, informers } = this.#deps;
     const req = migrateRequest(plan, pod);
     // Migrate Jobs of earlier images are done with.
-    await pruneChildren(client, plan.site, informers.jobs, [req.job], (j) => j.metadata.labels?.component === 'site-migrate');
+    await pruneChildren(
+      client,
+      plan.site,
+      informers.jobs,
+      [req.job],
+      (j) => j.metadata.labels?.component === 'site-migrate',
+    );
     if (migrated === target) {
       return plan.benchImage === undefined || plan.benchImage === target
         ? done('Migrated', `the site is migrated to ${target}`)
-        : done('WaitingForBench', `the bench initialises ${plan.benchImage}; the site is migrated to ${target}`, soft);
+        : done(
+            'WaitingForBench',
+            `the bench initialises ${plan.benchImage}; the site is migrated to ${target}`,
+            soft,
+          );
     }
     if (plan.migration.policy === 'Manual') {
       return done(
@@ -699,8 +782,17 @@ class SiteReconcile implements SiteSteps {
     if (current.phase === 'Absent') {
       const running = informers.jobs
         .list(this.#ns)
-        .filter((j) => j.metadata.labels?.bench === plan.benchName && j.metadata.labels.component === 'site-migrate')
-        .filter((j) => !(j.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'))
+        .filter(
+          (j) =>
+            j.metadata.labels?.bench === plan.benchName &&
+            j.metadata.labels.component === 'site-migrate',
+        )
+        .filter(
+          (j) =>
+            !(j.status?.conditions ?? []).some(
+              (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+            ),
+        )
         .map((j) => j.metadata.name);
       const key = `${this.#ns}/${plan.benchName}`;
       if (!this.#deps.migrations.tryClaim(key, job, running, plan.migration.maxConcurrent)) {

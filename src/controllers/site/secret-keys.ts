@@ -33,7 +33,12 @@ export class SecretKeys {
     const key = `${namespace}/${name}`;
     const known = this.#known.get(key);
     if (known?.resourceVersion === resourceVersion) return known.contents;
-    const live = await this.#client.get<Secret>(KINDS.Secret.apiVersion, KINDS.Secret.kind, namespace, name);
+    const live = await this.#client.get<Secret>(
+      KINDS.Secret.apiVersion,
+      KINDS.Secret.kind,
+      namespace,
+      name,
+    );
     const data = live?.data ?? {};
     const plain: SecretContents['plain'] = {};
     for (const k of PLAIN_KEYS) {
@@ -41,7 +46,10 @@ export class SecretKeys {
       if (v !== undefined) plain[k] = Buffer.from(v, 'base64').toString('utf8').trim();
     }
     const contents = { keys: new Set(Object.keys(data)), plain };
-    this.#known.set(key, { resourceVersion: live?.metadata.resourceVersion ?? resourceVersion, contents });
+    this.#known.set(key, {
+      resourceVersion: live?.metadata.resourceVersion ?? resourceVersion,
+      contents,
+    });
     return contents;
   }
 }

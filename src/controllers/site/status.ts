@@ -55,7 +55,8 @@ const PENDING_STEPS = new Set(['bench', 'secrets']);
 const FAILED_REASONS = new Set(['InitFailed', 'RestoreFailed', 'AppNotInBench']);
 
 function degraded(walk: Walk, r: SiteRecords): Omit<ConditionInput, 'observedGeneration'> {
-  if (r.migration?.phase === 'Failed') return ok('Degraded', 'MigrationFailed', r.migration.message);
+  if (r.migration?.phase === 'Failed')
+    return ok('Degraded', 'MigrationFailed', r.migration.message);
   if (r.adminPassword?.phase === 'Failed') {
     return ok('Degraded', 'AdminPasswordFailed', r.adminPassword.message);
   }

@@ -110,7 +110,9 @@ async function markReady(
   {
     for (const ns of [...namespaces]) {
       for (const kind of MARIADB_KINDS) {
-        const list = await client.list<MariaDBLike>('k8s.mariadb.com/v1alpha1', kind, { namespace: ns });
+        const list = await client.list<MariaDBLike>('k8s.mariadb.com/v1alpha1', kind, {
+          namespace: ns,
+        });
         for (const obj of list.items) {
           const key = `${kind}/${obj.metadata.name ?? ''}`;
           const reason = held.has(key) ? (held.get(key) ?? 'Holding') : undefined;
@@ -177,7 +179,10 @@ export async function readyBench(
   name: string,
   spec: Record<string, unknown> = { frappeVersion: 'version-15' },
 ): Promise<void> {
-  await apply({ apiVersion: 'vyogo.tech/v1alpha1', kind: 'FrappeBench', metadata: { name }, spec }, ns);
+  await apply(
+    { apiVersion: 'vyogo.tech/v1alpha1', kind: 'FrappeBench', metadata: { name }, spec },
+    ns,
+  );
   await waitForBenchCondition(client, ns, name, 'Ready', 'True', undefined, 120_000);
 }
 
@@ -236,5 +241,5 @@ export function site(name: string, bench: string, spec: Record<string, unknown> 
     kind: 'FrappeSite',
     metadata: { name },
     spec: { benchRef: { name: bench }, siteName: `${name}.example.com`, ...spec },
-  } as FrappeSite;
+  };
 }
