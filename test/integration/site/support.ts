@@ -3,13 +3,14 @@
 // put sites on, and the test's stand-in for the MariaDB Operator — in the spirit of kwok playing
 // the kubelet, it sets `Ready` on the MariaDB, Database, User and Grant objects of the watched
 // namespaces (or `Ready=False` with a reason, for the names it is told to hold back).
+import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
 import type { FrappeSite } from '../../../src/api/v1alpha1/index.ts';
 import { OperatorConfigHolder } from '../../../src/config/holder.ts';
 import { setupBenchController } from '../../../src/controllers/bench/index.ts';
 import { setupSiteController } from '../../../src/controllers/site/index.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
-import { stderrLogger } from '../../../src/kube/logger.ts';
+import { createLogger } from '../../../src/log.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
@@ -46,9 +47,10 @@ interface MariaDBLike extends KubeObject {
 export function useSiteOperator(
   prefix: string,
   opts: { env?: Record<string, string>; labels?: Record<string, string> } = {},
-): SiteTestEnv & { extraNamespace(prefix: string): Promise<string> } {
+): SiteTestEnv & { extraNamespace(prefix: string): Promise<string>; log(): string } {
   let ns = '';
   let op: { client: KubeClient; stop: () => Promise<void> } | undefined;
+  const lines: string[] = [];
   const namespaces: string[] = [];
   const held = new Map<string, string | undefined>();
   let stopped = false;
@@ -58,7 +60,7 @@ export function useSiteOperator(
     await applyFixtureCrds(['mariadb', 'cert-manager']);
     ns = await createTestNamespace(prefix, opts.labels);
     namespaces.push(ns);
-    op = await startSiteOperator(ns, opts.env);
+    op = await startSiteOperator(ns, opts.env, lines);
     playing = playMariaDBOperator(op.client, namespaces, held, () => stopped);
   });
   after(async () => {
@@ -78,6 +80,7 @@ export function useSiteOperator(
     holdBack(kind, name, reason) {
       held.set(`${kind}/${name}`, reason);
     },
+    log: () => lines.join(''),
     async extraNamespace(p: string) {
       const n = await createTestNamespace(p);
       namespaces.push(n);
@@ -146,11 +149,23 @@ async function markReady(
   }
 }
 
-/** A manager with the bench and site controllers for `namespace`, configured by `env`. */
+/**
+ * A manager with the bench and site controllers for `namespace`, configured by `env`, logging
+ * through the operator's own logger at debug level into `lines` (warnings also to stderr).
+ */
 export async function startSiteOperator(
   namespace: string,
   env: Record<string, string> = {},
+  lines: string[] = [],
 ): Promise<{ client: KubeClient; stop: () => Promise<void> }> {
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const line = chunk.toString('utf8');
+      lines.push(line);
+      if (/"level":"(warn|error)"/.test(line)) process.stderr.write(line);
+      done();
+    },
+  });
   const client = KubeClient.fromKubeConfig(kubeConfig());
   const { holder } = OperatorConfigHolder.fromStartup({
     configMapData: undefined,
@@ -164,7 +179,7 @@ export async function startSiteOperator(
     metricsAddress: undefined,
     metricsAuthorization: false,
     gracefulShutdownTimeoutMs: 10_000,
-    logger: stderrLogger,
+    logger: createLogger({ level: 'debug', destination }),
   });
   manager.addController(setupBenchController(manager, holder, { namespace }));
   manager.addController(setupSiteController(manager, holder, { namespace }));
