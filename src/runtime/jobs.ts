@@ -109,6 +109,10 @@ export function parseReport<R>(
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
+/** Whether `job` has completed or failed. */
+export const jobFinished = (job: JobObject): boolean =>
+  finished(job, 'Complete') !== undefined || finished(job, 'Failed') !== undefined;
+
 const jobInputsHash = (job: KubeObject | undefined): string | undefined =>
   job?.metadata.annotations?.[INPUTS_HASH_ANNOTATION];
 

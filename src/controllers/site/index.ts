@@ -14,7 +14,7 @@ import type { OperatorConfigHolder } from '../../config/holder.ts';
 import type { ConfigKey } from '../../config/operator-config.ts';
 import { ControllerBuilder } from '../../runtime/builder.ts';
 import type { Controller, Request } from '../../runtime/controller.ts';
-import { JobRunner } from '../../runtime/jobs.ts';
+import { jobFinished, JobRunner, type JobObject } from '../../runtime/jobs.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { operatorDefaults } from '../shared/defaults.ts';
 import { MANAGED_SELECTOR } from '../shared/labels.ts';
@@ -145,6 +145,21 @@ export function setupSiteController(
     if (want !== controller.maxConcurrentReconciles) controller.setMaxConcurrentReconciles(want);
   };
   benches.addEventHandler({ add: resize, update: resize, delete: resize });
+  // A migrate Job that ends frees a slot of its bench: the sites waiting for one look again.
+  const slotFreed = (job: JobObject): void => {
+    const { bench, component } = job.metadata.labels ?? {};
+    if (component !== 'site-migrate' || bench === undefined) return;
+    for (const key of sitesOfBench(sites, job.metadata.namespace ?? '', bench)) {
+      const [namespace = '', name = ''] = key.split('/');
+      controller.enqueue({ namespace, name });
+    }
+  };
+  informers.jobs.addEventHandler({
+    update: (before, after) => {
+      if (!jobFinished(before) && jobFinished(after)) slotFreed(after);
+    },
+    delete: slotFreed,
+  });
 
   config.subscribe((_c, changed) => {
     if (changed.includes('maxConcurrentSiteReconciles')) resize();

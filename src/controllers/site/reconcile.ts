@@ -20,7 +20,7 @@ import type { ReconcileContext, Request, Result } from '../../runtime/controller
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import { inputsHash, type JobObject, type JobPhase, type JobRunner } from '../../runtime/jobs.ts';
+import { inputsHash, jobFinished, type JobObject, type JobPhase, type JobRunner } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
@@ -99,7 +99,7 @@ export interface SiteReconcilerDeps {
 
 /** How long to look again for what no watch of ours reports. */
 const RECHECK_MS = 60_000;
-const SLOT_RECHECK_MS = 10_000;
+const SLOT_RECHECK_MS = 30_000;
 const SYNC_RECHECK_MS = 2_000;
 
 /** What each step does, on one reconcile's state. */
@@ -787,12 +787,7 @@ class SiteReconcile implements SiteSteps {
             j.metadata.labels?.bench === plan.benchName &&
             j.metadata.labels.component === 'site-migrate',
         )
-        .filter(
-          (j) =>
-            !(j.status?.conditions ?? []).some(
-              (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-            ),
-        )
+        .filter((j) => !jobFinished(j))
         .map((j) => j.metadata.name);
       const key = `${this.#ns}/${plan.benchName}`;
       if (!this.#deps.migrations.tryClaim(key, job, running, plan.migration.maxConcurrent)) {
