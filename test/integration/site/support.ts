@@ -11,6 +11,7 @@ import { setupBenchController } from '../../../src/controllers/bench/index.ts';
 import { setupSiteController } from '../../../src/controllers/site/index.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/log.ts';
+import type { Controller } from '../../../src/runtime/controller.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
@@ -149,6 +150,14 @@ async function markReady(
   }
 }
 
+export interface RunningSiteOperator {
+  client: KubeClient;
+  /** The operator configuration in force (tests change it as a ConfigMap change would). */
+  holder: OperatorConfigHolder;
+  sites: Controller;
+  stop: () => Promise<void>;
+}
+
 /**
  * A manager with the bench and site controllers for `namespace`, configured by `env`, logging
  * through the operator's own logger at debug level into `lines` (warnings also to stderr).
@@ -157,7 +166,7 @@ export async function startSiteOperator(
   namespace: string,
   env: Record<string, string> = {},
   lines: string[] = [],
-): Promise<{ client: KubeClient; stop: () => Promise<void> }> {
+): Promise<RunningSiteOperator> {
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
       const line = chunk.toString('utf8');
@@ -182,9 +191,10 @@ export async function startSiteOperator(
     logger: createLogger({ level: 'debug', destination }),
   });
   manager.addController(setupBenchController(manager, holder, { namespace }));
-  manager.addController(setupSiteController(manager, holder, { namespace }));
+  const sites = setupSiteController(manager, holder, { namespace });
+  manager.addController(sites);
   await manager.start();
-  return { client, stop: () => manager.stop() };
+  return { client, holder, sites, stop: () => manager.stop() };
 }
 
 /** A bench `name` (default spec: the guide's version) in `ns`, waited for until Ready. */
