@@ -36,9 +36,25 @@ async function guidePatch(file: string, ns: string, target: string): Promise<voi
 }
 
 describe('FrappeSite (Operations Guide)', () => {
-  const env = useSiteOperator('production');
+  // Under the restricted Pod Security Standard and a quota (every container needs requests
+  // and limits), as the guide's production namespace is.
+  const env = useSiteOperator('production', {
+    labels: {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    },
+  });
 
   before(async () => {
+    await apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ResourceQuota',
+        metadata: { name: 'production-quota' },
+        spec: { hard: { 'requests.cpu': '50', 'requests.memory': '100Gi', pods: '100' } },
+      },
+      env.ns,
+    );
     await apply(mariadb('frappe-mariadb'), env.ns);
     await readyBench(env.client, env.ns, 'prod-bench', prodBenchManifest.spec);
   });
@@ -67,6 +83,8 @@ describe('FrappeSite (Operations Guide)', () => {
     ]);
     assert.equal(job?.spec.template.spec?.containers[0]?.name, 'restore');
     assert.equal(await env.client.get('batch/v1', 'Job', env.ns, 'recovered-site-init'), undefined);
+    // The Job's pod was admitted (restricted PSS, quota) and ran: kwok completed it.
+    assert.equal(job?.status?.succeeded, 1);
   });
 
   it('drains and restores traffic with the guide maintenance patches', async () => {
