@@ -20,7 +20,13 @@ import type { ReconcileContext, Request, Result } from '../../runtime/controller
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import { inputsHash, jobFinished, type JobObject, type JobPhase, type JobRunner } from '../../runtime/jobs.ts';
+import {
+  inputsHash,
+  jobFinished,
+  type JobObject,
+  type JobPhase,
+  type JobRunner,
+} from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
@@ -236,6 +242,9 @@ export class SiteReconciler {
         return undefined;
       }
     }
+    // The MariaDB Operator acts on the cleanupPolicy its objects carry when they are deleted: make
+    // sure it is the deletion policy's now (it may have changed since the last reconcile).
+    await this.#applyCleanupPolicy(plan);
     if (keep) await this.#orphanRetained(plan, log);
     await record({
       status: 'True',
@@ -245,6 +254,13 @@ export class SiteReconciler {
         : 'the site directory is removed; the MariaDB Operator drops the database (cleanupPolicy Delete)',
     });
     return release(keep ? 'site released; files and database retained' : 'site deleted');
+  }
+
+  /** Re-apply the site's Database, User and Grant with the cleanupPolicy of `deletionPolicy`. */
+  async #applyCleanupPolicy(plan: SitePlan): Promise<void> {
+    if (plan.database.provider !== 'mariadb') return;
+    if (!(await this.#deps.client.hasResource(MARIADB_API_VERSION, 'Database'))) return;
+    await applyDatabaseObjects(this.#deps.client, this.#deps.mariadb(), plan, true);
   }
 
   /** Strip our ownerReference from what `Retain` keeps: generated Secrets, a dedicated MariaDB. */
@@ -294,6 +310,32 @@ export class SiteReconciler {
     const found = await this.#deps.secretKeys.read(secret);
     return externalEndpoint(plan, found.plain);
   }
+}
+
+/** The informer of a MariaDB Operator kind the site writes. */
+const cacheOf = (informers: MariaDBInformers, kind: string): Informer<MariaDBObject> =>
+  kind === 'MariaDB'
+    ? informers.mariadbs
+    : kind === 'Database'
+      ? informers.databases
+      : kind === 'User'
+        ? informers.users
+        : informers.grants;
+
+/** Apply the site's Database, User and Grant (`existingOnly`: only those that exist). */
+async function applyDatabaseObjects(
+  client: KubeClient,
+  informers: MariaDBInformers,
+  plan: SitePlan,
+  existingOnly: boolean,
+): Promise<MariaDBObject[]> {
+  const applied: MariaDBObject[] = [];
+  for (const obj of databaseObjects(plan)) {
+    const cache = cacheOf(informers, obj.kind);
+    if (existingOnly && cache.get(plan.namespace, obj.metadata.name ?? '') === undefined) continue;
+    applied.push(await applyChild(client, obj, cache));
+  }
+  return applied;
 }
 
 /** An external database's endpoint: dbConfig over the connection Secret's plain keys. */
@@ -542,19 +584,11 @@ class SiteReconcile implements SiteSteps {
         );
       }
     }
-    const objects = databaseObjects(plan);
-    const caches = [informers.databases, informers.users, informers.grants];
-    const applied: MariaDBObject[] = [];
-    for (const [i, obj] of objects.entries()) {
-      const cache = caches[i];
-      if (cache !== undefined) applied.push(await applyChild(this.#deps.client, obj, cache));
-    }
+    const applied = await applyDatabaseObjects(this.#deps.client, informers, plan, false);
     const endpoint = mariadbEndpoint(mariadb);
     this.#setDatabase({ ...endpoint, name: db.name }, db.password.name);
     for (const obj of [...(dedicated === undefined ? [] : [mariadb]), ...applied]) {
-      const live = (
-        obj.kind === 'MariaDB' ? informers.mariadbs : caches[applied.indexOf(obj)]
-      )?.get(this.#ns, obj.metadata.name ?? '');
+      const live = cacheOf(informers, obj.kind).get(this.#ns, obj.metadata.name ?? '');
       const ready = readyOf(live);
       if (ready?.status !== 'True') {
         const what = `${obj.kind} ${this.#ns}/${obj.metadata.name ?? ''}`;

@@ -32,9 +32,13 @@ describe('site reconcile concurrency', () => {
     assert.ok(fixture !== undefined);
     const bench = await loadManifest(fixture);
     await apply({ ...bench, metadata: { name: 'prod-bench' } }, ns);
-    await until(() => sites.maxConcurrentReconciles === 20, 'the bench hint raises the pool to 20', {
-      timeout: 30_000,
-    });
+    await until(
+      () => sites.maxConcurrentReconciles === 20,
+      'the bench hint raises the pool to 20',
+      {
+        timeout: 30_000,
+      },
+    );
     // The ConfigMap (maxConcurrentSiteReconciles: "30") wins when larger ...
     op.holder.update({ maxConcurrentSiteReconciles: '30' });
     assert.equal(sites.maxConcurrentReconciles, 30);
@@ -42,8 +46,12 @@ describe('site reconcile concurrency', () => {
     op.holder.update({ maxConcurrentSiteReconciles: '10' });
     assert.equal(sites.maxConcurrentReconciles, 20);
     await kubectl(['delete', 'frappebench', 'prod-bench', '--wait=false'], { namespace: ns });
-    await until(() => sites.maxConcurrentReconciles === 10, 'without the bench: the ConfigMap value', {
-      timeout: 30_000,
-    });
+    await until(
+      () => sites.maxConcurrentReconciles === 10,
+      'without the bench: the ConfigMap value',
+      {
+        timeout: 30_000,
+      },
+    );
   });
 });

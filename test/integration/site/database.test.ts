@@ -27,26 +27,45 @@ describe('FrappeSite databases', () => {
   });
 
   it('uses a shared MariaDB of another namespace whose owner admits the site namespace', async () => {
-    await apply(mariadb('shared-mariadb', { 'vyogo.tech/allowed-namespaces': `other, ${env.ns}` }), databases);
     await apply(
-      site('shared', BENCH, { dbConfig: { mariadbRef: { name: 'shared-mariadb', namespace: databases } } }),
+      mariadb('shared-mariadb', { 'vyogo.tech/allowed-namespaces': `other, ${env.ns}` }),
+      databases,
+    );
+    await apply(
+      site('shared', BENCH, {
+        dbConfig: { mariadbRef: { name: 'shared-mariadb', namespace: databases } },
+      }),
       env.ns,
     );
     const s = await waitForSite(env.client, env.ns, 'shared', 'Ready', 'True');
     assert.equal(s.status?.database?.host, `shared-mariadb.${databases}.svc.cluster.local`);
-    const grant = await env.client.get<MariaDBObject>('k8s.mariadb.com/v1alpha1', 'Grant', env.ns, 'shared-grant');
+    const grant = await env.client.get<MariaDBObject>(
+      'k8s.mariadb.com/v1alpha1',
+      'Grant',
+      env.ns,
+      'shared-grant',
+    );
     assert.deepEqual(grant?.spec.mariaDbRef, { name: 'shared-mariadb', namespace: databases });
-    assert.deepEqual(grant?.spec.privileges, ['ALL PRIVILEGES']);
-    assert.equal(grant?.spec.grantOption, false);
+    assert.deepEqual(grant.spec.privileges, ['ALL PRIVILEGES']);
+    assert.equal(grant.spec.grantOption, false);
   });
 
   it('refuses a MariaDB of another namespace without consent, and proceeds once consent is given', async () => {
     await apply(mariadb('closed-mariadb'), databases);
     await apply(
-      site('refused', BENCH, { dbConfig: { mariadbRef: { name: 'closed-mariadb', namespace: databases } } }),
+      site('refused', BENCH, {
+        dbConfig: { mariadbRef: { name: 'closed-mariadb', namespace: databases } },
+      }),
       env.ns,
     );
-    const s = await waitForSite(env.client, env.ns, 'refused', 'DatabaseReady', 'False', 'CrossNamespaceNotAllowed');
+    const s = await waitForSite(
+      env.client,
+      env.ns,
+      'refused',
+      'DatabaseReady',
+      'False',
+      'CrossNamespaceNotAllowed',
+    );
     const message = s.status?.conditions?.find((c) => c.type === 'DatabaseReady')?.message ?? '';
     assert.match(message, /vyogo\.tech\/allowed-namespaces/);
     assert.match(message, new RegExp(env.ns));
@@ -55,38 +74,69 @@ describe('FrappeSite databases', () => {
       undefined,
       'no Database is created on a MariaDB that does not admit the namespace',
     );
-    await kubectl(['annotate', 'mariadb', 'closed-mariadb', `vyogo.tech/allowed-namespaces=${env.ns}`], {
-      namespace: databases,
-    });
+    await kubectl(
+      ['annotate', 'mariadb', 'closed-mariadb', `vyogo.tech/allowed-namespaces=${env.ns}`],
+      {
+        namespace: databases,
+      },
+    );
     await waitForSite(env.client, env.ns, 'refused', 'Ready', 'True');
   });
 
   it('gives a dedicated site its own restricted MariaDB', async () => {
-    await apply(site('solo', BENCH, { dbConfig: { mode: 'dedicated', storageSize: '20Gi' } }), env.ns);
+    await apply(
+      site('solo', BENCH, { dbConfig: { mode: 'dedicated', storageSize: '20Gi' } }),
+      env.ns,
+    );
     const s = await waitForSite(env.client, env.ns, 'solo', 'Ready', 'True');
     assert.equal(s.status?.database?.mode, 'dedicated');
-    assert.equal(s.status?.database?.host, `solo-mariadb.${env.ns}.svc.cluster.local`);
-    const m = await env.client.get<MariaDBObject>('k8s.mariadb.com/v1alpha1', 'MariaDB', env.ns, 'solo-mariadb');
-    assert.deepEqual(m?.spec.rootPasswordSecretKeyRef, { name: 'solo-mariadb-root', key: 'password' });
-    assert.deepEqual(m?.spec.storage, { size: '20Gi' });
-    assert.equal((m?.spec.podSecurityContext as { runAsNonRoot?: boolean }).runAsNonRoot, true);
+    assert.equal(s.status.database.host, `solo-mariadb.${env.ns}.svc.cluster.local`);
+    const m = await env.client.get<MariaDBObject>(
+      'k8s.mariadb.com/v1alpha1',
+      'MariaDB',
+      env.ns,
+      'solo-mariadb',
+    );
+    assert.deepEqual(m?.spec.rootPasswordSecretKeyRef, {
+      name: 'solo-mariadb-root',
+      key: 'password',
+    });
+    assert.deepEqual(m.spec.storage, { size: '20Gi' });
+    assert.equal((m.spec.podSecurityContext as { runAsNonRoot?: boolean }).runAsNonRoot, true);
     assert.ok(await env.client.get('v1', 'Secret', env.ns, 'solo-mariadb-root'));
   });
 
   it('reaches an external database (a ProxySQL Service) with its connection Secret', async () => {
     await kubectl(
-      ['create', 'secret', 'generic', 'erp-db', '--from-literal=username=erp_user', '--from-literal=password=Ext3rnal-DB-Pass', '--from-literal=database=erp_prod'],
+      [
+        'create',
+        'secret',
+        'generic',
+        'erp-db',
+        '--from-literal=username=erp_user',
+        '--from-literal=password=Ext3rnal-DB-Pass',
+        '--from-literal=database=erp_prod',
+      ],
       { namespace: env.ns },
     );
     await apply(
       site('outside', BENCH, {
-        dbConfig: { provider: 'external', connectionSecretRef: { name: 'erp-db' }, host: `proxysql.${databases}.svc.cluster.local`, port: 6033 },
+        dbConfig: {
+          provider: 'external',
+          connectionSecretRef: { name: 'erp-db' },
+          host: `proxysql.${databases}.svc.cluster.local`,
+          port: 6033,
+        },
       }),
       env.ns,
     );
     const s = await waitForSite(env.client, env.ns, 'outside', 'Ready', 'True');
     assert.deepEqual(
-      { host: s.status?.database?.host, port: s.status?.database?.port, name: s.status?.database?.name },
+      {
+        host: s.status?.database?.host,
+        port: s.status?.database?.port,
+        name: s.status?.database?.name,
+      },
       { host: `proxysql.${databases}.svc.cluster.local`, port: 6033, name: 'erp_prod' },
     );
     const job = await env.client.get<Job>('batch/v1', 'Job', env.ns, 'outside-init');

@@ -30,9 +30,12 @@ async function guidePatch(file: string, ns: string, target: string): Promise<voi
   const fixture = PATCHES.find((p) => p.file === file);
   assert.ok(fixture !== undefined, file);
   assert.equal(fixture.name, '<site>');
-  await kubectl(['patch', fixture.resource, target, '--type=merge', '-p', await loadPatch(fixture)], {
-    namespace: ns,
-  });
+  await kubectl(
+    ['patch', fixture.resource, target, '--type=merge', '-p', await loadPatch(fixture)],
+    {
+      namespace: ns,
+    },
+  );
 }
 
 describe('FrappeSite (Operations Guide)', () => {
@@ -65,16 +68,16 @@ describe('FrappeSite (Operations Guide)', () => {
     await apply(await loadManifest(fixture), env.ns);
     const s = await waitForSite(env.client, env.ns, 'recovered-site', 'Ready', 'True');
     assert.equal(s.status?.phase, 'Ready');
-    assert.equal(s.status?.conditions?.find((c) => c.type === 'Restored')?.status, 'True');
-    assert.equal(s.status?.restore?.source, 's3://bucket/backup.sql.gz');
-    assert.equal(s.status?.restore?.jobName, 'recovered-site-restore');
-    assert.ok(s.status?.restore?.completionTime);
+    assert.equal(s.status.conditions?.find((c) => c.type === 'Restored')?.status, 'True');
+    assert.equal(s.status.restore?.source, 's3://bucket/backup.sql.gz');
+    assert.equal(s.status.restore.jobName, 'recovered-site-restore');
+    assert.ok(s.status.restore.completionTime);
     const job = await env.client.get<Job>('batch/v1', 'Job', env.ns, 'recovered-site-restore');
     const download = job?.spec.template.spec?.initContainers?.[0];
     assert.equal(download?.name, 'download');
-    assert.equal(download?.image, OPERATOR_IMAGE);
-    assert.deepEqual(download?.command, ['frappe-operator']);
-    assert.deepEqual(download?.args?.slice(0, 5), [
+    assert.equal(download.image, OPERATOR_IMAGE);
+    assert.deepEqual(download.command, ['frappe-operator']);
+    assert.deepEqual(download.args?.slice(0, 5), [
       'backup-agent',
       'download',
       '--source=s3://bucket/backup.sql.gz',
@@ -84,7 +87,7 @@ describe('FrappeSite (Operations Guide)', () => {
     assert.equal(job?.spec.template.spec?.containers[0]?.name, 'restore');
     assert.equal(await env.client.get('batch/v1', 'Job', env.ns, 'recovered-site-init'), undefined);
     // The Job's pod was admitted (restricted PSS, quota) and ran: kwok completed it.
-    assert.equal(job?.status?.succeeded, 1);
+    assert.equal(job.status?.succeeded, 1);
   });
 
   it('drains and restores traffic with the guide maintenance patches', async () => {
@@ -107,16 +110,37 @@ describe('FrappeSite (Operations Guide)', () => {
     );
     await waitForSite(env.client, env.ns, 'prod-site', 'SecretsReady', 'False', 'SecretNotFound');
     // What the guide's ExternalSecret creates once Vault answers.
-    await kubectl(['create', 'secret', 'generic', 'prod-site-admin-password', '--from-literal=password=Vault-Admin-Pass-1'], {
-      namespace: env.ns,
-    });
+    await kubectl(
+      [
+        'create',
+        'secret',
+        'generic',
+        'prod-site-admin-password',
+        '--from-literal=password=Vault-Admin-Pass-1',
+      ],
+      {
+        namespace: env.ns,
+      },
+    );
     const s = await waitForSite(env.client, env.ns, 'prod-site', 'Ready', 'True');
     assert.equal(s.status?.siteURL, 'https://erp.example.com');
-    const first = s.status?.adminPasswordSecretVersion;
+    const first = s.status.adminPasswordSecretVersion;
     assert.ok(first);
-    await kubectl(['create', 'secret', 'generic', 'prod-site-admin-password', '--from-literal=password=Vault-Admin-Pass-2', '--dry-run=client', '-o', 'yaml'], {
-      namespace: env.ns,
-    }).then((out) => kubectl(['apply', '-f', '-'], { namespace: env.ns, input: out.stdout }));
+    await kubectl(
+      [
+        'create',
+        'secret',
+        'generic',
+        'prod-site-admin-password',
+        '--from-literal=password=Vault-Admin-Pass-2',
+        '--dry-run=client',
+        '-o',
+        'yaml',
+      ],
+      {
+        namespace: env.ns,
+      },
+    ).then((out) => kubectl(['apply', '-f', '-'], { namespace: env.ns, input: out.stdout }));
     const secret = await env.client.get<Secret>('v1', 'Secret', env.ns, 'prod-site-admin-password');
     await eventually(
       async () => {
@@ -134,15 +158,23 @@ describe('FrappeSite (Operations Guide)', () => {
       Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')),
     );
     assert.ok(values.length >= 6, `secret values to look for: ${String(values.length)}`);
-    const resources = (await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name'])).stdout
+    const resources = (
+      await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name'])
+    ).stdout
       .split('\n')
       .filter((r) => r !== '' && r !== 'secrets');
     const listed = await kubectl(['get', resources.join(','), '-o', 'json', '--ignore-not-found'], {
       namespace: env.ns,
     });
     const objects = (JSON.parse(listed.stdout) as { items: KubeObject[] }).items;
-    assert.ok(objects.some((o) => o.kind === 'Event'), 'events are scanned');
-    assert.ok(objects.some((o) => o.kind === 'Job'), 'Jobs are scanned');
+    assert.ok(
+      objects.some((o) => o.kind === 'Event'),
+      'events are scanned',
+    );
+    assert.ok(
+      objects.some((o) => o.kind === 'Job'),
+      'Jobs are scanned',
+    );
     const haystacks = { objects: listed.stdout, log: env.log() };
     for (const value of values.filter((v) => v.length >= 8)) {
       for (const [where, text] of Object.entries(haystacks)) {
