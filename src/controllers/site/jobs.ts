@@ -295,7 +295,13 @@ export function restoreRequest(
     component: 'site-restore',
     container: 'restore',
     script: SITE_RESTORE_SCRIPT,
-    env: [...siteEnv(plan), { name: SITE_ENV.restoreDir, value: RESTORE_DIR }, ...dbEnv(plan, db)],
+    env: [
+      ...siteEnv(plan),
+      // The restore script installs the apps of spec.apps that the dump lacks.
+      { name: SITE_ENV.siteApps, value: JSON.stringify(plan.apps) },
+      { name: SITE_ENV.restoreDir, value: RESTORE_DIR },
+      ...dbEnv(plan, db),
+    ],
     secrets: ['db', 'admin', 'encryption'],
     resources: plan.resources.restore,
     backoffLimit: 1,
@@ -308,6 +314,7 @@ export function restoreRequest(
     restoreFrom: plan.spec.restoreFrom,
     siteName: plan.siteName,
     domain: plan.domain,
+    apps: plan.apps,
     db,
     user: plan.database.user ?? null,
     secrets: [plan.database.password, plan.admin, plan.encryption],

@@ -133,6 +133,13 @@ function resolveDomain(
 
 type DbConfig = NonNullable<FrappeSite['spec']['dbConfig']>;
 
+/** The fields of a dbConfig that apply to each kind of database (API.md §6 D3–D6). */
+const APPLICABLE: Record<'external' | 'shared' | 'dedicated', readonly (keyof DbConfig)[]> = {
+  external: ['connectionSecretRef', 'host', 'port'],
+  shared: ['mariadbRef'],
+  dedicated: ['image', 'storageSize', 'storageClassName', 'resources'],
+};
+
 /** The site's dbConfig over the bench's, field by field, pinned by status.database. */
 function resolveDatabase(
   site: Stored<FrappeSite>,
@@ -141,13 +148,22 @@ function resolveDatabase(
 ): DatabasePlan {
   const own: DbConfig = site.spec.dbConfig ?? {};
   const inherited: DbConfig = bench?.spec.dbConfig ?? {};
-  // The site's own choice of provider or mode decides; bench defaults fill only the rest.
+  // The site's own choice of provider or mode decides; bench defaults fill only the rest: the
+  // fields that apply to the kind of database the site chose (a shared bench's mariadbRef
+  // serves a site that says provider mariadb; an external bench's host a site with its own
+  // connection Secret).
   const decides = own.provider ?? own.mode ?? own.mariadbRef ?? own.connectionSecretRef;
   const db: DbConfig = decides === undefined ? { ...inherited, ...own } : { ...own };
   if (decides !== undefined) {
-    for (const k of ['image', 'storageSize', 'storageClassName', 'resources'] as const) {
-      if (db[k] === undefined && inherited[k] !== undefined)
+    const kind =
+      (own.provider ?? (own.connectionSecretRef === undefined ? 'mariadb' : 'external')) ===
+      'external'
+        ? 'external'
+        : (own.mode ?? 'shared');
+    for (const k of APPLICABLE[kind]) {
+      if (db[k] === undefined && inherited[k] !== undefined) {
         Object.assign(db, { [k]: inherited[k] });
+      }
     }
   }
   const pinned = site.status?.database;

@@ -8,10 +8,12 @@ import fc from 'fast-check';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
 import { benchGenerator } from './bench/generator.ts';
 import { childViolations, type ChildrenGenerator, type GeneratedChildren } from './children.ts';
+import { siteGenerator } from './site/generator.ts';
 
 /** Every controller's children generator. */
 const GENERATORS: (ChildrenGenerator & { inputs: fc.Arbitrary<GeneratedChildren> })[] = [
   benchGenerator,
+  siteGenerator,
 ];
 
 for (const gen of GENERATORS) {
@@ -57,6 +59,33 @@ test('the suite catches a builder that puts a secret value into an env literal',
             v,
           ),
         ),
+        `leak not reported: ${violations.join('; ')}`,
+      );
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test("the suite catches a site Job annotated with a generated Secret's value", () => {
+  const leaky = (g: GeneratedChildren): GeneratedChildren => ({
+    ...g,
+    children: g.children.map((obj) =>
+      obj.kind === 'Job'
+        ? {
+            ...obj,
+            metadata: {
+              ...obj.metadata,
+              annotations: { ...obj.metadata.annotations, note: `pw=${g.secrets[0] ?? ''}` },
+            },
+          }
+        : obj,
+    ),
+  });
+  fc.assert(
+    fc.property(siteGenerator.inputs, (g) => {
+      const violations = childViolations(siteGenerator, leaky(g));
+      assert.ok(
+        violations.some((v) => /Job .*: a secret value at \.metadata\.annotations\.note/.test(v)),
         `leak not reported: ${violations.join('; ')}`,
       );
     }),
