@@ -256,20 +256,25 @@ function downloadContainer(
   ];
   const pod = plan.pod;
   if (pod === undefined) throw new Error('downloadContainer needs the bench');
-  const container = plainContainer(pod, {
-    name: 'download',
-    image,
-    command: ['frappe-operator'],
-    args,
-    resources: plan.resources.agent,
-    terminationMessagePolicy: 'File',
-    volumeMounts: [
-      { name: 'restore', mountPath: RESTORE_DIR },
-      ...(credentials === undefined
-        ? []
-        : [{ name: 's3-credentials', mountPath: `${SECRETS_DIR}/s3`, readOnly: true }]),
-    ],
-  });
+  // The operator's image is not the bench's: the bench's pull policy (e.g. Never, for a
+  // preloaded Frappe image) does not apply to it.
+  const container = plainContainer(
+    { ...pod, imagePullPolicy: 'IfNotPresent' },
+    {
+      name: 'download',
+      image,
+      command: ['frappe-operator'],
+      args,
+      resources: plan.resources.agent,
+      terminationMessagePolicy: 'File',
+      volumeMounts: [
+        { name: 'restore', mountPath: RESTORE_DIR },
+        ...(credentials === undefined
+          ? []
+          : [{ name: 's3-credentials', mountPath: `${SECRETS_DIR}/s3`, readOnly: true }]),
+      ],
+    },
+  );
   const volumes: Volume[] =
     credentials === undefined
       ? []

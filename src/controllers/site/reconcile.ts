@@ -647,6 +647,8 @@ class SiteReconcile implements SiteSteps {
           jobTime(phase.job, 'completionTime') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       };
       this.#succeeded(phase);
+      // The restore initialised the site for these inputs: apps added later get an update run.
+      this.#records.initInputsHash = inputsHash(initInputs(plan, db), plan.site);
       return done('Restored', `restored from ${source} by Job ${job}`);
     }
     this.#records.restore = { source, jobName: job };
@@ -685,10 +687,9 @@ class SiteReconcile implements SiteSteps {
     const pod = plan.pod;
     const db = this.#db;
     if (pod === undefined || db === undefined) throw new Error('init before bench and database');
-    if (this.restoring) {
-      await this.#adminPassword(pod);
-      return done('Restored', 'the site was created from its backup (restoreFrom)');
-    }
+    const hash = inputsHash(initInputs(plan, db), plan.site);
+    // A restored site was initialised by its restore (reached only once Restored is Done).
+    if (this.restoring) this.#records.initInputsHash ??= hash;
     const available = plan.bench?.status?.apps?.map((a) => a.name);
     const absent = available === undefined ? [] : plan.apps.filter((a) => !available.includes(a));
     if (absent.length > 0) {
@@ -698,7 +699,6 @@ class SiteReconcile implements SiteSteps {
       );
     }
     const req = siteInitRequest(plan, pod, db, this.#adminVersion);
-    const hash = inputsHash(initInputs(plan, db), plan.site);
     const job = req.job.metadata.name ?? '';
     const runner = this.#deps.jobs;
     if (this.#records.initInputsHash === hash && (await runner.phase(req)).phase === 'Absent') {
