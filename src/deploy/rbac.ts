@@ -167,7 +167,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: READ,
     usedBy: [
       { file: BENCH_RECONCILE, mentions: "'Namespace'" },
-      { file: SITE_RECONCILE, mentions: "'Namespace'" },
+      { file: 'src/controllers/site/deletion.ts', mentions: "'Namespace'" },
     ],
   },
   // Events on transitions, as events.k8s.io/v1 Events; repeats patch the first one's series.

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../../kube/client.ts';
 import { childMeta } from '../shared/meta.ts';
 import { siteChild } from './names.ts';
+import type { DatabaseEndpoint } from './jobs.ts';
 import { siteLabels, type SitePlan } from './plan.ts';
 
 export const MARIADB_API_VERSION = 'k8s.mariadb.com/v1alpha1';
@@ -134,4 +135,16 @@ export function databaseObjects(plan: SitePlan): MariaDBObject[] {
       grantOption: false,
     }),
   ];
+}
+
+/** An external database's endpoint: dbConfig over the connection Secret's plain keys. */
+export function externalEndpoint(
+  plan: SitePlan,
+  plain: Partial<Record<'host' | 'port' | 'database', string>>,
+): DatabaseEndpoint | undefined {
+  const db = plan.database;
+  const host = db.host ?? plain.host;
+  if (host === undefined || host === '') return undefined;
+  const port = db.port ?? (plain.port === undefined ? 3306 : Number(plain.port));
+  return { host, port, name: plain.database ?? db.name };
 }

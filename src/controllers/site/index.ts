@@ -23,10 +23,12 @@ import { indexSitesByBench, sitesOfBench } from '../shared/site-index.ts';
 import { MARIADB_API_VERSION, type MariaDBObject } from './database.ts';
 import { MigrationSlots } from './migrations.ts';
 import { siteChild } from './names.ts';
-import { SiteReconciler, type MariaDBInformers, type SiteInformers } from './reconcile.ts';
+import type { MariaDBInformers, SiteInformers } from './deps.ts';
+import { SiteReconciler } from './reconcile.ts';
 import { SecretKeys } from './secret-keys.ts';
 
-export { SITE_FINALIZER, SiteReconciler } from './reconcile.ts';
+export { SITE_FINALIZER } from './deletion.ts';
+export { SiteReconciler } from './reconcile.ts';
 
 export const CONTROLLER_NAME = 'frappesite';
 /** Settings whose change moves what a site's children look like. */

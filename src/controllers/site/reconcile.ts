@@ -4,29 +4,17 @@
 // applies its children with server-side apply (generated Secrets are created once, never
 // re-applied) and judges what it found; long operations are Jobs on the Job runner (jobs.ts).
 // The status is written only when it changed, with events for its transitions (status.ts).
-//
-// Deletion (finalizer `vyogo.tech/site-finalizer`): in a terminating namespace, or without the
-// bench, the finalizer goes at once. `Retain` unlinks the domain, strips the ownerReferences of
-// what must survive (generated Secrets, a dedicated MariaDB) and keeps files and database.
-// `Delete` runs `<site>-delete` (files, domain link, an external database); the MariaDB
-// Operator drops the database of `cleanupPolicy: Delete`. A failed step keeps the finalizer.
-import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
-import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
-import type { Informer, Stored } from '../../kube/informer.ts';
+// A site being deleted goes through deletion.ts instead.
+import type { FrappeSite } from '../../api/v1alpha1/index.ts';
+import { isAlreadyExists } from '../../kube/client.ts';
+import type { Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { applyChild, pruneChildren } from '../../runtime/apply.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
-import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import {
-  inputsHash,
-  jobFinished,
-  type JobObject,
-  type JobPhase,
-  type JobRunner,
-} from '../../runtime/jobs.ts';
+import { ensureFinalizer } from '../../runtime/finalizers.ts';
+import { inputsHash, jobFinished, type JobObject, type JobPhase } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
@@ -37,25 +25,25 @@ import {
   type StepOutcome,
   type Walk,
 } from '../../runtime/steps.ts';
-import type { OperatorDefaults } from '../shared/defaults.ts';
 import { controllerRef } from '../shared/meta.ts';
-import { KINDS, type Ingress, type Secret } from '../shared/objects.ts';
+import { KINDS, type Secret } from '../shared/objects.ts';
 import { withDefaults as benchWithDefaults } from '../bench/plan.ts';
 import {
   admitsNamespace,
   ALLOWED_NAMESPACES_ANNOTATION,
-  databaseObjects,
   dedicatedMariaDB,
+  externalEndpoint,
   MARIADB_API_VERSION,
   mariadbEndpoint,
   readyOf,
   type MariaDBObject,
 } from './database.ts';
+import { SITE_FINALIZER, SiteDeletion } from './deletion.ts';
+import { applyDatabaseObjects, cacheOf, type SiteReconcilerDeps } from './deps.ts';
 import { ingressName, siteIngress } from './ingress.ts';
 import {
   ADMIN_VERSION_ANNOTATION,
   adminPasswordRequest,
-  deleteRequest,
   IMAGE_ANNOTATION,
   initInputs,
   migrateRequest,
@@ -64,44 +52,10 @@ import {
   type DatabaseEndpoint,
   type SiteReport,
 } from './jobs.ts';
-import type { MigrationSlots } from './migrations.ts';
 import { siteChild } from './names.ts';
 import { resolveSite, withDefaults, type SitePlan } from './plan.ts';
 import { generatedSecrets, secretObject } from './secrets.ts';
-import type { SecretKeys } from './secret-keys.ts';
-import { siteStatus, terminatingStatus, transitions, type SiteRecords } from './status.ts';
-
-export const SITE_FINALIZER = 'vyogo.tech/site-finalizer';
-
-/** The MariaDB Operator's kinds, watched only once discovery lists them. */
-export interface MariaDBInformers {
-  mariadbs: Informer<MariaDBObject>;
-  databases: Informer<MariaDBObject>;
-  users: Informer<MariaDBObject>;
-  grants: Informer<MariaDBObject>;
-}
-
-export interface SiteInformers {
-  sites: Informer<FrappeSite>;
-  benches: Informer<FrappeBench>;
-  /** Every Secret of the watched namespaces, metadata only: existence and resourceVersion. */
-  secrets: Informer<Secret>;
-  jobs: Informer<JobObject>;
-  ingresses: Informer<Ingress>;
-}
-
-export interface SiteReconcilerDeps {
-  client: KubeClient;
-  informers: SiteInformers;
-  events: EventRecorder;
-  jobs: JobRunner;
-  /** The keys of referenced Secrets (and the non-secret connection settings). */
-  secretKeys: SecretKeys;
-  migrations: MigrationSlots;
-  defaults: () => Promise<OperatorDefaults>;
-  /** The MariaDB Operator's informers, created (and watched) on first call. */
-  mariadb: () => MariaDBInformers;
-}
+import { siteStatus, transitions, type SiteRecords } from './status.ts';
 
 /** How long to look again for what no watch of ours reports. */
 const RECHECK_MS = 60_000;
@@ -138,16 +92,19 @@ export const SITE_STEPS: readonly Step<SiteSteps>[] = [
 
 export class SiteReconciler {
   readonly #deps: SiteReconcilerDeps;
+  readonly #deletion: SiteDeletion;
 
   constructor(deps: SiteReconcilerDeps) {
     this.#deps = deps;
+    this.#deletion = new SiteDeletion(deps);
   }
 
   async reconcile(req: Request, rc: ReconcileContext): Promise<Result> {
     const cached = this.#deps.informers.sites.get(req.namespace, req.name);
     if (cached === undefined) return undefined;
     const plan = await this.#plan(cached);
-    if (cached.metadata.deletionTimestamp !== undefined) return this.#delete(plan, rc.logger);
+    if (cached.metadata.deletionTimestamp !== undefined)
+      return this.#deletion.delete(plan, rc.logger);
     await ensureFinalizer(this.#deps.client, cached, SITE_FINALIZER);
     const run = new SiteReconcile(this.#deps, plan, rc.logger);
     let walk: Walk;
@@ -192,162 +149,6 @@ export class SiteReconciler {
           : { name: ref.name, namespace: ref.namespace ?? site.metadata.namespace },
     });
   }
-
-  async #delete(plan: SitePlan, log: Logger): Promise<Result> {
-    const { client, events } = this.#deps;
-    let site: FrappeSite = plan.site;
-    if (!hasFinalizer(site, SITE_FINALIZER)) return undefined;
-    const ns = await client.get<KubeObject>('v1', 'Namespace', undefined, plan.namespace);
-    const release = async (why: string): Promise<Result> => {
-      log.info({}, why);
-      await removeFinalizer(client, site, SITE_FINALIZER);
-      return undefined;
-    };
-    if (ns === undefined || ns.metadata.deletionTimestamp !== undefined) {
-      return release('namespace is terminating: finalizer released, files and database untouched');
-    }
-    if (plan.bench === undefined || plan.pod === undefined) {
-      return release('the bench is gone: finalizer released, files and database untouched');
-    }
-    const record = async (terminating: Parameters<typeof terminatingStatus>[1]) => {
-      const status = terminatingStatus(site, terminating);
-      if (!jsonEqual(site.status, status)) {
-        for (const e of transitions(site.status, status)) await events.record(site, e);
-        site = await updateStatus(client, site, status);
-      }
-    };
-    const keep = plan.spec.deletionPolicy !== 'Delete';
-    const needsJob = !keep || plan.domain !== plan.siteName;
-    if (needsJob) {
-      const db = keep ? undefined : await this.#externalEndpoint(plan);
-      const req = deleteRequest(plan, plan.pod, db, keep);
-      const phase = await this.#deps.jobs.run(req, log);
-      const job = req.job.metadata.name ?? '';
-      if (phase.phase === 'Failed') {
-        await record({
-          status: 'False',
-          reason: 'DeleteFailed',
-          message: `Job ${job} failed (${phase.reason}: ${phase.message}); the finalizer stays and nothing more is removed: fix the cause, then change the FrappeSite annotation vyogo.tech/retry, or remove the finalizer ${SITE_FINALIZER} to give up`,
-        });
-        return phase.retryInMs === undefined ? undefined : { requeueAfter: phase.retryInMs };
-      }
-      if (phase.phase !== 'Succeeded') {
-        await record({
-          status: 'False',
-          reason: keep ? 'Unlinking' : 'DeletingSite',
-          message: keep
-            ? `Job ${job} removes the domain link sites/${plan.domain}; the site and its database are kept (deletionPolicy Retain)`
-            : `Job ${job} removes sites/${plan.siteName}${plan.database.provider === 'external' ? ' and drops the external database' : ''} (deletionPolicy Delete)`,
-        });
-        return undefined;
-      }
-    }
-    // The MariaDB Operator acts on the cleanupPolicy its objects carry when they are deleted: make
-    // sure it is the deletion policy's now (it may have changed since the last reconcile).
-    await this.#applyCleanupPolicy(plan);
-    if (keep) await this.#orphanRetained(plan, log);
-    await record({
-      status: 'True',
-      reason: keep ? 'Retained' : 'Deleted',
-      message: keep
-        ? 'the site directory, database and Secrets are kept; a FrappeSite of the same name adopts them'
-        : 'the site directory is removed; the MariaDB Operator drops the database (cleanupPolicy Delete)',
-    });
-    return release(keep ? 'site released; files and database retained' : 'site deleted');
-  }
-
-  /** Re-apply the site's Database, User and Grant with the cleanupPolicy of `deletionPolicy`. */
-  async #applyCleanupPolicy(plan: SitePlan): Promise<void> {
-    if (plan.database.provider !== 'mariadb') return;
-    if (!(await this.#deps.client.hasResource(MARIADB_API_VERSION, 'Database'))) return;
-    await applyDatabaseObjects(this.#deps.client, this.#deps.mariadb(), plan, true);
-  }
-
-  /** Strip our ownerReference from what `Retain` keeps: generated Secrets, a dedicated MariaDB. */
-  async #orphanRetained(plan: SitePlan, log: Logger): Promise<void> {
-    const { client, informers } = this.#deps;
-    const kept: { apiVersion: string; kind: string; name: string }[] = generatedSecrets(plan).map(
-      (s) => ({ ...KINDS.Secret, name: s.name }),
-    );
-    const dedicated = dedicatedMariaDB(plan);
-    if (dedicated !== undefined) {
-      kept.push({
-        apiVersion: dedicated.apiVersion,
-        kind: dedicated.kind,
-        name: dedicated.metadata.name ?? '',
-      });
-    }
-    for (const k of kept) {
-      const live =
-        k.kind === 'Secret'
-          ? informers.secrets.get(plan.namespace, k.name)
-          : await client.get<KubeObject>(k.apiVersion, k.kind, plan.namespace, k.name);
-      const refs = live?.metadata.ownerReferences ?? [];
-      if (live === undefined || !refs.some((r) => r.uid === plan.site.metadata.uid)) continue;
-      await client.patch(
-        k.apiVersion,
-        k.kind,
-        plan.namespace,
-        k.name,
-        {
-          metadata: {
-            resourceVersion: live.metadata.resourceVersion,
-            ownerReferences: refs.filter((r) => r.uid !== plan.site.metadata.uid),
-          },
-        },
-        'merge',
-      );
-      log.info({ kind: k.kind, child: k.name }, 'kept for adoption (deletionPolicy Retain)');
-    }
-  }
-
-  /** Where an external database is (for `<site>-delete`), or undefined for MariaDB. */
-  async #externalEndpoint(plan: SitePlan): Promise<DatabaseEndpoint | undefined> {
-    const db = plan.database;
-    if (db.provider !== 'external' || db.connectionSecret === undefined) return undefined;
-    const secret = this.#deps.informers.secrets.get(plan.namespace, db.connectionSecret);
-    if (secret === undefined) return undefined;
-    const found = await this.#deps.secretKeys.read(secret);
-    return externalEndpoint(plan, found.plain);
-  }
-}
-
-/** The informer of a MariaDB Operator kind the site writes. */
-const cacheOf = (informers: MariaDBInformers, kind: string): Informer<MariaDBObject> =>
-  kind === 'MariaDB'
-    ? informers.mariadbs
-    : kind === 'Database'
-      ? informers.databases
-      : kind === 'User'
-        ? informers.users
-        : informers.grants;
-
-/** Apply the site's Database, User and Grant (`existingOnly`: only those that exist). */
-async function applyDatabaseObjects(
-  client: KubeClient,
-  informers: MariaDBInformers,
-  plan: SitePlan,
-  existingOnly: boolean,
-): Promise<MariaDBObject[]> {
-  const applied: MariaDBObject[] = [];
-  for (const obj of databaseObjects(plan)) {
-    const cache = cacheOf(informers, obj.kind);
-    if (existingOnly && cache.get(plan.namespace, obj.metadata.name ?? '') === undefined) continue;
-    applied.push(await applyChild(client, obj, cache));
-  }
-  return applied;
-}
-
-/** An external database's endpoint: dbConfig over the connection Secret's plain keys. */
-function externalEndpoint(
-  plan: SitePlan,
-  plain: Partial<Record<'host' | 'port' | 'database', string>>,
-): DatabaseEndpoint | undefined {
-  const db = plan.database;
-  const host = db.host ?? plain.host;
-  if (host === undefined || host === '') return undefined;
-  const port = db.port ?? (plain.port === undefined ? 3306 : Number(plain.port));
-  return { host, port, name: plain.database ?? db.name };
 }
 
 const jobTime = (job: JobObject, field: 'startTime' | 'completionTime'): string | undefined => {
