@@ -16,6 +16,7 @@ import { operatorNamespace } from './config/namespace.ts';
 import { watchOperatorConfig } from './config/watch.ts';
 import { setupBenchController } from './controllers/bench/index.ts';
 import { setupSiteController } from './controllers/site/index.ts';
+import { setupSiteJobController } from './controllers/sitejob/index.ts';
 import { KubeClient } from './kube/client.ts';
 import { log } from './log.ts';
 import { Manager, type ManagedController } from './runtime/manager.ts';
@@ -27,6 +28,7 @@ export type ControllerSetup = (manager: Manager, config: OperatorConfigHolder) =
 export const CONTROLLERS: readonly ControllerSetup[] = [
   (manager, config) => setupBenchController(manager, config),
   (manager, config) => setupSiteController(manager, config),
+  (manager, config) => setupSiteJobController(manager, config),
 ];
 
 export interface RunFlags {

@@ -145,6 +145,25 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['update'],
     usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
   },
+  // SiteJob: the SiteJob controller's informer and its status.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitejobs',
+    verbs: READ,
+    usedBy: [{ file: 'src/controllers/sitejob/index.ts', mentions: 'KIND.SiteJob' }],
+  },
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitejobs/status',
+    verbs: ['get', 'update', 'patch'],
+    usedBy: [{ file: 'src/controllers/sitejob/reconcile.ts', mentions: 'updateStatus(' }],
+  },
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitejobs/finalizers',
+    verbs: ['update'],
+    usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
+  },
   // Generated Secrets (the Redis password; a site's admin password, encryption key, DB and
   // MariaDB root passwords), created once and never updated; the site controller watches every
   // Secret's metadata and reads the ones a site names to check their keys.

@@ -72,6 +72,9 @@ export type JobPhase<R> =
     }
   | { phase: 'Stale'; job: JobObject };
 
+/** The reason of a report that could not be read. */
+const NO_REPORT = 'NoReport';
+
 /**
  * A termination message in the operator's report convention: a JSON object, `{error, message}`
  * for a failure, else the success value `value` reads from it. `who` names the container in the
@@ -88,12 +91,12 @@ export function parseReport<R>(
   } catch (e) {
     return {
       ok: false,
-      reason: 'NoReport',
+      reason: NO_REPORT,
       message: `${who} left no readable result (${String(e)})`,
     };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { ok: false, reason: 'NoReport', message: `${who} left no readable result` };
+    return { ok: false, reason: NO_REPORT, message: `${who} left no readable result` };
   }
   const r = parsed as Record<string, unknown>;
   if (typeof r.error === 'string') {
@@ -108,6 +111,9 @@ export function parseReport<R>(
 
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+
+/** Whether `job` has completed. */
+export const jobSucceeded = (job: JobObject): boolean => finished(job, 'Complete') !== undefined;
 
 /** Whether `job` has completed or failed. */
 export const jobFinished = (job: JobObject): boolean =>
@@ -134,12 +140,13 @@ export function jobPhase<R>(
     return {
       phase: 'Succeeded',
       job,
-      report: report ?? { ok: false, reason: 'NoReport', message: 'the Job left no report' },
+      report: report ?? { ok: false, reason: NO_REPORT, message: 'the Job left no report' },
     };
   }
   const failed = finished(job, 'Failed');
   if (failed === undefined) return { phase: 'Running', job };
-  if (report !== undefined && !report.ok) {
+  // A failed Job's own account wins; a missing one leaves the Job controller's.
+  if (report !== undefined && !report.ok && report.reason !== NO_REPORT) {
     return { phase: 'Failed', job, reason: report.reason, message: report.message };
   }
   return {

@@ -3,6 +3,7 @@
 import { createDefaulter } from '../defaults.ts';
 import type { FrappeBench } from './frappebench.ts';
 import type { FrappeSite } from './frappesite.ts';
+import type { SiteJob } from './sitejob.ts';
 import { KIND } from './names.ts';
 import schemas from './defaulting.json' with { type: 'json' };
 
@@ -12,3 +13,5 @@ export const FrappeBenchDefaults = createDefaulter<FrappeBench>(
 );
 
 export const FrappeSiteDefaults = createDefaulter<FrappeSite>(KIND.FrappeSite, schemas.FrappeSite);
+
+export const SiteJobDefaults = createDefaulter<SiteJob>(KIND.SiteJob, schemas.SiteJob);

@@ -8,6 +8,7 @@
 // apps, the Redis addresses and password Secret, `commonSiteConfig` and this script, hashed with
 // the `vyogo.tech/retry` annotation — decide when it runs again. A Redis password reaches the
 // script as a mounted Secret file, never on argv or in env.
+import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import type { EnvVar, Volume } from '../shared/k8s.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
@@ -17,8 +18,6 @@ import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 import type { RedisEndpoints } from './redis.ts';
 
-/** The image a bench-init Job initialises, read back when it has succeeded. */
-export const IMAGE_ANNOTATION = 'vyogo.tech/image';
 export const SOCKETIO_PORT = 9000;
 const CONTAINER = 'bench-init';
 const PASSWORD_DIR = '/var/run/secrets/frappe/redis';

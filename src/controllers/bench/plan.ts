@@ -3,6 +3,7 @@
 // image, security contexts and pod settings, per-component resources, Redis, apps, the
 // bench-init config and the scaling plans. Builders read the plan and never derive a setting
 // again, so each rule (a default, a precedence) lives in exactly one place.
+import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { FrappeBenchDefaults } from '../../api/v1alpha1/defaulting.ts';
 import type { Stored } from '../../kube/informer.ts';
@@ -24,13 +25,7 @@ import {
   type InitRecord,
 } from './context.ts';
 import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
-import {
-  commonSiteConfig,
-  IMAGE_ANNOTATION,
-  initInputs,
-  requiredApps,
-  type RequiredApp,
-} from './init.ts';
+import { commonSiteConfig, initInputs, requiredApps, type RequiredApp } from './init.ts';
 import { redisPlan, type RedisPlan } from './redis.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
 

@@ -8,6 +8,7 @@
 // Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while a FrappeSite of its namespace
 // runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage
 // collection and the sites PVC follows `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
+import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import { randomBytes } from 'node:crypto';
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
@@ -44,7 +45,7 @@ import {
   type DeploymentState,
 } from './context.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
-import { IMAGE_ANNOTATION, initJobName, type InitApps } from './init.ts';
+import { initJobName, type InitApps } from './init.ts';
 import { benchChild, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
 import { redisAuthSecret, redisName, REDIS_ROLES } from './redis.ts';
 import {

@@ -148,19 +148,22 @@ export function setupSiteController(
   };
   benches.addEventHandler({ add: resize, update: resize, delete: resize });
   // A migrate Job that ends frees a slot of its bench: the sites waiting for one look again.
-  const slotFreed = (job: JobObject): void => {
-    const { bench, component } = job.metadata.labels ?? {};
+  // A SiteJob's Job that ends may have migrated its site (status.migratedImage).
+  const jobEnded = (job: JobObject): void => {
+    const { bench, component, site } = job.metadata.labels ?? {};
+    const namespace = job.metadata.namespace ?? '';
+    if (component === 'sitejob' && site !== undefined) controller.enqueue({ namespace, name: site });
     if (component !== 'site-migrate' || bench === undefined) return;
-    for (const key of sitesOfBench(sites, job.metadata.namespace ?? '', bench)) {
-      const [namespace = '', name = ''] = key.split('/');
-      controller.enqueue({ namespace, name });
+    for (const key of sitesOfBench(sites, namespace, bench)) {
+      const [ns = '', name = ''] = key.split('/');
+      controller.enqueue({ namespace: ns, name });
     }
   };
   informers.jobs.addEventHandler({
     update: (before, after) => {
-      if (!jobFinished(before) && jobFinished(after)) slotFreed(after);
+      if (!jobFinished(before) && jobFinished(after)) jobEnded(after);
     },
-    delete: slotFreed,
+    delete: jobEnded,
   });
 
   config.subscribe((_c, changed) => {

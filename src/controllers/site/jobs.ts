@@ -5,6 +5,7 @@
 // the bench image in the bench directory, with the sites volume; what it needs comes as env
 // (names, hosts, ports) and as mounted Secret files (passwords, keys: never on argv or in env),
 // and it reports `{installedApps}` or `{error, message}` through its termination message.
+import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import type { Container, EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Job } from '../shared/objects.ts';
@@ -32,8 +33,6 @@ import {
   type SiteScriptResult,
 } from './scripts.ts';
 
-/** The image a Job runs, read back when it has succeeded (status.migratedImage). */
-export const IMAGE_ANNOTATION = 'vyogo.tech/image';
 /** The admin Secret's resourceVersion a Job set the password from. */
 export const ADMIN_VERSION_ANNOTATION = 'vyogo.tech/admin-secret-version';
 const JOB_TTL_SECONDS = 86_400;

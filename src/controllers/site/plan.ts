@@ -96,7 +96,10 @@ export interface SitePlan {
   benchImage: string | undefined;
   /** The operator's image (restore download). */
   operatorImage: string | undefined;
-  resources: Record<'siteInit' | 'restore' | 'migrate' | 'default' | 'agent', ResourceRequirements>;
+  resources: Record<
+    'siteInit' | 'restore' | 'migrate' | 'siteJob' | 'default' | 'agent',
+    ResourceRequirements
+  >;
   migration: { policy: 'Auto' | 'Manual'; maxConcurrent: number };
 }
 
@@ -308,6 +311,7 @@ export function resolveSite(site: Stored<FrappeSite>, ctx: SiteContext): SitePla
       siteInit: size('siteInit'),
       restore: size('restore'),
       migrate: size('migrate'),
+      siteJob: size('siteJob'),
       default: size('default'),
       agent: size('agent'),
     },

@@ -5,6 +5,7 @@
 // re-applied) and judges what it found; long operations are Jobs on the Job runner (jobs.ts).
 // The status is written only when it changed, with events for its transitions (status.ts).
 // A site being deleted goes through deletion.ts instead.
+import { IMAGE_ANNOTATION, JOB_TYPE_ANNOTATION } from '../shared/annotations.ts';
 import type { FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import type { Stored } from '../../kube/informer.ts';
@@ -14,7 +15,7 @@ import { applyChild, pruneChildren } from '../../runtime/apply.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import { ensureFinalizer } from '../../runtime/finalizers.ts';
-import { inputsHash, jobFinished, type JobObject, type JobPhase } from '../../runtime/jobs.ts';
+import { inputsHash, jobFinished, jobSucceeded, type JobObject, type JobPhase } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
@@ -44,7 +45,6 @@ import { ingressName, siteIngress } from './ingress.ts';
 import {
   ADMIN_VERSION_ANNOTATION,
   adminPasswordRequest,
-  IMAGE_ANNOTATION,
   initInputs,
   migrateRequest,
   restoreRequest,
@@ -578,6 +578,20 @@ class SiteReconcile implements SiteSteps {
     );
   }
 
+  /** Whether a SiteJob `migrate` of this site succeeded with `image`. */
+  #migratedBySiteJob(image: string): boolean {
+    return this.#deps.informers.jobs
+      .list(this.#ns)
+      .some(
+        (j) =>
+          j.metadata.labels?.site === this.#plan.name &&
+          j.metadata.labels.component === 'sitejob' &&
+          j.metadata.annotations?.[JOB_TYPE_ANNOTATION] === 'migrate' &&
+          j.metadata.annotations[IMAGE_ANNOTATION] === image &&
+          jobSucceeded(j),
+      );
+  }
+
   async migrate(): Promise<StepOutcome> {
     const plan = this.#plan;
     const pod = plan.pod;
@@ -595,7 +609,11 @@ class SiteReconcile implements SiteSteps {
       [req.job],
       (j) => j.metadata.labels?.component === 'site-migrate',
     );
-    if (migrated === target) {
+    // A SiteJob of type migrate (policy Manual, or by hand) that ran the bench's image.
+    if (migrated !== target && this.#migratedBySiteJob(target)) {
+      this.#records.migratedImage = target;
+    }
+    if (this.#records.migratedImage === target) {
       return plan.benchImage === undefined || plan.benchImage === target
         ? done('Migrated', `the site is migrated to ${target}`)
         : done(

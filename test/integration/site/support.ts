@@ -9,6 +9,7 @@ import type { FrappeSite } from '../../../src/api/v1alpha1/index.ts';
 import { OperatorConfigHolder } from '../../../src/config/holder.ts';
 import { setupBenchController } from '../../../src/controllers/bench/index.ts';
 import { setupSiteController } from '../../../src/controllers/site/index.ts';
+import { setupSiteJobController } from '../../../src/controllers/sitejob/index.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { Controller } from '../../../src/runtime/controller.ts';
@@ -159,7 +160,7 @@ export interface RunningSiteOperator {
 }
 
 /**
- * A manager with the bench and site controllers for `namespace`, configured by `env`, logging
+ * A manager with the bench, site and SiteJob controllers for `namespace`, configured by `env`, logging
  * through the operator's own logger at debug level into `lines` (warnings also to stderr).
  */
 export async function startSiteOperator(
@@ -193,6 +194,7 @@ export async function startSiteOperator(
   manager.addController(setupBenchController(manager, holder, { namespace }));
   const sites = setupSiteController(manager, holder, { namespace });
   manager.addController(sites);
+  manager.addController(setupSiteJobController(manager, holder, { namespace }));
   await manager.start();
   return { client, holder, sites, stop: () => manager.stop() };
 }

@@ -1,0 +1,113 @@
+// What a SiteJob runs (API.md §2.4, §3.4): Job `<sitejob>-job`, container `sitejob`, on the
+// bench image in the bench directory with the sites volume, `backoffLimit: 0` and the SiteJob's
+// `activeDeadlineSeconds`. Each type is `bench --site <siteName> …` (frappe/frappe
+// `frappe/commands/site.py` and `utils.py`: migrate, clear-cache, clear-website-cache,
+// install-app, uninstall-app --yes, set-maintenance-mode on|off, backup [--with-files]
+// [--compress]); `custom` runs `jobConfig.command` as given, with env `SITE_NAME`. The site name
+// and app names reach a shell only as env and positional arguments, never spliced into it.
+import { IMAGE_ANNOTATION, JOB_TYPE_ANNOTATION } from '../shared/annotations.ts';
+import type { JobType, SiteJob } from '../../api/v1alpha1/index.ts';
+import { childMeta } from '../shared/meta.ts';
+import { KINDS, type Job } from '../shared/objects.ts';
+import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
+import { siteLabels, type SitePlan } from '../site/plan.ts';
+import { childName } from '../shared/naming.ts';
+import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
+
+const CONTAINER = 'sitejob';
+const JOB_TTL_SECONDS = 86_400;
+
+export const siteJobJobName = (sj: Pick<SiteJob, 'metadata'>): string =>
+  childName(sj.metadata.name ?? '', 'job');
+
+/** The argv of `spec.jobType` for `siteName`. */
+export function command(spec: SiteJob['spec'], siteName: string): string[] {
+  const c = spec.jobConfig ?? {};
+  const site = ['bench', '--site', siteName];
+  const type: JobType = spec.jobType;
+  switch (type) {
+    case 'backup':
+      return [
+        ...site,
+        'backup',
+        ...(c.withFiles === true ? ['--with-files'] : []),
+        ...(c.compress === true ? ['--compress'] : []),
+      ];
+    case 'migrate':
+      return [...site, 'migrate'];
+    case 'clear-cache':
+      return [
+        'sh',
+        '-c',
+        'set -e; bench --site "$SITE_NAME" clear-cache; bench --site "$SITE_NAME" clear-website-cache',
+      ];
+    case 'install-app':
+      return [...site, 'install-app', ...(c.apps ?? [])];
+    case 'uninstall-app':
+      return [
+        'sh',
+        '-c',
+        'set -e; for app in "$@"; do bench --site "$SITE_NAME" uninstall-app "$app" --yes; done',
+        'uninstall-app',
+        ...(c.apps ?? []),
+      ];
+    case 'set-maintenance-mode':
+      return [...site, 'set-maintenance-mode', c.enabled === true ? 'on' : 'off'];
+    case 'custom':
+      return [...(c.command ?? [])];
+  }
+}
+
+/** What a SiteJob's container reports (a backup: the set it wrote). */
+export interface SiteJobReport {
+  location?: string;
+  sizeBytes?: number;
+}
+
+const parseSiteJobReport = (message: string | undefined): Report<SiteJobReport> =>
+  parseReport(message, 'the SiteJob', (r) => ({
+    ...(typeof r.location === 'string' ? { location: r.location } : {}),
+    ...(typeof r.sizeBytes === 'number' ? { sizeBytes: r.sizeBytes } : {}),
+  }));
+
+/** The Job of `sj` on `site` (whose plan has the bench's pod settings). */
+export function siteJobRequest(
+  sj: SiteJob,
+  site: SitePlan,
+  pod: NonNullable<SitePlan['pod']>,
+): JobRequest<SiteJobReport, Job> {
+  const labels = { ...siteLabels(site, 'sitejob') };
+  const container = frappeContainer(pod, {
+    name: CONTAINER,
+    command: command(sj.spec, site.siteName),
+    workingDir: BENCH_DIR,
+    env: [{ name: 'SITE_NAME', value: site.siteName }],
+    resources: site.resources.siteJob,
+    terminationMessagePolicy: 'File',
+  });
+  const job: Job = {
+    ...KINDS.Job,
+    metadata: childMeta(sj, siteJobJobName(sj), labels, {
+      [JOB_TYPE_ANNOTATION]: sj.spec.jobType,
+      [IMAGE_ANNOTATION]: pod.image,
+    }),
+    spec: {
+      backoffLimit: 0,
+      // Filled from the schema's default.
+      activeDeadlineSeconds: sj.spec.activeDeadlineSeconds ?? 0,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
+      template: {
+        metadata: podTemplateMeta(pod, labels),
+        spec: podSpec(pod, { containers: [container], mountsSites: true, restartPolicy: 'Never' }),
+      },
+    },
+  };
+  // The spec is immutable: the Job is made once; the inputs only name it.
+  return {
+    owner: sj,
+    job,
+    inputs: { spec: sj.spec },
+    container: CONTAINER,
+    parseReport: parseSiteJobReport,
+  };
+}
