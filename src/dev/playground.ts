@@ -10,7 +10,7 @@
 //   4. namespace `playground` (restricted Pod Security) with config/samples/frappebench.yaml, and
 //      config/samples/frappesite.yaml once the operator runs a FrappeSite controller;
 //   5. a progress line at every change of the bench's status (phase, conditions, replicas) until
-//      it has settled — Ready, every component at its replicas (./bench-status.ts) —
+//      it has settled — Ready, every component at its replicas (./progress.ts) —
 //      and after (a `kubectl patch` from another shell shows up here), then how to use it;
 //   6. on Ctrl-C (SIGINT, SIGTERM, SIGHUP): the operator, then the control plane, stopped by pid,
 //      and the work dir deleted.
@@ -22,7 +22,7 @@ import { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import { KubeConfig } from '../kube/kubeconfig.ts';
 import { stderrLogger } from '../kube/logger.ts';
-import { benchLine, benchSettled } from './bench-status.ts';
+import { benchLine, benchSettled } from './progress.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { loadPatch, PATCHES } from './guide/guide.ts';
 import { waitForAll } from './informer-wait.ts';
