@@ -1,8 +1,8 @@
 // The operator's API writes, read from the test control plane's audit log (JSON lines, Metadata
-// level, one event per create/update/patch/delete/deletecollection — test/harness/manifests.ts
-// AUDIT_POLICY), and counted per time window: in total, by verb, by resource, and per benchmark
-// namespace (one bench each). Writes of other users (kcm, scheduler, kwok, the benchmark driver)
-// are left out by user name.
+// level, one event per create/update/patch/delete/deletecollection — src/dev/manifests.ts
+// AUDIT_POLICY), and counted per time window: in total, by verb, by resource, and per unit of
+// the scenario — a bench (its namespace) or a site (the objects named after it). Writes of other
+// users (kcm, scheduler, kwok, the benchmark driver) are left out by user name.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -59,36 +59,65 @@ export interface WriteCounts {
   failed: number;
   byVerb: Record<string, number>;
   byResource: Record<string, number>;
-  /** Writes in each of the benchmark namespaces, in the order given. */
-  perBench: number[];
-  /** Writes outside the benchmark namespaces (cluster-scoped, the operator's namespace). */
+  /** Writes of each unit (bench or site), in the order given. */
+  perUnit: number[];
+  /** Writes of no unit (cluster-scoped, the operator's namespace; a site's bench). */
   elsewhere: number;
   /** Up to 20 of the writes, for a window that should have none. */
   sample: Write[];
+  /** The unit with the most writes, and its writes: where the writes above p50 go. */
+  busiest: { unit: string; writes: Write[] } | undefined;
 }
 
 const increment = (map: Record<string, number>, key: string): void => {
   map[key] = (map[key] ?? 0) + 1;
 };
 
-/** The writes received in [from, to). */
+/** The unit of a write: a bench by its namespace. */
+export const byNamespace = (w: Write): string => w.namespace;
+
+/**
+ * The unit of a write in namespace `ns`: the site it is named after — the FrappeSite itself,
+ * `<site>-…` (its children) or `<site>.…` (its Events).
+ */
+export function bySiteName(ns: string, sites: readonly string[]): (w: Write) => string | undefined {
+  const known = new Set(sites);
+  return (w) => {
+    if (w.namespace !== ns) return undefined;
+    // The longest site name that is the whole name, or followed by `-` or `.`.
+    let site: string | undefined;
+    for (let i = 1; i <= w.name.length; i++) {
+      const end = i === w.name.length || w.name[i] === '-' || w.name[i] === '.';
+      if (end && known.has(w.name.slice(0, i))) site = w.name.slice(0, i);
+    }
+    return site;
+  };
+}
+
+/** The writes received in [from, to), per unit of `units` as `unitOf` tells. */
 export function countWrites(
   writes: readonly Write[],
   from: number,
   to: number,
-  namespaces: readonly string[],
+  units: readonly string[],
+  unitOf: (w: Write) => string | undefined,
 ): WriteCounts {
   const inWindow = writes.filter((w) => w.at >= from && w.at < to);
   const byVerb: Record<string, number> = {};
   const byResource: Record<string, number> = {};
-  const perNamespace = new Map(namespaces.map((ns) => [ns, 0]));
+  const perUnit = new Map<string, Write[]>(units.map((u) => [u, []]));
   let elsewhere = 0;
   for (const w of inWindow) {
     increment(byVerb, w.verb);
     increment(byResource, w.resource);
-    const n = perNamespace.get(w.namespace);
-    if (n === undefined) elsewhere++;
-    else perNamespace.set(w.namespace, n + 1);
+    const unit = unitOf(w);
+    const own = unit === undefined ? undefined : perUnit.get(unit);
+    if (own === undefined) elsewhere++;
+    else own.push(w);
+  }
+  let busiest: WriteCounts['busiest'];
+  for (const [unit, writes] of perUnit) {
+    if (writes.length > (busiest?.writes.length ?? 0)) busiest = { unit, writes };
   }
   return {
     from,
@@ -98,8 +127,9 @@ export function countWrites(
     failed: inWindow.filter((w) => w.code < 200 || w.code > 299).length,
     byVerb,
     byResource,
-    perBench: namespaces.map((ns) => perNamespace.get(ns) ?? 0),
+    perUnit: units.map((u) => perUnit.get(u)?.length ?? 0),
     elsewhere,
     sample: inWindow.slice(0, 20),
+    busiest,
   };
 }

@@ -1,6 +1,6 @@
 // Measuring instruments of the benchmark: the operator's memory sampled while a phase runs, its
-// rest_client_requests_total by method, whether a controller is idle (from the runtime's own
-// gauges), and percentiles. The operator's numbers come from its process (./operator.ts).
+// counters summed by a label (rest_client_requests_total by method, reconciles by controller),
+// a controller's gauges and whether it is idle (from the runtime's own gauges), and percentiles. The operator's numbers come from its process (./operator.ts).
 import type { MetricSample } from './operator.ts';
 
 /**
@@ -46,15 +46,19 @@ export class MemorySampler {
 
 type Metrics = Map<string, MetricSample[]>;
 
-/** rest_client_requests_total, summed over codes and hosts, by method. */
-export function requestsByMethod(metrics: Metrics): Record<string, number> {
-  const byMethod: Record<string, number> = {};
-  for (const v of metrics.get('rest_client_requests_total') ?? []) {
-    const method = v.labels.method ?? '';
-    byMethod[method] = (byMethod[method] ?? 0) + v.value;
+/** The samples of `metric` summed by the value of their `label` (e.g. requests by method). */
+export function sumBy(metrics: Metrics, metric: string, label: string): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const v of metrics.get(metric) ?? []) {
+    const key = v.labels[label] ?? '';
+    sums[key] = (sums[key] ?? 0) + v.value;
   }
-  return byMethod;
+  return sums;
 }
+
+/** A controller's gauge, e.g. controller_runtime_active_workers of `frappesite`. */
+export const controllerGauge = (metrics: Metrics, metric: string, controller: string): number =>
+  sumBy(metrics, metric, 'controller')[controller] ?? 0;
 
 /** No reconcile of `controller` in flight and none queued (delayed requeues not counted). */
 export function controllerIdle(metrics: Metrics, controller: string): boolean {
@@ -65,8 +69,8 @@ export function controllerIdle(metrics: Metrics, controller: string): boolean {
   );
 }
 
-/** `after - before` per method. */
-export function requestsBetween(
+/** `after - before` per key (method, controller). */
+export function countsBetween(
   before: Record<string, number>,
   after: Record<string, number>,
 ): Record<string, number> {

@@ -1,12 +1,13 @@
 // The operator under measurement: `frappe-operator run` as a child process of its own, so that
-// the memory measured is the operator's and nothing else's — read from /proc/<pid>/status (VmRSS
-// now, VmHWM the peak since it started). Its metrics (rest_client_requests_total, the
-// controller's workers and queue depth) come from its own /metrics endpoint.
+// the memory and CPU time measured are the operator's and nothing else's — read from
+// /proc/<pid>/status (VmRSS now, VmHWM the peak since it started) and /proc/<pid>/stat. Its
+// metrics (rest_client_requests_total, the controller's workers and queue depth) come from its
+// own /metrics endpoint.
 //
 // By default it runs as the container image runs it: the JavaScript of `npm run build`
-// (tsconfig.build.json, compiled into the cluster's work dir). `--operator=source` runs src/cli.ts
-// as the playground does; Node then strips the types as it loads each file, and the type
-// stripper (swc compiled to WebAssembly) stays in memory: about 25 MiB more RSS.
+// (tsconfig.build.json, compiled once into a temporary directory). `--operator=source` runs
+// src/cli.ts as the playground does; Node then strips the types as it loads each file, and the
+// type stripper (swc compiled to WebAssembly) stays in memory: about 25 MiB more RSS.
 //
 // The operator runs with its defaults but for: leader election off (one replica), logs at `warn`,
 // and `metricsAuth: none` — a TokenReview per scrape would be an operator write in the audit log.
@@ -31,12 +32,12 @@ const START_TIMEOUT_MS = 60_000;
 export type OperatorCode = 'build' | 'source';
 
 /**
- * The operator's entry point for `code`. A build goes to <workDir>/operator/dist, beside a
- * package.json marking it ESM and a link to our node_modules, as the image lays it out.
+ * The operator's entry point for `code`. A build goes to <dir>/dist, beside a package.json
+ * marking it ESM and a link to our node_modules, as the image lays it out; built once, it serves
+ * every scenario's operator.
  */
-async function entryPoint(code: OperatorCode, workDir: string): Promise<string> {
+export async function prepareOperator(code: OperatorCode, dir: string): Promise<string> {
   if (code === 'source') return join(ROOT, 'src', 'cli.ts');
-  const dir = join(workDir, 'operator');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -63,6 +64,8 @@ export interface OperatorProcess {
   pid: number;
   /** VmRSS (now) and VmHWM (peak since start) of the process, in bytes. */
   memory(): { rssBytes: number; peakRssBytes: number };
+  /** CPU time the process has used (user + system), in seconds. */
+  cpuSeconds(): number;
   /** Scrape /metrics; the samples of every series, by metric name. */
   metrics(): Promise<Map<string, MetricSample[]>>;
   stop(): Promise<void>;
@@ -71,17 +74,16 @@ export interface OperatorProcess {
 }
 
 /**
- * Starts the operator with `kubeconfigPath` in `namespace` and resolves once /readyz answers 200
- * (every informer synced), which is when it has started.
+ * Starts the operator (`cli`, of prepareOperator) with `kubeconfigPath` in `namespace` and
+ * resolves once /readyz answers 200 (every informer synced), which is when it has started.
  */
 export async function startOperator(opts: {
-  code: OperatorCode;
+  cli: string;
   workDir: string;
   kubeconfigPath: string;
   namespace: string;
   log: (line: string) => void;
 }): Promise<OperatorProcess> {
-  const cli = await entryPoint(opts.code, opts.workDir);
   const supervisor = new Supervisor(opts.workDir, opts.log);
   const [metricsPort, healthPort] = await freePorts(2);
   if (metricsPort === undefined || healthPort === undefined) throw new Error('no free ports');
@@ -89,7 +91,7 @@ export async function startOperator(opts: {
     NAME,
     process.execPath,
     [
-      cli,
+      opts.cli,
       'run',
       '--leader-elect=false',
       `--metrics-bind-address=127.0.0.1:${String(metricsPort)}`,
@@ -121,6 +123,7 @@ export async function startOperator(opts: {
       const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
       return { rssBytes: kib(status, 'VmRSS'), peakRssBytes: kib(status, 'VmHWM') };
     },
+    cpuSeconds: () => cpuSeconds(readFileSync(`/proc/${String(pid)}/stat`, 'utf8')),
     metrics: async () => {
       const res = await get(https, metricsPort, '/metrics');
       if (res.code !== 200) throw new Error(`/metrics: ${String(res.code)} ${res.body}`);
@@ -131,6 +134,16 @@ export async function startOperator(opts: {
       supervisor.killAllSync();
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux architecture). */
+const USER_HZ = 100;
+
+/** utime + stime of a /proc/<pid>/stat line, in seconds (fields 14 and 15, after `(comm)`). */
+function cpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
 /** A `Vm…: 1234 kB` line of /proc/<pid>/status, in bytes. */

@@ -28,6 +28,14 @@ export interface WaitForAllOptions {
   timeoutMs: number;
 }
 
+/** A `describe` for waitForAll: the line of the key's object, or `not seen`. */
+export const describeBy =
+  <T>(get: (key: string) => T | undefined, line: (obj: T) => string) =>
+  (key: string): string => {
+    const obj = get(key);
+    return obj === undefined ? 'not seen' : line(obj);
+  };
+
 /** Resolves with when (Date.now()) each key was first done, once all are; rejects on timeout. */
 export function waitForAll(opts: WaitForAllOptions): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
