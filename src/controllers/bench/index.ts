@@ -55,8 +55,9 @@ export function setupBenchController(
   });
   const informers: BenchInformers = {
     benches: b.primary,
-    // The sites of the bench's namespace count towards status.siteCount and hold up deletion.
-    sites: b.watches<FrappeSite>({ apiVersion: API_VERSION, kind: KIND.FrappeSite }, benchOfSite),
+    // The sites of the bench's namespace count towards status.siteCount and hold up deletion:
+    // only a site's arrival and departure matter (its benchRef is immutable), not its updates.
+    sites: b.watches<FrappeSite>({ apiVersion: API_VERSION, kind: KIND.FrappeSite }, () => []),
     claims: b.watches<PersistentVolumeClaim>(KINDS.PersistentVolumeClaim, benchOfLabel, {
       labelSelector: MANAGED_SELECTOR,
     }),
@@ -91,6 +92,10 @@ export function setupBenchController(
   const controller = b.complete((req, rc) => reconciler.reconcile(req, rc), {
     maxConcurrentReconciles: config.config.maxConcurrentReconciles,
   });
+  const siteCame = (site: FrappeSite): void => {
+    for (const r of benchOfSite(site)) controller.enqueue(r);
+  };
+  informers.sites.addEventHandler({ add: siteCame, delete: siteCame });
 
   config.subscribe((c, changed) => {
     if (changed.includes('maxConcurrentReconciles')) {
