@@ -251,7 +251,8 @@ class Digest extends Transform {
 async function fetchObject(
   store: Store,
   src: S3Location,
-  sink: NodeJS.WritableStream | undefined,
+  /** Opens where the bytes go, once the store has answered; undefined: only check them. */
+  sink: (() => NodeJS.WritableStream) | undefined,
   name: string,
   expected: ExpectedFile | undefined,
 ): Promise<Transferred> {
@@ -273,7 +274,7 @@ async function fetchObject(
       digest.resume();
       await pipeline(body, digest);
     } else {
-      await pipeline(body, digest, sink);
+      await pipeline(body, digest, sink());
     }
   } catch (e) {
     if (e instanceof AgentError) throw e;
@@ -319,7 +320,7 @@ export async function downloadFile(
 ): Promise<Transferred> {
   const part = `${dest}.part`;
   try {
-    const result = await fetchObject(store, src, createWriteStream(part), name, expected);
+    const result = await fetchObject(store, src, () => createWriteStream(part), name, expected);
     await rename(part, dest);
     return result;
   } catch (e) {

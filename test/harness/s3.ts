@@ -2,7 +2,7 @@
 // free port and a temp dir, an SDK client of the test's own, a credentials directory laid out as
 // the agent's mounted Secret, and buckets on demand. test/run.ts builds the binary before the
 // tests; when it could not, startTestS3() fails with the reason (never a skip).
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Gateway, type S3Gateway } from '../../src/dev/s3-gateway.ts';
@@ -21,6 +21,11 @@ export interface TestS3 {
   /** The agent's store flags for this server, with the credentials directory. */
   agentFlags(credentialsDir?: string): string[];
   createBucket(name: string): Promise<void>;
+  /**
+   * Adds a plain user (role `user`, owning nothing: every bucket of the root user is denied to
+   * it) to the gateway's internal IAM, which reads its users.json on every request.
+   */
+  addUser(accessKeyId: string, secretAccessKey: string): Promise<void>;
   /** Stops the server (by pid) and removes its data. */
   stop(): Promise<void>;
 }
@@ -63,6 +68,16 @@ export async function startTestS3(): Promise<TestS3> {
     ],
     createBucket: async (name) => {
       await client.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    addUser: async (access, secret) => {
+      const file = join(gateway.workDir, 'iam', 'users.json');
+      const conf = JSON.parse(await readFile(file, 'utf8')) as {
+        accessAccounts?: Record<string, unknown> | null;
+      };
+      const accounts = { ...conf.accessAccounts };
+      accounts[access] = { access, secret, role: 'user', userID: 0, groupID: 0, projectID: 0 };
+      await writeFile(`${file}.tmp`, JSON.stringify({ ...conf, accessAccounts: accounts }));
+      await rename(`${file}.tmp`, file);
     },
     stop: async () => {
       client.destroy();

@@ -262,9 +262,9 @@ describe('backup-agent on a real S3 server', () => {
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: 'not-the-secret-0000000000000000000000000',
     });
+    // The two commands Jobs run: the backup's upload and the restore's download.
     for (const args of [
       uploadArgs(backup.dir, SITE_DIR).filter((a) => !a.startsWith('--credentials-dir')),
-      ['list', `--destination=${SITE_DIR}`, `--endpoint=${s3.endpoint}`, '--force-path-style'],
       [
         'download',
         `--source=${setUrl}`,
@@ -286,6 +286,25 @@ describe('backup-agent on a real S3 server', () => {
         /check AWS_SECRET_ACCESS_KEY in the credentials Secret/,
       );
     }
+  });
+
+  test('credentials the store knows but that may not touch the bucket: AccessDenied, naming the permissions', async () => {
+    const dir = join(work, 'stranger');
+    const access = 'AKIASTRANGER00000000';
+    const secret = 'stranger-secret-0000000000000000000000000';
+    await s3.addUser(access, secret);
+    await writeCredentials(dir, { AWS_ACCESS_KEY_ID: access, AWS_SECRET_ACCESS_KEY: secret });
+    const ls = await agent(['list', `--destination=${SITE_DIR}`, ...s3.agentFlags(dir)]);
+    expectFailure(
+      ls,
+      'AccessDenied',
+      /access denied by http:\/\/127\.0\.0\.1:\d+ .*grant these credentials .*s3:ListBucket.* on bucket frappe-backups/,
+    );
+    const up = await agent([
+      ...uploadArgs(backup.dir, SITE_DIR).filter((a) => !a.startsWith('--credentials-dir')),
+      `--credentials-dir=${dir}`,
+    ]);
+    expectFailure(up, 'AccessDenied', /s3:PutObject/);
   });
 
   test('credentials come from the directory only: a missing file, or none at all, is CredentialsNotFound', async () => {
