@@ -73,14 +73,7 @@ async function main(mode: string | undefined): Promise<number> {
   let clusterError: string | undefined;
   let s3Error: string | undefined;
   if (mode !== 'unit') {
-    try {
-      cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
-      Object.assign(env, clusterEnv(cluster));
-    } catch (e) {
-      clusterError = e instanceof Error ? e.message : String(e);
-      env[ENV.error] = clusterError;
-      say(`the test control plane could not start; integration tests will fail:\n${clusterError}`);
-    }
+    // Built first, so a live cluster never idles through a build.
     try {
       await ensureS3GatewayBinary({ log: (l) => process.stderr.write(`[test-s3] ${l}\n`) });
     } catch (e) {
@@ -89,6 +82,14 @@ async function main(mode: string | undefined): Promise<number> {
       say(
         `the S3 server of the backup tests could not be built; those tests will fail:\n${s3Error}`,
       );
+    }
+    try {
+      cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
+      Object.assign(env, clusterEnv(cluster));
+    } catch (e) {
+      clusterError = e instanceof Error ? e.message : String(e);
+      env[ENV.error] = clusterError;
+      say(`the test control plane could not start; integration tests will fail:\n${clusterError}`);
     }
   }
   try {
