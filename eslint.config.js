@@ -23,6 +23,19 @@ const LAYERS = [
     why: 'the API client sits below the controller runtime and the controllers',
   },
   {
+    from: 'src/agent/',
+    forbid: [
+      'src/controllers/',
+      'src/runtime/',
+      'src/kube/',
+      'src/config/',
+      'src/api/',
+      'src/deploy/',
+      'src/dev/',
+    ],
+    why: 'the backup agent runs in Job pods from the operator image: it talks to S3 only, never to the Kubernetes API, and loads none of the operator',
+  },
+  {
     from: 'src/runtime/',
     forbid: ['src/controllers/', 'src/config/', 'src/api/', 'src/dev/'],
     why: 'the controller runtime is generic: it knows no product kind, configuration or document',

@@ -9,6 +9,12 @@
 // until leadership is lost (exit 1 at once, as controller-runtime does). Flags use Go's syntax
 // (`--flag=value`, `--flag value`, a bare `--leader-elect` meaning true), as kubebuilder's
 // manifests pass them.
+//
+//   frappe-operator backup-agent upload|download|list|verify|prune [flags]
+//
+// `backup-agent` is what backup, SiteJob and restore Jobs run from the operator's image
+// (src/agent/index.ts); it is loaded only for that command, so the operator itself never loads
+// the agent or the S3 SDK.
 import { parseArgs } from 'node:util';
 import { parseBindAddress } from './runtime/bind-address.ts';
 import { fetchOperatorConfigMapData, OperatorConfigHolder } from './config/holder.ts';
@@ -137,7 +143,9 @@ export async function runCommand(
 const USAGE = `usage: frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
                           [--leader-elect=true] [--metrics-cert-dir=DIR]
        frappe-operator dev    the local playground: a control plane on 127.0.0.1, the operator,
-                              the sample bench; Ctrl-C stops everything (needs Go and a checkout)`;
+                              the sample bench; Ctrl-C stops everything (needs Go and a checkout)
+       frappe-operator backup-agent upload|download|list|verify|prune [flags]
+                              the backup agent of backup and restore Jobs (\`backup-agent help\`)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -155,6 +163,11 @@ async function main(argv: readonly string[]): Promise<number> {
         say(e instanceof Error ? e.message : String(e));
         return 1;
       }
+    }
+    case 'backup-agent': {
+      // Imported only here: the operator never loads the agent or the S3 SDK.
+      const { backupAgent } = await import('./agent/index.ts');
+      return backupAgent(rest);
     }
     default:
       process.stderr.write(`${USAGE}\n`);

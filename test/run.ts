@@ -9,10 +9,14 @@
 // and exit with the test run's code. If the cluster cannot be built or started the tests still
 // run, with the reason in the environment, so every integration test fails with it; the run then
 // exits non-zero whatever the tests did. SIGINT/SIGTERM stop the tests, then the cluster.
+// The S3 server of the backup tests (Versity Gateway, src/dev/s3-gateway.ts) is built here too,
+// before the tests start, so no test waits on a build; test files start their own instances. If
+// it cannot be built, the reason goes to the tests the same way and the run fails.
 import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { ensureS3GatewayBinary } from '../src/dev/build.ts';
 import { startCluster, type Cluster } from '../src/dev/cluster.ts';
 import { clusterEnv, ENV } from './harness/env.ts';
 
@@ -67,7 +71,18 @@ async function main(mode: string | undefined): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   let cluster: Cluster | undefined;
   let clusterError: string | undefined;
+  let s3Error: string | undefined;
   if (mode !== 'unit') {
+    // Built first, so a live cluster never idles through a build.
+    try {
+      await ensureS3GatewayBinary({ log: (l) => process.stderr.write(`[test-s3] ${l}\n`) });
+    } catch (e) {
+      s3Error = e instanceof Error ? e.message : String(e);
+      env[ENV.s3Error] = s3Error;
+      say(
+        `the S3 server of the backup tests could not be built; those tests will fail:\n${s3Error}`,
+      );
+    }
     try {
       cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
       Object.assign(env, clusterEnv(cluster));
@@ -84,6 +99,10 @@ async function main(mode: string | undefined): Promise<number> {
     if (sig !== undefined) return sig === 'SIGINT' ? 130 : 143;
     if (clusterError !== undefined) {
       say(`failed: the test control plane could not start: ${clusterError.split('\n')[0] ?? ''}`);
+      return code === 0 ? 1 : code;
+    }
+    if (s3Error !== undefined) {
+      say(`failed: the S3 server could not be built: ${s3Error.split('\n')[0] ?? ''}`);
       return code === 0 ? 1 : code;
     }
     return code;

@@ -13,6 +13,10 @@
 // ~/.cache/frappe-operator) as <component>/<version>/ with BUILD-INFO written last; a directory
 // without it is incomplete and rebuilt. A lock file keeps parallel runs from building at once.
 // FRAPPE_K8S_ASSETS=/dir skips all of this and uses pre-built binaries from a flat directory.
+//
+// The backup tests' S3-compatible server, Versity Gateway (ensureS3GatewayBinary), is built and
+// cached the same way (`go install`, cache dir versitygw/<version>/), but apart from the control
+// plane: only what needs S3 asks for it.
 import { existsSync } from 'node:fs';
 import {
   access,
@@ -31,7 +35,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.ts';
 import { withLock } from './lock.ts';
-import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION } from './versions.ts';
+import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION, VERSITYGW_VERSION } from './versions.ts';
 
 export interface Binaries {
   etcd: string;
@@ -105,6 +109,37 @@ async function assetBinaries(dir: string): Promise<Binaries> {
     );
   }
   return b;
+}
+
+/**
+ * The Versity Gateway binary (the S3-compatible server of the backup tests), built into the cache
+ * on first use; from FRAPPE_K8S_ASSETS when that is set (a missing `versitygw` there is fatal).
+ */
+export async function ensureS3GatewayBinary(opts: BuildOptions = {}): Promise<string> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const assets = process.env['FRAPPE_K8S_ASSETS'];
+  if (assets !== undefined && assets !== '') {
+    const bin = join(assets, 'versitygw');
+    try {
+      await access(bin, constants.X_OK);
+    } catch (e) {
+      throw new Error(
+        `FRAPPE_K8S_ASSETS=${assets} lacks versitygw, the S3 server of the backup tests ` +
+          `(${(e as NodeJS.ErrnoException).code ?? String(e)}): add it (go install ` +
+          `github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}) or unset FRAPPE_K8S_ASSETS`,
+        { cause: e },
+      );
+    }
+    return bin;
+  }
+  const dir = await ensureComponent(
+    cacheRoot(),
+    'versitygw',
+    VERSITYGW_VERSION,
+    buildVersityGateway,
+    log,
+  );
+  return join(dir, 'versitygw');
 }
 
 type Builder = (out: string, log: (line: string) => void) => Promise<string>;
@@ -358,6 +393,34 @@ const buildKwok: Builder = async (out, log) => {
   await makeWritable(join(out, 'kustomize'));
   await verifyVersion(join(out, 'kwok'), ['--version'], v);
   return `sigs.k8s.io/kwok/cmd/kwok@${v} (+ kustomize/ from the module)`;
+};
+
+const buildVersityGateway: Builder = async (out, log) => {
+  const v = VERSITYGW_VERSION;
+  const mod = 'github.com/versity/versitygw';
+  log(
+    `building versitygw ${v}… (the first build takes ~4–10 min on 2 cores, most of it downloads)`,
+  );
+  await run(
+    goBin(),
+    [
+      'install',
+      '-v',
+      '-trimpath',
+      // main.Version is what `versitygw --version` prints (upstream's Makefile sets it so).
+      `-ldflags=-s -w -X main.Version=${v}`,
+      `${mod}/cmd/versitygw@${v}`,
+    ],
+    {
+      cwd: tmpdir(),
+      env: { ...goEnv(), GOBIN: out },
+      onLine: (l) => {
+        log(`  ${l}`);
+      },
+    },
+  );
+  await verifyVersion(join(out, 'versitygw'), ['--version'], `Version  : ${v}`);
+  return `${mod}/cmd/versitygw@${v}`;
 };
 
 export function formatDuration(seconds: number): string {

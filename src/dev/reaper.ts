@@ -14,6 +14,8 @@ export const COMPONENT_BINARIES = [
   'kube-controller-manager',
   'kube-scheduler',
   'kwok',
+  // The backup tests' S3 server (s3-gateway.ts), whose work dirs live beside the clusters'.
+  'versitygw',
 ];
 
 function exeName(pid: number): string | undefined {

@@ -12,3 +12,9 @@
 export const K8S_VERSION = 'v1.34.10';
 export const ETCD_VERSION = 'v3.6.16';
 export const KWOK_VERSION = 'v0.8.0';
+
+// The S3-compatible server of the backup tests (src/dev/s3-gateway.ts): Versity Gateway, Apache
+// 2.0, `go install`-able from the module proxy (no replace directives), serving a plain directory
+// (`posix` backend). MinIO is AGPL and not used; an in-memory fake would not prove the agent
+// against a real S3 implementation. v1.8.0 is the only version the proxy lists.
+export const VERSITYGW_VERSION = 'v1.8.0';

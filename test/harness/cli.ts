@@ -1,9 +1,10 @@
 // The harness's commands (the local playground is `frappe-operator dev`, src/dev/playground.ts):
-//   build    build the control plane's binaries ahead of time (with progress);
+//   build    build the control plane's binaries and the backup tests' S3 server (Versity
+//            Gateway) ahead of time (with progress);
 //   cluster  the bare control plane (src/dev/cluster.ts): print how to reach it, also for the
 //            integration tests, and keep it running until Ctrl-C (or SIGTERM), then stop it
 //            cleanly.
-import { ensureBinaries } from '../../src/dev/build.ts';
+import { ensureBinaries, ensureS3GatewayBinary } from '../../src/dev/build.ts';
 import { startCluster } from '../../src/dev/cluster.ts';
 import { clusterEnv } from './env.ts';
 
@@ -44,6 +45,7 @@ async function main(cmd: string | undefined): Promise<void> {
     case 'build': {
       const b = await ensureBinaries({ log: say });
       say(`binaries ready (kube-apiserver: ${b.kubeApiserver})`);
+      say(`S3 server ready (versitygw: ${await ensureS3GatewayBinary({ log: say })})`);
       return;
     }
     case 'cluster':

@@ -17,6 +17,8 @@ export const ENV = {
   server: 'FRAPPE_TEST_SERVER',
   kubectl: 'FRAPPE_TEST_KUBECTL',
   error: 'FRAPPE_TEST_CLUSTER_ERROR',
+  /** Why the backup tests' S3 server could not be built (test/harness/s3.ts fails with it). */
+  s3Error: 'FRAPPE_TEST_S3_ERROR',
 } as const;
 
 /** The variables handing `cluster` to test processes; KUBECACHEDIR is kubectl's discovery cache. */

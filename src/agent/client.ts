@@ -1,0 +1,106 @@
+// The agent's S3 client: AWS S3 or an S3-compatible store (endpoint, path-style addressing,
+// region), with credentials only from the files of a mounted Secret (`--credentials-dir`) or else
+// the SDK's default chain (the pod's workload identity: IRSA, EKS Pod Identity, instance role…).
+// Credentials never come from argv and are never logged (API.md §5.2).
+//
+// Checksums: the SDK's default since 2025 adds CRC32 "flexible checksums" to every upload, which
+// several S3-compatible stores reject; the agent asks for them only where an operation requires
+// one, and protects its data itself (Content-MD5 on every PUT and part, a SHA-256 per file in the
+// manifest, sizes checked both ways).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { AgentError, explainS3Error, type StoreDescription } from './errors.ts';
+
+export interface StoreOptions {
+  /** http(s) URL of an S3-compatible store; undefined for AWS. */
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  /** A directory of Secret files: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. */
+  credentialsDir: string | undefined;
+}
+
+/** An S3 client with what the agent's messages need to know about the store. */
+export interface Store {
+  client: S3Client;
+  description: StoreDescription;
+  /** explainS3Error() for this store. */
+  explain(err: unknown, what: string, bucket: string): AgentError;
+}
+
+const DEFAULT_REGION = 'us-east-1';
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const region = opts.region === '' ? DEFAULT_REGION : opts.region;
+  const config: S3ClientConfig = {
+    region,
+    forcePathStyle: opts.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 5,
+  };
+  if (opts.endpoint !== undefined && opts.endpoint !== '') config.endpoint = opts.endpoint;
+  if (opts.credentialsDir !== undefined && opts.credentialsDir !== '') {
+    config.credentials = await readCredentials(opts.credentialsDir);
+  }
+  const description: StoreDescription = {
+    endpoint: config.endpoint === undefined ? undefined : opts.endpoint,
+    region,
+  };
+  return {
+    client: new S3Client(config),
+    description,
+    explain: (err, what, bucket) => explainS3Error(err, what, bucket, description),
+  };
+}
+
+interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** The keys of a mounted credentials Secret; a trailing newline (from `echo`) is dropped. */
+async function readCredentials(dir: string): Promise<StaticCredentials> {
+  const accessKeyId = await secretFile(dir, 'AWS_ACCESS_KEY_ID', true);
+  const secretAccessKey = await secretFile(dir, 'AWS_SECRET_ACCESS_KEY', true);
+  const sessionToken = await secretFile(dir, 'AWS_SESSION_TOKEN', false);
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new Error('unreachable: required credential files are checked by secretFile');
+  }
+  return sessionToken === undefined
+    ? { accessKeyId, secretAccessKey }
+    : { accessKeyId, secretAccessKey, sessionToken };
+}
+
+async function secretFile(
+  dir: string,
+  key: string,
+  required: boolean,
+): Promise<string | undefined> {
+  const path = join(dir, key);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !required) return undefined;
+    throw new AgentError(
+      'CredentialsNotFound',
+      code === 'ENOENT'
+        ? `--credentials-dir=${dir} has no ${key} file: the credentials Secret needs keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN optional)`
+        : `cannot read ${path} (${code ?? String(e)}): check the credentials Secret's volume`,
+      { cause: e },
+    );
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value.trim() === '') {
+    if (!required) return undefined;
+    throw new AgentError(
+      'CredentialsNotFound',
+      `${path} is empty: set ${key} in the credentials Secret`,
+    );
+  }
+  return value;
+}
