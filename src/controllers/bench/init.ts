@@ -3,6 +3,13 @@
 // addresses, `socketio_port`, `bench_id` and `commonSiteConfig` into
 // `sites/common_site_config.json` keeping every other key, fails when an app the bench lists is
 // missing from the image, and reports the apps' versions through the termination message.
+// This is what the official configurators do (frappe_docker compose.yaml / pwd.yml service
+// `configurator`: `ls -1 apps > sites/apps.txt`, `bench set-config -g redis_cache|redis_queue|
+// redis_socketio "redis://<host:port>"`, `-gp socketio_port 9000`; frappe/helm
+// erpnext/templates/job-configure-bench.yaml the same without redis_socketio), in one Python
+// run instead of a `bench set-config` per key. `db_host`/`db_port`, which they also set, are
+// per site here (site_config.json, written by site-init). Frappe v15+ reads the socket.io Redis
+// from redis_queue (frappe node_utils.js); redis_socketio stays for older Frappe.
 //
 // The Job runs on the operator's Job runner (src/runtime/jobs.ts). Its inputs — the image, the
 // apps, the Redis addresses and password Secret, `commonSiteConfig` and this script, hashed with

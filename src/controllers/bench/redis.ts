@@ -2,6 +2,13 @@
 // `<bench>-redis-cache` and `<bench>-redis-queue`, the generated password Secret, and the
 // addresses and password reference every other builder (bench-init, KEDA) connects with.
 //
+// The settings are those of Frappe's own bench (frappe/bench bench/config/templates:
+// redis_cache.conf `maxmemory-policy allkeys-lru`, `save ""`, `appendonly no`; redis_queue.conf
+// Redis's default `noeviction`), on the official `redis` image as frappe_docker runs it
+// (overrides/compose.redis.yaml: `redis:6.2-alpine`, its default command, /data for the queue;
+// the chart uses Bitnami's Redis charts). The container's `command` replaces the image's
+// docker-entrypoint.sh, which only chowns /data and drops root: our pods never run as root.
+//
 // The password never appears in argv or env literals: redis-server reads it from a config file
 // written at start from the mounted Secret (shell builtins only), redis-cli from REDISCLI_AUTH
 // set the same way, and the exporter through a secretKeyRef env.
