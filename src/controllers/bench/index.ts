@@ -68,6 +68,7 @@ export function setupBenchController(
     hpas: b.owns(KINDS.HorizontalPodAutoscaler),
     // Only whether the generated Redis password Secret exists: never its value.
     secrets: b.owns(KINDS.Secret, { metadataOnly: true }),
+    configMaps: b.owns(KINDS.ConfigMap),
   };
   indexSitesByBench(informers.sites);
 

@@ -24,6 +24,7 @@ import { updateStatus } from '../../runtime/status.ts';
 import { walkSteps, wait, type Step, type StepOutcome, type Walk } from '../../runtime/steps.ts';
 import {
   KINDS,
+  type ConfigMap,
   type Deployment,
   type HorizontalPodAutoscaler,
   type PersistentVolumeClaim,
@@ -82,6 +83,8 @@ export interface BenchInformers {
   hpas: Informer<HorizontalPodAutoscaler>;
   /** Secrets the operator created (the generated Redis password), metadata only. */
   secrets: Informer<Secret>;
+  /** The bench-init ConfigMaps. */
+  configMaps: Informer<ConfigMap>;
 }
 
 export interface BenchReconcilerDeps {
@@ -355,6 +358,10 @@ class BenchReconcile implements BenchSteps {
   async init(): Promise<StepOutcome> {
     const plan = this.#plan;
     const req = this.#want.init;
+    const configMaps = this.#deps.informers.configMaps;
+    // The Job mounts this one; those of earlier content are no longer needed.
+    await this.#apply(this.#want.initConfig, configMaps);
+    await this.#prune(configMaps, [this.#want.initConfig]);
     const runner = this.#deps.jobs;
     const hash = plan.initHash;
     // The Job is deleted a day after it finished; the PVC's record says it ran for these inputs.
