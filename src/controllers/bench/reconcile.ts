@@ -315,7 +315,7 @@ class BenchReconcile implements BenchSteps {
     if (secret !== undefined && informers.secrets.get(this.#ns, secret) === undefined) {
       try {
         await client.create(redisAuthSecret(plan, secret, randomBytes(24).toString('hex')));
-        this.#log.info({ secret }, 'generated the Redis password Secret');
+        this.#log.info({ child: secret }, 'generated the Redis password Secret');
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
