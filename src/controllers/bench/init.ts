@@ -185,6 +185,8 @@ export const initInputs = (
   apps: plan.apps.map((a) => a.name),
   config: plan.commonSiteConfig,
   redisPassword: plan.redis.password ?? null,
+  // The password's content (a hash): a rotated password is written into common_site_config.json.
+  redisPasswordHash: plan.redis.passwordHash ?? null,
   script: BENCH_INIT_SCRIPT,
 });
 
