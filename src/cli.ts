@@ -85,7 +85,7 @@ export async function buildManager(
   });
   log.level = holder.config.logLevel;
   if (unknownKeys.length > 0) {
-    log.warn({ keys: unknownKeys }, 'unknown operator configuration keys ignored');
+    log.warn({ settings: unknownKeys }, 'unknown operator configuration keys ignored');
   }
   const manager = new Manager({
     client,

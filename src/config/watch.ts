@@ -29,10 +29,10 @@ export function watchOperatorConfig(holder: OperatorConfigHolder, w: ConfigWatch
       log.info({ changed: u.changed }, 'operator configuration changed');
     }
     if (u.newUnknownKeys.length > 0) {
-      log.warn({ keys: u.newUnknownKeys }, 'unknown operator configuration keys ignored');
+      log.warn({ settings: u.newUnknownKeys }, 'unknown operator configuration keys ignored');
     }
     if (u.restartRequired.length > 0) {
-      log.warn({ keys: u.restartRequired }, 'changed settings take effect after a restart');
+      log.warn({ settings: u.restartRequired }, 'changed settings take effect after a restart');
     }
     if (u.errors.length > 0) {
       const errors = u.errors.map(describeConfigError);

@@ -170,6 +170,9 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   sharedChild('', 'secrets', 'KINDS.Secret'),
   // Redis and component Services.
   benchChild('', 'services', 'KINDS.Service'),
+  // What bench-init merges into common_site_config.json, mounted from a file (one ConfigMap per
+  // content, the earlier ones pruned).
+  benchChild('', 'configmaps', 'KINDS.ConfigMap'),
   // The sites PVC; deleted with the bench under storageRetentionPolicy Delete.
   benchChild('', 'persistentvolumeclaims', 'KINDS.PersistentVolumeClaim'),
   // A Job's result: the termination message of its pod's container (never its logs).

@@ -225,7 +225,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     try {
       return fn(obj);
     } catch (err) {
-      this.#log.error({ err, index: name, key: keyOf(obj) }, 'index function failed');
+      this.#log.error({ err, index: name, object: keyOf(obj) }, 'index function failed');
       return [];
     }
   }
@@ -243,7 +243,7 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
       if (event === 'update') h.update?.(a, b ?? a);
       else h[event]?.(a);
     } catch (err) {
-      this.#log.error({ err, event, key: keyOf(b ?? a) }, 'event handler failed');
+      this.#log.error({ err, event, object: keyOf(b ?? a) }, 'event handler failed');
     }
   }
 }

@@ -7,6 +7,7 @@
 // user, then throws a TerminalError: the controller logs it, counts it, and does not requeue.
 // The next change to the object (or its children) triggers a fresh reconcile as usual.
 import { KubeApiError } from '../kube/client.ts';
+import { redactText } from './redact.ts';
 
 export class TerminalError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -17,9 +18,13 @@ export class TerminalError extends Error {
 
 export const isTerminalError = (e: unknown): e is TerminalError => e instanceof TerminalError;
 
-/** The message of anything thrown, for conditions and logs. */
+/**
+ * The message of anything thrown, for conditions, events and logs: with anything that looks like
+ * a credential (a bearer token, a JWT, `password=…`, a URL's password, a base64 blob of Secret
+ * data, as an API server's error text may quote them) replaced by [REDACTED].
+ */
 export const errorMessage = (err: unknown): string =>
-  err instanceof Error ? err.message : String(err);
+  redactText(err instanceof Error ? err.message : String(err));
 
 /**
  * A create refused because the namespace is being deleted (status cause NamespaceTerminating):

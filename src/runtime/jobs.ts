@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Informer, Stored } from '../kube/informer.ts';
 import type { Logger } from '../kube/logger.ts';
+import { redactText } from './redact.ts';
 import { applyObject } from './apply.ts';
 
 const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
@@ -103,7 +104,8 @@ export function parseReport<R>(
     return {
       ok: false,
       reason: r.error,
-      message: typeof r.message === 'string' ? r.message : r.error,
+      // The text of a program in the pod: scrubbed before it reaches status and events.
+      message: redactText(typeof r.message === 'string' ? r.message : r.error),
     };
   }
   return { ok: true, value: value(r) };

@@ -13,7 +13,17 @@
 //     scraping every few seconds costs the API server two requests a minute, and concurrent
 //     scrapes with one token share one review. Tokens are never logged; the cache is keyed by
 //     their SHA-256.
-//   - Without one: TLS only.
+//   - Abuse is bounded: the endpoint is reachable by anyone who can reach the pod, and every
+//     review is an API request made with the operator's own identity — the identity its
+//     reconciles are rate-limited (API Priority and Fairness) under. So a token the cache does
+//     not know needs a token from a bucket (5 a second, burst 10), at most 4 reviews run at once,
+//     and allowed tokens are cached apart from refused ones (a flood of random tokens cannot
+//     evict Prometheus's); past either bound the answer is 429 with Retry-After, without a
+//     review. A flood of random bearer tokens therefore costs the API server at most ~5 reviews
+//     a second (test/integration/manager/endpoints.test.ts measures rest_client_requests_total).
+//   - The server itself: headers within 10 s, a whole request within 30 s, idle keep-alive
+//     connections closed after 5 s, at most 64 connections (more are refused at accept).
+//   - Without an authorizer: TLS only.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import https from 'node:https';
@@ -31,7 +41,9 @@ import {
 } from './tls.ts';
 
 export type MetricsDecision =
-  { status: 200; user: string } | { status: 401 | 403 | 500; reason: string };
+  | { status: 200; user: string }
+  | { status: 401 | 403 | 500; reason: string }
+  | { status: 429; reason: string; retryAfterSeconds: number };
 
 export interface MetricsAuthorizer {
   /** Decide on a request from its Authorization header. */
@@ -65,9 +77,31 @@ interface Review<S> {
 export interface TokenReviewAuthorizerOptions {
   allowTtlMs?: number;
   denyTtlMs?: number;
-  /** Bound on cached tokens (oldest evicted first), against a flood of random tokens. */
+  /** Bound on cached refused tokens (oldest evicted first), against a flood of random tokens. */
   maxEntries?: number;
+  /** Bound on cached allowed tokens, kept apart so that refused ones never evict them. */
+  maxAllowedEntries?: number;
+  /** Reviews (TokenReview, then SubjectAccessReview) in flight at once. */
+  maxConcurrentReviews?: number;
+  /** Tokens the cache does not know that may be reviewed per second, and the burst. */
+  newTokensPerSecond?: number;
+  newTokenBurst?: number;
   logger?: Logger;
+}
+
+interface CacheEntry {
+  expires: number;
+  decision: Promise<MetricsDecision>;
+}
+
+/** A bounded map, oldest entry evicted first. */
+function remember(cache: Map<string, CacheEntry>, key: string, e: CacheEntry, max: number): void {
+  cache.delete(key);
+  cache.set(key, e);
+  for (const oldest of cache.keys()) {
+    if (cache.size <= max) break;
+    cache.delete(oldest);
+  }
 }
 
 export class TokenReviewAuthorizer implements MetricsAuthorizer {
@@ -75,15 +109,46 @@ export class TokenReviewAuthorizer implements MetricsAuthorizer {
   readonly #allowTtlMs: number;
   readonly #denyTtlMs: number;
   readonly #maxEntries: number;
+  readonly #maxAllowed: number;
+  readonly #maxConcurrent: number;
+  readonly #rate: number;
+  readonly #burst: number;
   readonly #log: Logger;
-  readonly #cache = new Map<string, { expires: number; decision: Promise<MetricsDecision> }>();
+  /** Decisions being made, and refusals. */
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #allowed = new Map<string, CacheEntry>();
+  #inFlight = 0;
+  #tokens: number;
+  #refilled = Date.now();
 
   constructor(client: Pick<KubeClient, 'createRaw'>, opts: TokenReviewAuthorizerOptions = {}) {
     this.#client = client;
     this.#allowTtlMs = opts.allowTtlMs ?? 60_000;
     this.#denyTtlMs = opts.denyTtlMs ?? 10_000;
     this.#maxEntries = opts.maxEntries ?? 1000;
+    this.#maxAllowed = opts.maxAllowedEntries ?? 100;
+    this.#maxConcurrent = opts.maxConcurrentReviews ?? 4;
+    this.#rate = opts.newTokensPerSecond ?? 5;
+    this.#burst = opts.newTokenBurst ?? 10;
+    this.#tokens = this.#burst;
     this.#log = opts.logger ?? noopLogger;
+  }
+
+  /** Reviews in flight now (for tests and debugging). */
+  get reviewsInFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Take a token from the bucket for a review of an unknown bearer token. */
+  #takeToken(now: number): boolean {
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + ((now - this.#refilled) / 1000) * this.#rate,
+    );
+    this.#refilled = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
   }
 
   authorize(authorization: string | undefined): Promise<MetricsDecision> {
@@ -94,21 +159,43 @@ export class TokenReviewAuthorizer implements MetricsAuthorizer {
     }
     const key = createHash('sha256').update(token).digest('hex');
     const now = Date.now();
-    const cached = this.#cache.get(key);
-    if (cached !== undefined && cached.expires > now) return cached.decision;
-
-    const entry = { expires: Infinity, decision: this.#review(token) };
-    this.#cache.delete(key);
-    this.#cache.set(key, entry);
-    for (const oldest of this.#cache.keys()) {
-      if (this.#cache.size <= this.#maxEntries) break;
-      this.#cache.delete(oldest);
+    for (const cache of [this.#allowed, this.#cache]) {
+      const cached = cache.get(key);
+      if (cached !== undefined && cached.expires > now) return cached.decision;
     }
+    if (this.#inFlight >= this.#maxConcurrent) {
+      return Promise.resolve({
+        status: 429,
+        reason: 'too many authorization checks in flight; retry later',
+        retryAfterSeconds: 1,
+      });
+    }
+    if (!this.#takeToken(now)) {
+      return Promise.resolve({
+        status: 429,
+        reason: 'too many new bearer tokens; retry later',
+        retryAfterSeconds: Math.max(1, Math.ceil(1 / this.#rate)),
+      });
+    }
+
+    this.#inFlight++;
+    const entry: CacheEntry = {
+      expires: Infinity,
+      decision: this.#review(token).finally(() => {
+        this.#inFlight--;
+      }),
+    };
+    remember(this.#cache, key, entry, this.#maxEntries);
     void entry.decision.then((d) => {
+      if (this.#cache.get(key) === entry) this.#cache.delete(key);
       // Failures to reach the API server are not cached: the next scrape tries again.
-      if (d.status === 500) {
-        if (this.#cache.get(key) === entry) this.#cache.delete(key);
-      } else entry.expires = Date.now() + (d.status === 200 ? this.#allowTtlMs : this.#denyTtlMs);
+      if (d.status === 500 || d.status === 429) return;
+      const done = {
+        expires: Date.now() + (d.status === 200 ? this.#allowTtlMs : this.#denyTtlMs),
+        decision: entry.decision,
+      };
+      if (d.status === 200) remember(this.#allowed, key, done, this.#maxAllowed);
+      else remember(this.#cache, key, done, this.#maxEntries);
     });
     return entry.decision;
   }
@@ -163,6 +250,11 @@ export interface MetricsServerOptions {
   authorizer?: MetricsAuthorizer;
   registry: Pick<Registry, 'metrics' | 'contentType'>;
   logger?: Logger;
+  /** Limits against slow or many clients (defaults 10 s, 30 s, 5 s, 64). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxConnections?: number;
 }
 
 export class MetricsServer {
@@ -182,13 +274,25 @@ export class MetricsServer {
             ipAddresses: ['127.0.0.1', '::1'],
           })
         : loadCertificateDir(opts.certDir);
-    this.#server = https.createServer(material, (req, res) => {
-      this.#handle(req, res).catch((e: unknown) => {
-        this.#log.error({ err: e }, 'serving /metrics failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('internal error\n');
-      });
-    });
+    this.#server = https.createServer(
+      {
+        ...material,
+        headersTimeout: opts.headersTimeoutMs ?? 10_000,
+        requestTimeout: opts.requestTimeoutMs ?? 30_000,
+        keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+        // How often the two timeouts above are checked (Node's default, 30 s, would let a slow
+        // client hold a connection for up to 40 s past headersTimeout).
+        connectionsCheckingInterval: Math.min(1_000, opts.headersTimeoutMs ?? 10_000),
+      },
+      (req, res) => {
+        this.#handle(req, res).catch((e: unknown) => {
+          this.#log.error({ err: e }, 'serving /metrics failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('internal error\n');
+        });
+      },
+    );
+    this.#server.maxConnections = opts.maxConnections ?? 64;
   }
 
   async start(): Promise<AddressInfo> {
@@ -239,6 +343,7 @@ export class MetricsServer {
         this.#log.debug({ status: d.status, reason: d.reason }, 'metrics request refused');
         const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain' };
         if (d.status === 401) headers['www-authenticate'] = 'Bearer';
+        if (d.status === 429) headers['retry-after'] = String(d.retryAfterSeconds);
         res.writeHead(d.status, headers).end(`${d.reason}\n`);
         return;
       }

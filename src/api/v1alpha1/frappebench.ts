@@ -74,7 +74,41 @@ const MESSAGES = {
   b21: 'podDisruptionBudget.maxUnavailable must be at least 1 or a percentage from 1% to 100%',
   b22: 'nginx.upstreamRealIPAddress must be one IPv4 or IPv6 address or CIDR, such as 10.0.0.0/8 (the addresses your ingress controller or load balancer connects from)',
   b23: 'nginx.upstreamRealIPHeader must be an HTTP header name such as X-Forwarded-For or X-Real-IP (letters, digits, - and _)',
+  restrictedAppArmor:
+    'appArmorProfile.type must be RuntimeDefault or Localhost: Unconfined is not allowed (restricted Pod Security Standard)',
+  restrictedProcMount:
+    'security.securityContext.procMount must be Default: Unmasked is not allowed (restricted Pod Security Standard)',
+  restrictedSELinux:
+    'seLinuxOptions.type must be container_t, container_init_t, container_kvm_t or container_engine_t, and seLinuxOptions.user and role must be unset (restricted Pod Security Standard)',
+  restrictedSysctls:
+    'security.podSecurityContext.sysctls may only set the safe sysctls kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_syncookies, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes and net.ipv4.tcp_fin_timeout (restricted Pod Security Standard)',
+  restrictedAppArmorAnnotations:
+    'podConfig.annotations may set container.apparmor.security.beta.kubernetes.io/<container> only to runtime/default or localhost/<profile> (restricted Pod Security Standard)',
 } as const;
+
+// The restricted Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards,
+// "Baseline", which restricted includes): the SELinux types and sysctls it allows. The sysctls are
+// the safe set of Kubernetes 1.30, our minimum version (net.ipv4.tcp_rmem and tcp_wmem join it in
+// 1.32: a 1.30 or 1.31 cluster would refuse the pods).
+const RESTRICTED_SELINUX_TYPES = [
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+];
+const SAFE_SYSCTLS = [
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_fin_timeout',
+];
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 const KEDA_TARGET = String.raw`^[0-9]+(\.[0-9]+)?$`;
 
@@ -449,23 +483,47 @@ const SeccompProfile = Type.Object(
 const AppArmorProfile = Type.Object(
   {
     type: StringEnum(['RuntimeDefault', 'Localhost', 'Unconfined'], {
-      description: 'AppArmor profile type.',
+      description: 'AppArmor profile type: RuntimeDefault or Localhost (Unconfined is rejected).',
     }),
     localhostProfile: Type.Optional(
       Type.String({ maxLength: 4096, description: 'Localhost: profile name loaded on the node.' }),
     ),
   },
-  { description: 'AppArmor profile.' },
+  {
+    description: 'AppArmor profile.',
+    'x-kubernetes-validations': [
+      { rule: "self.type != 'Unconfined'", message: MESSAGES.restrictedAppArmor },
+    ],
+  },
 );
 
 const SELinuxOptions = Type.Object(
   {
-    user: Type.Optional(Type.String({ maxLength: 256, description: 'SELinux user label.' })),
-    role: Type.Optional(Type.String({ maxLength: 256, description: 'SELinux role label.' })),
-    type: Type.Optional(Type.String({ maxLength: 256, description: 'SELinux type label.' })),
+    user: Type.Optional(
+      Type.String({ maxLength: 256, description: 'SELinux user label; must be unset.' }),
+    ),
+    role: Type.Optional(
+      Type.String({ maxLength: 256, description: 'SELinux role label; must be unset.' }),
+    ),
+    type: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description: `SELinux type label: ${RESTRICTED_SELINUX_TYPES.join(', ')}.`,
+      }),
+    ),
     level: Type.Optional(Type.String({ maxLength: 256, description: 'SELinux level label.' })),
   },
-  { description: 'SELinux labels.' },
+  {
+    description: 'SELinux labels.',
+    'x-kubernetes-validations': [
+      {
+        rule:
+          `self.?type.orValue('') in ${celList(['', ...RESTRICTED_SELINUX_TYPES])}` +
+          " && self.?user.orValue('') == '' && self.?role.orValue('') == ''",
+        message: MESSAGES.restrictedSELinux,
+      },
+    ],
+  },
 );
 
 const runAsFields = {
@@ -505,7 +563,16 @@ const PodSecurityContext = Type.Object(
           },
           { description: 'A namespaced sysctl.' },
         ),
-        { maxItems: 32, description: 'Namespaced sysctls.' },
+        {
+          maxItems: 32,
+          description: `Namespaced sysctls: only the safe set, ${SAFE_SYSCTLS.join(', ')}.`,
+          'x-kubernetes-validations': [
+            {
+              rule: `self.all(s, s.name in ${celList(SAFE_SYSCTLS)})`,
+              message: MESSAGES.restrictedSysctls,
+            },
+          ],
+        },
       ),
     ),
   },
@@ -551,7 +618,12 @@ const SecurityContext = Type.Object(
       ),
     ),
     procMount: Type.Optional(
-      StringEnum(['Default', 'Unmasked'], { description: 'proc mount type.' }),
+      StringEnum(['Default', 'Unmasked'], {
+        description: 'proc mount type: Default (Unmasked is rejected).',
+        'x-kubernetes-validations': [
+          { rule: "self == 'Default'", message: MESSAGES.restrictedProcMount },
+        ],
+      }),
     ),
   },
   {
@@ -712,7 +784,22 @@ const PodConfig = Type.Object(
         },
       ),
     ),
-    annotations: Type.Optional(StringMap('Extra pod annotations.', { maxProperties: 64 })),
+    annotations: Type.Optional(
+      StringMap(
+        `Extra pod annotations; ${APPARMOR_ANNOTATION}* only runtime/default or localhost/<profile>.`,
+        {
+          maxProperties: 64,
+          'x-kubernetes-validations': [
+            {
+              rule:
+                `self.all(k, !k.startsWith('${APPARMOR_ANNOTATION}')` +
+                " || self[k] == 'runtime/default' || self[k].startsWith('localhost/'))",
+              message: MESSAGES.restrictedAppArmorAnnotations,
+            },
+          ],
+        },
+      ),
+    ),
     nodeSelector: Type.Optional(StringMap('Pod nodeSelector.', { maxProperties: 64 })),
     affinity: Type.Optional(
       PreserveUnknown({

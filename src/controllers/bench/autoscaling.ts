@@ -17,6 +17,7 @@ import { childMeta } from '../shared/meta.ts';
 import { KINDS, type HorizontalPodAutoscaler } from '../shared/objects.ts';
 import { DEPLOYMENT_COMPONENTS, type BenchContext, type DeploymentComponent } from './context.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
+import { PASSWORD_HASH_ANNOTATION } from './redis.ts';
 
 export type Provider = 'hpa' | 'keda';
 
@@ -258,7 +259,14 @@ export function triggerAuthentication(plan: BenchPlan): KedaObject | undefined {
   return {
     apiVersion: KEDA_API_VERSION,
     kind: 'TriggerAuthentication',
-    metadata: childMeta(plan.bench, triggerAuthName(plan), benchLabels(plan, 'redis-queue')),
+    metadata: childMeta(
+      plan.bench,
+      triggerAuthName(plan),
+      benchLabels(plan, 'redis-queue'),
+      plan.redis.passwordHash === undefined
+        ? undefined
+        : { [PASSWORD_HASH_ANNOTATION]: plan.redis.passwordHash },
+    ),
     spec: {
       secretTargetRef: [{ parameter: 'password', name: password.secretName, key: password.key }],
     },

@@ -2,6 +2,7 @@
 // plan — what the reconciler applies and what the snapshot tests render.
 import type { JobRequest } from '../../runtime/jobs.ts';
 import type {
+  ConfigMap,
   Deployment,
   HorizontalPodAutoscaler,
   Job,
@@ -12,7 +13,7 @@ import type {
 } from '../shared/objects.ts';
 import { autoscalingObjects, type KedaObject } from './autoscaling.ts';
 import { componentObjects } from './components.ts';
-import { benchInitRequest, type InitApps } from './init.ts';
+import { benchInitRequest, initConfigMap, type InitApps } from './init.ts';
 import { disruptionBudgets } from './pdb.ts';
 import type { BenchPlan } from './plan.ts';
 import { redisObjects } from './redis.ts';
@@ -21,8 +22,9 @@ import { sitesClaim } from './storage.ts';
 export interface BenchChildren {
   storage: PersistentVolumeClaim;
   redis: (StatefulSet | Service)[];
-  /** The bench-init Job, for the Job runner. */
+  /** The bench-init Job, for the Job runner, and the ConfigMap it reads. */
   init: JobRequest<InitApps, Job>;
+  initConfig: ConfigMap;
   /** Deployments and Services; empty until a bench-init has succeeded. */
   components: (Deployment | Service)[];
   disruptionBudgets: PodDisruptionBudget[];
@@ -35,6 +37,7 @@ export function benchChildren(plan: BenchPlan): BenchChildren {
     storage: sitesClaim(plan),
     redis: redisObjects(plan),
     init: benchInitRequest(plan),
+    initConfig: initConfigMap(plan),
     components: running ? componentObjects(plan) : [],
     disruptionBudgets: running ? disruptionBudgets(plan) : [],
     autoscaling: running ? autoscalingObjects(plan) : [],

@@ -13,10 +13,18 @@
 //     to `/home/frappe/frappe-bench/assets`, ENTRYPOINT resources/core/main-entrypoint.sh runs
 //     `rm -rf sites/assets` and `ln -s` under `set -e` (which fails on the mounted `sites/assets`
 //     volume, so the pod would crash-loop), and CMD resources/core/start.sh runs the same argv.
-// The commands match frappe_docker's compose.yaml and the chart (frappe/helm
-// erpnext/templates/deployment-*.yaml): `nginx-entrypoint.sh`, `node .../socketio.js`,
-// `bench schedule`, `bench worker --queue <q>`. The chart passes each as `args` (gunicorn's from
-// worker.gunicorn.args), which keeps the image's ENTRYPOINT; we set `command`.
+// The commands match frappe_docker's compose.yaml and pwd.yml (frontend `nginx-entrypoint.sh`,
+// websocket `node /home/frappe/frappe-bench/apps/frappe/socketio.js`, scheduler `bench
+// schedule`) and the chart (frappe/helm erpnext/templates/deployment-{socketio,scheduler,
+// worker-*}.yaml: the same argv, and `bench worker --queue <default|short|long>`, one Deployment
+// per queue). The chart passes each as `args`, and compose as `command` (its CMD), both of which
+// keep the image's ENTRYPOINT; we set the container's `command`, which replaces it. Two
+// deliberate differences: frappe_docker's compose runs two workers, `--queue short,default` and
+// `--queue long,default,short`; we keep the chart's three single-queue workers (API.md §3.2), so
+// that each KEDA redis trigger (`rq:queue:<bench_id>:<queue>`) scales exactly the worker that
+// drains it. And every Frappe container runs in the bench directory with HOME on an emptyDir
+// (shared/pod.ts frappeContainer): `bench` finds its bench from the working directory, and the
+// images' /home/frappe is not writable under every UID.
 import type { Container, DeploymentStrategy, Probe, Volume, VolumeMount } from '../shared/k8s.ts';
 import { selectorLabels, type Labels } from '../shared/labels.ts';
 import { componentService } from '../shared/service.ts';

@@ -27,6 +27,13 @@ export interface InitRecord {
   inputsHash: string;
 }
 
+/**
+ * The Redis password as the reconciler read it from its Secret — never the value: a hash of
+ * it, or why it cannot be used. Undefined: the bench's Redis has no password.
+ */
+export type RedisPasswordState =
+  { state: 'Ok'; hash: string } | { state: 'Missing' | 'Invalid'; message: string };
+
 export interface BenchContext {
   defaults: OperatorDefaults;
   /** Discovery lists `scaledobjects` in `keda.sh/v1alpha1`. */
@@ -37,4 +44,6 @@ export interface BenchContext {
   initRecord: InitRecord | undefined;
   /** The bench-init Job in the cache, if any. */
   initJob: JobObject | undefined;
+  /** The Redis password Secret's content, hashed (undefined: no password). */
+  redisPassword?: RedisPasswordState;
 }

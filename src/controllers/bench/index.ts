@@ -13,7 +13,8 @@ import { JobRunner } from '../../runtime/jobs.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { operatorDefaults } from '../shared/defaults.ts';
 import { MANAGED_SELECTOR } from '../shared/labels.ts';
-import { KINDS, type PersistentVolumeClaim } from '../shared/objects.ts';
+import { childName } from '../shared/naming.ts';
+import { KINDS, type PersistentVolumeClaim, type Secret } from '../shared/objects.ts';
 import { benchOfSite, indexSitesByBench } from '../shared/site-index.ts';
 import { KEDA_API_VERSION, type KedaObject } from './autoscaling.ts';
 import { BenchReconciler, type BenchInformers, type KedaInformers } from './reconcile.ts';
@@ -34,6 +35,21 @@ const benchOfLabel = (obj: KubeObject): Request[] => {
   return bench === undefined ? [] : [{ namespace: obj.metadata.namespace ?? '', name: bench }];
 };
 
+const REDIS_SECRET_INDEX = 'redis-password-secret';
+
+/** The Secret holding a bench's Redis password, as `namespace/name` (none without a password). */
+function redisSecretOfBench(bench: FrappeBench): string[] {
+  const ns = bench.metadata.namespace ?? '';
+  const redis = bench.spec.redisConfig;
+  const name =
+    redis?.external === true
+      ? redis.connectionSecretRef?.name
+      : redis?.auth?.enabled === true
+        ? (redis.auth.secretName ?? childName(bench.metadata.name ?? '', 'redis-auth'))
+        : undefined;
+  return name === undefined ? [] : [`${ns}/${name}`];
+}
+
 export interface BenchControllerOptions {
   /** Reconcile the benches of this namespace only (default: all namespaces). */
   namespace?: string;
@@ -53,6 +69,14 @@ export function setupBenchController(
     logger,
     ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
   });
+  b.primary.addIndexer(REDIS_SECRET_INDEX, redisSecretOfBench);
+  const benchesOfSecret = (secret: Secret): Request[] =>
+    b.primary
+      .byIndex(
+        REDIS_SECRET_INDEX,
+        `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}`,
+      )
+      .map((bench) => ({ namespace: bench.metadata.namespace, name: bench.metadata.name }));
   const informers: BenchInformers = {
     benches: b.primary,
     // The sites of the bench's namespace count towards status.siteCount and hold up deletion:
@@ -69,6 +93,10 @@ export function setupBenchController(
     hpas: b.owns(KINDS.HorizontalPodAutoscaler),
     // Only whether the generated Redis password Secret exists: never its value.
     secrets: b.owns(KINDS.Secret, { metadataOnly: true }),
+    configMaps: b.owns(KINDS.ConfigMap),
+    // Every Secret's metadata (the informer the site controller also uses): the Redis password
+    // Secret a bench names may be created, rotated or refreshed by someone else.
+    allSecrets: b.watches<Secret>(KINDS.Secret, benchesOfSecret, { metadataOnly: true }),
   };
   indexSitesByBench(informers.sites);
 

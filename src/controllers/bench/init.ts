@@ -3,17 +3,30 @@
 // addresses, `socketio_port`, `bench_id` and `commonSiteConfig` into
 // `sites/common_site_config.json` keeping every other key, fails when an app the bench lists is
 // missing from the image, and reports the apps' versions through the termination message.
+// This is what the official configurators do (frappe_docker compose.yaml / pwd.yml service
+// `configurator`: `ls -1 apps > sites/apps.txt`, `bench set-config -g redis_cache|redis_queue|
+// redis_socketio "redis://<host:port>"`, `-gp socketio_port 9000`; frappe/helm
+// erpnext/templates/job-configure-bench.yaml the same without redis_socketio), in one Python
+// run instead of a `bench set-config` per key. `db_host`/`db_port`, which they also set, are
+// per site here (site_config.json, written by site-init). Frappe v15+ reads the socket.io Redis
+// from redis_queue (frappe node_utils.js); redis_socketio stays for older Frappe.
 //
 // The Job runs on the operator's Job runner (src/runtime/jobs.ts). Its inputs — the image, the
 // apps, the Redis addresses and password Secret, `commonSiteConfig` and this script, hashed with
 // the `vyogo.tech/retry` annotation — decide when it runs again. A Redis password reaches the
-// script as a mounted Secret file, never on argv or in env.
+// script as a mounted Secret file, never on argv or in env. What it merges into
+// `common_site_config.json` (the Redis addresses and `commonSiteConfig`) reaches it as a mounted
+// file too: ConfigMap `<bench>-init-config-<8 hex of its content>`, owned by the bench and
+// immutable, so a pod always reads the content its Job was made for (a ConfigMap of a fixed name
+// could still show the kubelet's previous copy), and a value of `commonSiteConfig` never appears
+// in the pod spec, whatever its size.
+import { createHash } from 'node:crypto';
 import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
-import type { EnvVar, Volume } from '../shared/k8s.ts';
+import type { EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
 import { childMeta } from '../shared/meta.ts';
-import { KINDS, type Job } from '../shared/objects.ts';
+import { KINDS, type ConfigMap, type Job } from '../shared/objects.ts';
 import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 import type { RedisEndpoints } from './redis.ts';
@@ -21,6 +34,8 @@ import type { RedisEndpoints } from './redis.ts';
 export const SOCKETIO_PORT = 9000;
 const CONTAINER = 'bench-init';
 const PASSWORD_DIR = '/var/run/secrets/frappe/redis';
+const CONFIG_DIR = '/var/run/frappe/bench-init';
+const CONFIG_KEY = 'common_site_config.json';
 const JOB_TTL_SECONDS = 86_400;
 
 /** An app the bench requires, with the version it expects (leading `v` ignored). */
@@ -80,13 +95,17 @@ export function commonSiteConfig(
 
 /**
  * The script, run by the bench's Python. Env: BENCH_INIT_APPS (JSON list of required app
- * names), BENCH_INIT_CONFIG (JSON object to merge), BENCH_INIT_REDIS_PASSWORD_FILE (optional).
- * Result on /dev/termination-log: {"apps":[{"name","version"}]} or {"error","message"}.
+ * names), BENCH_INIT_CONFIG_FILE (a file holding the JSON object to merge),
+ * BENCH_INIT_REDIS_PASSWORD_FILE (optional). Result on /dev/termination-log:
+ * {"apps":[{"name","version"}]} or {"error","message"}. Every absolute path is an assignment at
+ * the top (`NAME = '/path'`), so a test runs the script against a directory tree by prefixing
+ * them (test/unit/controllers/bench/image-layout.test.ts).
  */
 export const BENCH_INIT_SCRIPT = String.raw`import json, os, re, sys
 from urllib.parse import quote
 
 BENCH = '${BENCH_DIR}'
+TERMINATION_LOG = '/dev/termination-log'
 APPS = os.path.join(BENCH, 'apps')
 SITES = os.path.join(BENCH, 'sites')
 LIMIT = 4096
@@ -96,7 +115,7 @@ def report(result):
     text = json.dumps(result, separators=(',', ':'))
     if len(text.encode()) > LIMIT and 'apps' in result:
         text = json.dumps({'apps': [{'name': a['name'], 'version': a['version'][:32]} for a in result['apps']]}, separators=(',', ':'))
-    with open('/dev/termination-log', 'w') as f:
+    with open(TERMINATION_LOG, 'w') as f:
         f.write(text[:LIMIT])
 
 
@@ -144,7 +163,8 @@ if os.path.exists(path):
             config = json.load(f)
     except ValueError as e:
         fail('InvalidCommonSiteConfig', 'sites/common_site_config.json is not valid JSON (' + str(e) + '): fix or remove it on the sites volume')
-config.update(json.loads(os.environ['BENCH_INIT_CONFIG']))
+with open(os.environ['BENCH_INIT_CONFIG_FILE']) as f:
+    config.update(json.load(f))
 password_file = os.environ.get('BENCH_INIT_REDIS_PASSWORD_FILE')
 if password_file:
     with open(password_file) as f:
@@ -164,10 +184,33 @@ export const initInputs = (
   apps: plan.apps.map((a) => a.name),
   config: plan.commonSiteConfig,
   redisPassword: plan.redis.password ?? null,
+  // The password's content (a hash): a rotated password is written into common_site_config.json.
+  redisPasswordHash: plan.redis.passwordHash ?? null,
   script: BENCH_INIT_SCRIPT,
 });
 
 export const initJobName = (plan: Pick<BenchPlan, 'name'>): string => benchChild(plan, 'init');
+
+/** What bench-init merges into `common_site_config.json`, as the ConfigMap holds it. */
+const configText = (plan: Pick<BenchPlan, 'commonSiteConfig'>): string =>
+  `${JSON.stringify(plan.commonSiteConfig, null, 1)}\n`;
+
+/** `<bench>-init-config-<8 hex of its content>`: a new name for new content. */
+export const initConfigName = (plan: Pick<BenchPlan, 'name' | 'commonSiteConfig'>): string =>
+  benchChild(
+    plan,
+    `init-config-${createHash('sha256').update(configText(plan)).digest('hex').slice(0, 8)}`,
+  );
+
+/** The ConfigMap bench-init reads its `common_site_config.json` keys from (immutable). */
+export function initConfigMap(plan: BenchPlan): ConfigMap {
+  return {
+    ...KINDS.ConfigMap,
+    metadata: childMeta(plan.bench, initConfigName(plan), benchLabels(plan, 'bench-init')),
+    immutable: true,
+    data: { [CONFIG_KEY]: configText(plan) },
+  };
+}
 
 function benchInitJob(plan: BenchPlan): Job {
   const image = plan.image;
@@ -176,9 +219,12 @@ function benchInitJob(plan: BenchPlan): Job {
   const labels = benchLabels(plan, 'bench-init');
   const env: EnvVar[] = [
     { name: 'BENCH_INIT_APPS', value: JSON.stringify(plan.apps.map((a) => a.name)) },
-    { name: 'BENCH_INIT_CONFIG', value: JSON.stringify(plan.commonSiteConfig) },
+    { name: 'BENCH_INIT_CONFIG_FILE', value: `${CONFIG_DIR}/${CONFIG_KEY}` },
   ];
-  const volumes: Volume[] = [];
+  const volumes: Volume[] = [
+    { name: 'init-config', configMap: { name: initConfigName(plan), defaultMode: 0o444 } },
+  ];
+  const mounts: VolumeMount[] = [{ name: 'init-config', mountPath: CONFIG_DIR, readOnly: true }];
   if (redis.password !== undefined) {
     env.push({ name: 'BENCH_INIT_REDIS_PASSWORD_FILE', value: `${PASSWORD_DIR}/password` });
     volumes.push({
@@ -189,6 +235,7 @@ function benchInitJob(plan: BenchPlan): Job {
         defaultMode: 0o440,
       },
     });
+    mounts.push({ name: 'redis-auth', mountPath: PASSWORD_DIR, readOnly: true });
   }
   const container = frappeContainer(settings, {
     name: CONTAINER,
@@ -196,9 +243,7 @@ function benchInitJob(plan: BenchPlan): Job {
     env,
     resources: plan.resources.benchInit,
     terminationMessagePolicy: 'File',
-    ...(volumes.length === 0
-      ? {}
-      : { volumeMounts: [{ name: 'redis-auth', mountPath: PASSWORD_DIR, readOnly: true }] }),
+    volumeMounts: mounts,
   });
   return {
     ...KINDS.Job,

@@ -23,6 +23,7 @@ import {
   type DeploymentComponent,
   type DeploymentState,
   type InitRecord,
+  type RedisPasswordState,
 } from './context.ts';
 import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
 import { commonSiteConfig, initInputs, requiredApps, type RequiredApp } from './init.ts';
@@ -59,6 +60,8 @@ export interface BenchPlan {
     benchInit: ResourceRequirements;
   };
   redis: RedisPlan;
+  /** The Redis password Secret's content as read (hashed), or why it is missing or unusable. */
+  redisPassword: RedisPasswordState | undefined;
   /** gunicorn's argv settings (`spec.gunicorn`, schema defaults filled in). */
   gunicorn: GunicornSettings;
   /** nginx's real-IP settings (`spec.nginx`, schema defaults filled in). */
@@ -124,7 +127,10 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
   const spec = bench.spec;
   const { name, namespace } = bench.metadata;
   const benchId = `${namespace}-${name}`;
-  const redis = redisPlan(spec, name, namespace, ctx.defaults);
+  const resolvedRedis = redisPlan(spec, name, namespace, ctx.defaults);
+  const passwordHash = ctx.redisPassword?.state === 'Ok' ? ctx.redisPassword.hash : undefined;
+  const redis: RedisPlan =
+    passwordHash === undefined ? resolvedRedis : { ...resolvedRedis, passwordHash };
   const componentResources = Object.fromEntries(
     DEPLOYMENT_COMPONENTS.map((c) => {
       const { resourceKey, defaults } = COMPONENTS[c];
@@ -164,6 +170,7 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
       benchInit: jobResources(spec.jobResources, 'benchInit'),
     },
     redis,
+    redisPassword: ctx.redisPassword,
     gunicorn,
     nginx,
     apps,

@@ -9,7 +9,7 @@
 // runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage
 // collection and the sites PVC follows `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
 import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
@@ -22,9 +22,17 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import type { JobObject, JobRunner } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
-import { walkSteps, wait, type Step, type StepOutcome, type Walk } from '../../runtime/steps.ts';
+import {
+  stop,
+  walkSteps,
+  wait,
+  type Step,
+  type StepOutcome,
+  type Walk,
+} from '../../runtime/steps.ts';
 import {
   KINDS,
+  type ConfigMap,
   type Deployment,
   type HorizontalPodAutoscaler,
   type PersistentVolumeClaim,
@@ -43,11 +51,18 @@ import {
   type BenchContext,
   type DeploymentComponent,
   type DeploymentState,
+  type RedisPasswordState,
 } from './context.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
 import { initJobName, type InitApps } from './init.ts';
 import { benchChild, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
-import { redisAuthSecret, redisName, REDIS_ROLES } from './redis.ts';
+import {
+  redisAuthSecret,
+  redisName,
+  redisPasswordProblem,
+  redisPlan,
+  REDIS_ROLES,
+} from './redis.ts';
 import {
   autoscalingOutcome,
   benchStatus,
@@ -83,6 +98,14 @@ export interface BenchInformers {
   hpas: Informer<HorizontalPodAutoscaler>;
   /** Secrets the operator created (the generated Redis password), metadata only. */
   secrets: Informer<Secret>;
+  /** The bench-init ConfigMaps. */
+  configMaps: Informer<ConfigMap>;
+  /**
+   * Every Secret of the watched namespaces, metadata only (shared with the site controller):
+   * a Redis password Secret the user names, or an ExternalSecret refreshes, changes its
+   * resourceVersion here, and only then is it read.
+   */
+  allSecrets: Informer<Secret>;
 }
 
 export interface BenchReconcilerDeps {
@@ -127,12 +150,66 @@ export class BenchReconciler {
   readonly #deps: BenchReconcilerDeps;
   /** Deployment uid → another manager owns spec.replicas (sticky while autoscaled). */
   readonly #handedOver = new Map<string, { resourceVersion: string; owned: boolean }>();
+  /** Secret uid and key → the Redis password's hash (never the value) at a resourceVersion. */
+  readonly #passwords = new Map<string, { resourceVersion: string; state: RedisPasswordState }>();
 
   constructor(deps: BenchReconcilerDeps) {
     this.#deps = deps;
     deps.informers.deployments.addEventHandler({
       delete: (d) => this.#handedOver.delete(d.metadata.uid),
     });
+    deps.informers.allSecrets.addEventHandler({
+      delete: (secret) => {
+        for (const key of this.#passwords.keys()) {
+          if (key.startsWith(`${secret.metadata.uid}/`)) this.#passwords.delete(key);
+        }
+      },
+    });
+  }
+
+  /**
+   * The Redis password of `bench`, hashed: the Secret is read (a GET: the cache holds metadata
+   * only) when its resourceVersion is new, and only its hash is kept.
+   */
+  async #redisPassword(
+    bench: Stored<FrappeBench>,
+    defaults: OperatorDefaults,
+  ): Promise<RedisPasswordState | undefined> {
+    const { namespace, name } = bench.metadata;
+    const ref = redisPlan(bench.spec, name, namespace, defaults).password;
+    if (ref === undefined) return undefined;
+    const missing = (what: string): RedisPasswordState => ({
+      state: 'Missing',
+      message: `waiting for ${what} with the Redis password (key ${ref.key})`,
+    });
+    const meta = this.#deps.informers.allSecrets.get(namespace, ref.secretName);
+    if (meta === undefined) return missing(`Secret ${ref.secretName}`);
+    const memoKey = `${meta.metadata.uid}/${ref.key}`;
+    const known = this.#passwords.get(memoKey);
+    if (known?.resourceVersion === meta.metadata.resourceVersion) return known.state;
+    const secret = await this.#deps.client.get<Secret>('v1', 'Secret', namespace, ref.secretName);
+    if (secret === undefined) return missing(`Secret ${ref.secretName}`);
+    const encoded = secret.data?.[ref.key];
+    let state: RedisPasswordState;
+    if (encoded === undefined) {
+      state = missing(`key ${ref.key} of Secret ${ref.secretName}`);
+    } else {
+      const value = Buffer.from(encoded, 'base64');
+      const problem = redisPasswordProblem(value);
+      state =
+        problem === undefined
+          ? { state: 'Ok', hash: createHash('sha256').update(value).digest('hex').slice(0, 16) }
+          : {
+              state: 'Invalid',
+              message: `the Redis password in key ${ref.key} of Secret ${ref.secretName} ${problem}: Redis cannot use it; write a password without line breaks into the Secret`,
+            };
+      value.fill(0);
+    }
+    this.#passwords.set(memoKey, {
+      resourceVersion: secret.metadata.resourceVersion ?? '',
+      state,
+    });
+    return state;
   }
 
   async reconcile(req: Request, rc: ReconcileContext): Promise<Result> {
@@ -175,6 +252,7 @@ export class BenchReconciler {
       this.#deps.defaults(),
       client.hasResource(KEDA_API_VERSION, 'ScaledObject'),
     ]);
+    const redisPassword = await this.#redisPassword(bench, defaults);
     const deployments: Partial<Record<DeploymentComponent, DeploymentState>> = {};
     for (const c of DEPLOYMENT_COMPONENTS) {
       const d = informers.deployments.get(ns, benchChild(bench.metadata, c));
@@ -194,6 +272,7 @@ export class BenchReconciler {
       deployments,
       initRecord: initRecord(claim),
       initJob: informers.jobs.get(ns, initJobName(bench.metadata)),
+      ...(redisPassword === undefined ? {} : { redisPassword }),
     };
   }
 
@@ -313,10 +392,18 @@ class BenchReconcile implements BenchSteps {
     if (secret !== undefined && informers.secrets.get(this.#ns, secret) === undefined) {
       try {
         await client.create(redisAuthSecret(plan, secret, randomBytes(24).toString('hex')));
-        this.#log.info({ secret }, 'generated the Redis password Secret');
+        this.#log.info({ child: secret }, 'generated the Redis password Secret');
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
+    }
+    const password = plan.redisPassword;
+    if (password !== undefined && password.state !== 'Ok') {
+      // Nothing is rolled out with a password Redis, bench-init and KEDA would not agree on;
+      // the Secret's next change (a watch) brings the bench back.
+      return password.state === 'Invalid'
+        ? stop('InvalidRedisPassword', password.message)
+        : wait('RedisPasswordMissing', password.message);
     }
     for (const obj of this.#want.redis) {
       if (obj.kind === 'StatefulSet') {
@@ -356,6 +443,10 @@ class BenchReconcile implements BenchSteps {
   async init(): Promise<StepOutcome> {
     const plan = this.#plan;
     const req = this.#want.init;
+    const configMaps = this.#deps.informers.configMaps;
+    // The Job mounts this one; those of earlier content are no longer needed.
+    await this.#apply(this.#want.initConfig, configMaps);
+    await this.#prune(configMaps, [this.#want.initConfig]);
     const runner = this.#deps.jobs;
     const hash = plan.initHash;
     // The Job is deleted a day after it finished; the PVC's record says it ran for these inputs.

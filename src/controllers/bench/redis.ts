@@ -2,6 +2,13 @@
 // `<bench>-redis-cache` and `<bench>-redis-queue`, the generated password Secret, and the
 // addresses and password reference every other builder (bench-init, KEDA) connects with.
 //
+// The settings are those of Frappe's own bench (frappe/bench bench/config/templates:
+// redis_cache.conf `maxmemory-policy allkeys-lru`, `save ""`, `appendonly no`; redis_queue.conf
+// Redis's default `noeviction`), on the official `redis` image as frappe_docker runs it
+// (overrides/compose.redis.yaml: `redis:6.2-alpine`, its default command, /data for the queue;
+// the chart uses Bitnami's Redis charts). The container's `command` replaces the image's
+// docker-entrypoint.sh, which only chowns /data and drops root: our pods never run as root.
+//
 // The password never appears in argv or env literals: redis-server reads it from a config file
 // written at start from the mounted Secret (shell builtins only), redis-cli from REDISCLI_AUTH
 // set the same way, and the exporter through a secretKeyRef env.
@@ -53,6 +60,30 @@ export interface RedisPlan extends RedisEndpoints {
   exporterImage: string | undefined;
   /** redis-queue's PVC (`storageSize`); undefined: no persistence. */
   persistence: { size: string; storageClassName?: string } | undefined;
+  /**
+   * A hash of the password's content, once read (plan.ts): on the Redis pod template, in
+   * bench-init's inputs and on the TriggerAuthentication, so a changed password rolls Redis,
+   * re-runs bench-init and shows on KEDA's object together.
+   */
+  passwordHash?: string;
+}
+
+/** Pod template and TriggerAuthentication annotation: a hash of the Redis password's content. */
+export const PASSWORD_HASH_ANNOTATION = 'vyogo.tech/redis-password-hash';
+
+/**
+ * Why a Redis password cannot be used, or undefined when it can. Redis reads it from a line of
+ * redis.conf, and KEDA and the exporter use the Secret's value as it is while redis-server and
+ * bench-init see it without a trailing newline: a line break (or NUL) anywhere would corrupt
+ * the config or make them disagree. Quotes, backslashes and spaces are escaped (serverScript).
+ */
+export function redisPasswordProblem(value: Buffer): string | undefined {
+  if (value.length === 0) return 'is empty';
+  if (value.includes(0x0a) || value.includes(0x0d)) {
+    return 'contains a line break (a trailing newline too, as `kubectl create secret --from-file` leaves from a file ending in one)';
+  }
+  if (value.includes(0)) return 'contains a NUL byte';
+  return undefined;
 }
 
 export const redisName = (plan: Pick<BenchPlan, 'name'>, role: RedisRole): string =>
@@ -146,8 +177,12 @@ function serverScript(role: RedisRole, maxMemory: number, persistent: boolean, a
     'set -e',
     'umask 077',
     `: > ${CONF_DIR}/redis.conf`,
+    // redis.conf reads a double-quoted string with backslash escapes: \\ and \" are escaped so
+    // any password but one with a line break (refused by the reconciler) stays one argument.
     ...(auth
-      ? [`printf 'requirepass "%s"\\n' "$(cat ${PASSWORD_DIR}/password)" >> ${CONF_DIR}/redis.conf`]
+      ? [
+          `printf 'requirepass "%s"\\n' "$(sed -e 's/[\\\\"]/\\\\&/g' ${PASSWORD_DIR}/password)" >> ${CONF_DIR}/redis.conf`,
+        ]
       : []),
     `exec redis-server ${CONF_DIR}/redis.conf ${options.join(' ')}`,
   ].join('\n');
@@ -239,7 +274,11 @@ export function redisStatefulSet(plan: BenchPlan, role: RedisRole): StatefulSet 
       replicas: 1,
       selector: { matchLabels: selectorLabels(plan.name, component(role)) },
       template: {
-        metadata: podTemplateMeta(settings, labels),
+        metadata: withAnnotation(
+          podTemplateMeta(settings, labels),
+          PASSWORD_HASH_ANNOTATION,
+          redis.passwordHash,
+        ),
         spec: podSpec(settings, {
           containers: containers.map((c) => plainContainer(settings, c)),
           volumes,
@@ -264,6 +303,17 @@ export function redisStatefulSet(plan: BenchPlan, role: RedisRole): StatefulSet 
           }),
     },
   };
+}
+
+/** `meta` with one more annotation, when `value` is defined. */
+function withAnnotation<M extends { annotations?: Record<string, string> }>(
+  meta: M,
+  key: string,
+  value: string | undefined,
+): M {
+  return value === undefined
+    ? meta
+    : { ...meta, annotations: { ...meta.annotations, [key]: value } };
 }
 
 export const redisService = (plan: BenchPlan, role: RedisRole): Service =>

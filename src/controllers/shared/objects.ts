@@ -68,6 +68,11 @@ export interface Secret extends KubeObject {
   stringData?: Record<string, string>;
 }
 
+export interface ConfigMap extends KubeObject {
+  immutable?: boolean;
+  data?: Record<string, string>;
+}
+
 /** apiVersion and kind of every kind above, for the client and the informers. */
 export const KINDS = {
   Deployment: { apiVersion: 'apps/v1', kind: 'Deployment' },
@@ -79,5 +84,6 @@ export const KINDS = {
   PodDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
   HorizontalPodAutoscaler: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
   Secret: { apiVersion: 'v1', kind: 'Secret' },
+  ConfigMap: { apiVersion: 'v1', kind: 'ConfigMap' },
   Ingress: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
 } as const;

@@ -1,6 +1,7 @@
 // The parts every pod of a bench shares (API.md §3.1): image pull settings, security contexts,
 // `podConfig` placement, `automountServiceAccountToken: false`, and for Frappe pods the sites
-// volume (PVC `<bench>-sites`, subPath `frappe-sites`), the logs emptyDir and env USER/HOME.
+// volume (PVC `<bench>-sites`, subPath `frappe-sites`), the logs emptyDir, a writable HOME and
+// env USER/HOME.
 // Bench Deployments, Redis, bench-init and the site, backup and job controllers' Jobs all build
 // their pods through `podSpec` and `podTemplateMeta`, so these rules live in one place.
 import type {
@@ -23,6 +24,20 @@ export const BENCH_DIR = '/home/frappe/frappe-bench';
 export const SITES_DIR = `${BENCH_DIR}/sites`;
 export const LOGS_DIR = `${BENCH_DIR}/logs`;
 export const ASSETS_DIR = `${SITES_DIR}/assets`;
+/**
+ * HOME of every Frappe container: an emptyDir, so it is writable under any UID. The images'
+ * /home/frappe is writable only for UID 1000 in older images (frappe_docker
+ * images/production/Containerfile before 2026-04: `useradd frappe`, home 0755 frappe:frappe;
+ * since then `chgrp -R 0 /home/frappe && chmod -R g=u`, writable for group 0 only), and it holds
+ * what the containers run — node under ~/.nvm (ENV NVM_DIR, PATH) and the bench (WORKDIR) — so
+ * nothing is mounted over it. What writes under HOME at run time: fontconfig's cache
+ * (~/.cache/fontconfig, PDFs through wkhtmltopdf and weasyprint), Chromium's profile and cache
+ * (~/.config, ~/.cache; the PDF generator of version 16, chromium-headless-shell in the image),
+ * and whatever a `kubectl exec` shell writes (history). bench (`pip3 install frappe-bench` as
+ * root, /usr/local/bin) and node find nothing of theirs under HOME: both are on the image's PATH,
+ * and bench only compares paths with `~` (bench/utils find_parent_bench).
+ */
+export const HOME_DIR = '/tmp/frappe-home';
 /** Directory on the sites PVC holding the sites (the reference's layout). */
 export const SITES_SUBPATH = 'frappe-sites';
 
@@ -58,10 +73,11 @@ export const sitesClaimName = (bench: string): string => childName(bench, 'sites
 
 const SITES_VOLUME = 'sites';
 const LOGS_VOLUME = 'logs';
+const HOME_VOLUME = 'home';
 
 export const frappeEnv = (): EnvVar[] => [
   { name: 'USER', value: 'frappe' },
-  { name: 'HOME', value: '/home/frappe' },
+  { name: 'HOME', value: HOME_DIR },
 ];
 
 /** A container of another image (Redis, exporter): pull policy and security context set. */
@@ -69,13 +85,19 @@ export function plainContainer(s: PodSettings, c: Container): Container {
   return { ...c, imagePullPolicy: s.imagePullPolicy, securityContext: s.security.container };
 }
 
-/** A container of the bench image with the sites and logs mounts and env USER/HOME. */
+/**
+ * A container of the bench image with the sites, logs and HOME mounts, env USER/HOME, and the
+ * bench directory as its working directory (the images' WORKDIR, where `bench` must run; set
+ * here so that an image built with another WORKDIR still works).
+ */
 export function frappeContainer(s: PodSettings, c: Omit<Container, 'image'>): Container {
   const mounts: VolumeMount[] = [
     { name: SITES_VOLUME, mountPath: SITES_DIR, subPath: SITES_SUBPATH },
     { name: LOGS_VOLUME, mountPath: LOGS_DIR },
+    { name: HOME_VOLUME, mountPath: HOME_DIR },
   ];
   return plainContainer(s, {
+    workingDir: BENCH_DIR,
     ...c,
     image: s.image,
     env: [...frappeEnv(), ...(c.env ?? [])],
@@ -112,9 +134,9 @@ function affinity(s: PodSettings, mountsSites: boolean): Affinity | undefined {
 export interface PodParts {
   containers: Container[];
   initContainers?: Container[];
-  /** Volumes besides `sites` and `logs`. */
+  /** Volumes besides `sites`, `logs` and `home`. */
   volumes?: Volume[];
-  /** Frappe pods mount the sites PVC and the logs emptyDir. */
+  /** Frappe pods mount the sites PVC and the logs and HOME emptyDirs. */
   mountsSites: boolean;
   restartPolicy?: 'Always' | 'Never' | 'OnFailure';
   terminationGracePeriodSeconds?: number;
@@ -126,6 +148,7 @@ export function podSpec(s: PodSettings, parts: PodParts): PodSpec {
     ? [
         { name: SITES_VOLUME, persistentVolumeClaim: { claimName: sitesClaimName(s.bench) } },
         { name: LOGS_VOLUME, emptyDir: {} },
+        { name: HOME_VOLUME, emptyDir: {} },
       ]
     : [];
   const volumes = [...sitesVolumes, ...(parts.volumes ?? [])];

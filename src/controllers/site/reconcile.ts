@@ -299,7 +299,7 @@ class SiteReconcile implements SiteSteps {
     if (live === undefined) {
       try {
         await client.create(build());
-        this.#log.info({ secret: name }, 'generated Secret');
+        this.#log.info({ child: name }, 'generated Secret');
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
       }
@@ -324,7 +324,7 @@ class SiteReconcile implements SiteSteps {
         },
         'merge',
       );
-      this.#log.info({ secret: name }, 'adopted a retained Secret');
+      this.#log.info({ child: name }, 'adopted a retained Secret');
     }
   }
 

@@ -48,6 +48,16 @@ const MSG = {
   b17: 'security.podSecurityContext must keep pods non-root with a seccomp profile (restricted Pod Security Standard)',
   b18: 'security.securityContext must not allow root, privilege escalation, privileged mode or added capabilities (restricted Pod Security Standard)',
   b19: "podConfig.labels must not override the operator's labels app, bench, component, site or app.kubernetes.io/*",
+  appArmor:
+    'appArmorProfile.type must be RuntimeDefault or Localhost: Unconfined is not allowed (restricted Pod Security Standard)',
+  procMount:
+    'security.securityContext.procMount must be Default: Unmasked is not allowed (restricted Pod Security Standard)',
+  seLinux:
+    'seLinuxOptions.type must be container_t, container_init_t, container_kvm_t or container_engine_t, and seLinuxOptions.user and role must be unset (restricted Pod Security Standard)',
+  sysctls:
+    'security.podSecurityContext.sysctls may only set the safe sysctls kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_syncookies, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes and net.ipv4.tcp_fin_timeout (restricted Pod Security Standard)',
+  appArmorAnnotations:
+    'podConfig.annotations may set container.apparmor.security.beta.kubernetes.io/<container> only to runtime/default or localhost/<profile> (restricted Pod Security Standard)',
   b21: 'podDisruptionBudget.maxUnavailable must be at least 1 or a percentage from 1% to 100%',
   b22: 'nginx.upstreamRealIPAddress must be one IPv4 or IPv6 address or CIDR, such as 10.0.0.0/8 (the addresses your ingress controller or load balancer connects from)',
   b23: 'nginx.upstreamRealIPHeader must be an HTTP header name such as X-Forwarded-For or X-Real-IP (letters, digits, - and _)',
@@ -356,6 +366,73 @@ const CASES: Case[] = [
     kind: 'FrappeBench',
     spec: { security: { securityContext: { capabilities: { add: ['SYS_ADMIN'] } } } },
     message: MSG.b18,
+  },
+  // Restricted means restricted: what the Pod Security Standard's restricted level refuses.
+  {
+    rule: 'B17',
+    title: 'pod appArmorProfile Unconfined',
+    kind: 'FrappeBench',
+    spec: { security: { podSecurityContext: { appArmorProfile: { type: 'Unconfined' } } } },
+    message: MSG.appArmor,
+  },
+  {
+    rule: 'B18',
+    title: 'container appArmorProfile Unconfined',
+    kind: 'FrappeBench',
+    spec: { security: { securityContext: { appArmorProfile: { type: 'Unconfined' } } } },
+    message: MSG.appArmor,
+  },
+  {
+    rule: 'B18',
+    title: 'procMount Unmasked',
+    kind: 'FrappeBench',
+    spec: { security: { securityContext: { procMount: 'Unmasked' } } },
+    message: MSG.procMount,
+  },
+  {
+    rule: 'B17',
+    title: 'pod SELinux type spc_t (unconfined)',
+    kind: 'FrappeBench',
+    spec: { security: { podSecurityContext: { seLinuxOptions: { type: 'spc_t' } } } },
+    message: MSG.seLinux,
+  },
+  {
+    rule: 'B18',
+    title: 'container SELinux user',
+    kind: 'FrappeBench',
+    spec: {
+      security: {
+        securityContext: { seLinuxOptions: { type: 'container_t', user: 'system_u' } },
+      },
+    },
+    message: MSG.seLinux,
+  },
+  {
+    rule: 'B17',
+    title: 'unsafe sysctl net.core.somaxconn',
+    kind: 'FrappeBench',
+    spec: {
+      security: {
+        podSecurityContext: {
+          sysctls: [
+            { name: 'net.ipv4.tcp_syncookies', value: '1' },
+            { name: 'net.core.somaxconn', value: '1024' },
+          ],
+        },
+      },
+    },
+    message: MSG.sysctls,
+  },
+  {
+    rule: 'B19',
+    title: 'podConfig.annotations AppArmor unconfined',
+    kind: 'FrappeBench',
+    spec: {
+      podConfig: {
+        annotations: { 'container.apparmor.security.beta.kubernetes.io/gunicorn': 'unconfined' },
+      },
+    },
+    message: MSG.appArmorAnnotations,
   },
   {
     rule: 'B19',
@@ -890,6 +967,35 @@ describe(
         ...ids('J', 0, 7),
       ];
       assert.deepEqual([...new Set(CASES.map((c) => c.rule))].sort(), all.sort());
+    });
+
+    it('accepts what the restricted Pod Security Standard allows', async () => {
+      const ns = await createTestNamespace('api-restricted-ok');
+      const obj = manifest(
+        { rule: 'B17', title: 'allowed', kind: 'FrappeBench', message: '' },
+        {
+          security: {
+            podSecurityContext: {
+              appArmorProfile: { type: 'RuntimeDefault' },
+              seLinuxOptions: { type: 'container_t', level: 's0:c123,c456' },
+              sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024 65535' }],
+            },
+            securityContext: {
+              appArmorProfile: { type: 'Localhost', localhostProfile: 'frappe' },
+              procMount: 'Default',
+              seLinuxOptions: { type: 'container_init_t' },
+            },
+          },
+          podConfig: {
+            annotations: {
+              'container.apparmor.security.beta.kubernetes.io/gunicorn': 'runtime/default',
+              'container.apparmor.security.beta.kubernetes.io/nginx': 'localhost/frappe',
+              'example.com/team': 'erp',
+            },
+          },
+        },
+      );
+      await submit('create', obj, ns);
     });
 
     for (const c of CASES) {

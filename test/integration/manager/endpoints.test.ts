@@ -89,6 +89,72 @@ describe('manager endpoints and configuration', { concurrency: true }, () => {
     assert.equal((await probe(op.healthPort, '/metrics')).status, 404);
   });
 
+  it('a flood of random bearer tokens costs a bounded number of TokenReviews, and reconciles go on', async () => {
+    const ns = await createTestNamespace('mgr-flood');
+    const reader = await metricsReaderToken(ns);
+    const op = await startOperator({ namespace: ns, leaderElect: false });
+    // The operator's own requests: POSTs answered 201 are its TokenReviews and
+    // SubjectAccessReviews (the stamper only patches, and nothing else here creates).
+    const posts = async (): Promise<number> => {
+      const r = await eventually(async () => {
+        const res = await scrape(op.metricsPort, reader);
+        assert.equal(res.status, 200, res.body);
+        return res;
+      });
+      const series = r.body
+        .split('\n')
+        .filter((l) => l.startsWith('rest_client_requests_total{code="201",method="POST"'));
+      return series.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    };
+    const before = await posts();
+    const started = Date.now();
+    const statuses = new Map<number, number>();
+    let sent = 0;
+    const worker = async (): Promise<void> => {
+      while (sent < 400) {
+        sent++;
+        const token = `eyJ${Math.random().toString(36).slice(2)}${String(sent)}`;
+        const { status } = await scrape(op.metricsPort, token);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    };
+    const flood = Promise.all(Array.from({ length: 16 }, worker));
+    // Reconciles during the flood: a ConfigMap is stamped as usual.
+    await kubectl(['create', 'configmap', 'during-flood'], { namespace: ns });
+    await kubectl(['label', 'configmap', 'during-flood', 'test.vyogo.tech/stamp=true'], {
+      namespace: ns,
+    });
+    await eventually(
+      async () => {
+        const r = await kubectl(
+          [
+            'get',
+            'configmap',
+            'during-flood',
+            '-o',
+            'jsonpath={.metadata.annotations.test\\.vyogo\\.tech/reconciled-by}',
+          ],
+          { namespace: ns },
+        );
+        assert.equal(r.stdout, op.identity);
+      },
+      { timeout: 30_000, message: 'stamped during the flood' },
+    );
+    await flood;
+    const seconds = (Date.now() - started) / 1000;
+    const reviews = (await posts()) - before;
+    // Burst 10, then 5 a second; each invalid token is one TokenReview (no SubjectAccessReview).
+    const bound = 10 + 5 * Math.ceil(seconds) + 2;
+    assert.ok(
+      reviews <= bound,
+      `${String(reviews)} reviews for 400 random tokens in ${seconds.toFixed(1)} s (bound ${String(bound)})`,
+    );
+    assert.ok((statuses.get(429) ?? 0) > 0, JSON.stringify([...statuses]));
+    assert.equal((statuses.get(200) ?? 0) + (statuses.get(403) ?? 0), 0);
+    // Prometheus, allowed before the flood, is still served.
+    assert.equal((await scrape(op.metricsPort, reader)).status, 200);
+  });
+
   it('serves /metrics without authentication with metricsAuth: none', async () => {
     const ns = await createTestNamespace('mgr-noauth');
     await apply([operatorConfig(ns, { metricsAuth: 'none' })]);

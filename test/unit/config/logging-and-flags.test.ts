@@ -77,6 +77,75 @@ describe('logger', () => {
     assert.ok(text.includes('visible'));
     assert.ok(text.includes('[REDACTED]'));
   });
+
+  it('redacts by pattern: any key containing password, secret, token, key or credential, at any depth', () => {
+    const { logger, lines } = capture('debug');
+    const child = logger.child({ controller: 'x', adminPassword: 'child-binding-pw' });
+    child.info(
+      {
+        dbPassword: 'v-dbpassword',
+        RedisSecret: 'v-redissecret',
+        accessToken: 'v-accesstoken',
+        apiKey: 'v-apikey',
+        awsCredentials: { id: 'v-awsid', value: 'v-awsvalue' },
+        a: { b: { c: { d: { e: { f: { serviceAccountToken: 'v-deep-token' } } } } } },
+        list: [{ encryption_key: 'v-in-a-list' }],
+        name: 'prod-bench-redis-auth',
+        count: 3,
+      },
+      'reconciled',
+    );
+    const [line] = lines();
+    const text = JSON.stringify(line);
+    for (const v of [
+      'child-binding-pw',
+      'v-dbpassword',
+      'v-redissecret',
+      'v-accesstoken',
+      'v-apikey',
+      'v-awsid',
+      'v-awsvalue',
+      'v-deep-token',
+      'v-in-a-list',
+    ]) {
+      assert.ok(!text.includes(v), `${v} leaked: ${text}`);
+    }
+    assert.ok(line);
+    assert.equal(line.name, 'prod-bench-redis-auth');
+    assert.equal(line.count, 3);
+    assert.equal(line.controller, 'x');
+    assert.deepEqual(line.list, [{ encryption_key: '[REDACTED]' }]);
+  });
+
+  it('scrubs credentials out of messages and errors', () => {
+    const { logger, lines } = capture('debug');
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+    const err = Object.assign(new Error(`request failed: Authorization: Bearer ${jwt}`), {
+      details: { token: 'v-error-field' },
+    });
+    logger.warn({ err }, 'connecting to redis://:v-url-pw@redis:6379 with password=v-pair-pw');
+    logger.error(new Error('Secret data {"password":"c3VwZXJzZWNyZXRwYXNzd29yZDEyMw=="}'));
+    const text = JSON.stringify(lines());
+    for (const v of [
+      jwt,
+      'v-error-field',
+      'v-url-pw',
+      'v-pair-pw',
+      'c3VwZXJzZWNyZXRwYXNzd29yZDEyMw==',
+    ]) {
+      assert.ok(!text.includes(v), `${v} leaked: ${text}`);
+    }
+    const [first, second] = lines();
+    assert.ok(first && second);
+    assert.equal(
+      first.msg,
+      'connecting to redis://:[REDACTED]@redis:6379 with password=[REDACTED]',
+    );
+    assert.match(String((first.err as { message?: string }).message), /Bearer \[REDACTED\]/);
+    assert.match(String((first.err as { stack?: string }).stack), /^Error: request failed/);
+    assert.equal((second.err as { type?: string }).type, 'Error');
+    assert.match(String(second.msg), /Secret data/);
+  });
 });
 
 describe('frappe-operator run flags', () => {

@@ -92,3 +92,35 @@ test("the suite catches a site Job annotated with a generated Secret's value", (
     { numRuns: 20 },
   );
 });
+
+test('the suite catches a Frappe container whose HOME is the image’s /home/frappe', () => {
+  const homeInImage = (g: GeneratedChildren): GeneratedChildren => ({
+    ...g,
+    children: g.children.map((obj) => {
+      if (obj.kind !== 'Deployment') return obj;
+      const d = obj as Deployment;
+      const pod = d.spec.template.spec;
+      if (pod === undefined) return obj;
+      const containers = pod.containers.map((c) => ({
+        ...c,
+        env: (c.env ?? []).map((e) => (e.name === 'HOME' ? { ...e, value: '/home/frappe' } : e)),
+      }));
+      return {
+        ...d,
+        spec: { ...d.spec, template: { ...d.spec.template, spec: { ...pod, containers } } },
+      };
+    }),
+  });
+  fc.assert(
+    fc.property(benchGenerator.inputs, (g) => {
+      const violations = childViolations(benchGenerator, homeInImage(g));
+      assert.ok(
+        violations.some((v) =>
+          /Deployment .*-gunicorn\/gunicorn: HOME \/home\/frappe is in the image's home/.test(v),
+        ),
+        `not reported: ${violations.join('; ')}`,
+      );
+    }),
+    { numRuns: 10 },
+  );
+});

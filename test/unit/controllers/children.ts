@@ -5,7 +5,9 @@
 //   - every object carries the standard labels;
 //   - every object has a controller owner reference, except where the API says none;
 //   - no secret value appears anywhere but in a Secret's data — not in args, command, env
-//     values, annotations, labels, ConfigMaps or anything else.
+//     values, annotations, labels, ConfigMaps or anything else;
+//   - every container of the bench image (one that mounts the sites volume) has HOME on an
+//     emptyDir of its pod, outside the image's /home/frappe: writable under any UID.
 // Each generator feeds distinctive secret values into every input that can carry one, so the
 // last property can fail; children.test.ts shows that it does with a leaking builder.
 import type { KubeObject } from '../../../src/kube/client.ts';
@@ -44,6 +46,23 @@ function podSpecOf(obj: KubeObject): PodSpec | undefined {
 }
 
 const containersOf = (p: PodSpec): Container[] => [...(p.initContainers ?? []), ...p.containers];
+
+/** Why `c` (a container of `pod`) has no writable HOME, if it runs the bench image; else none. */
+function homeViolation(pod: PodSpec, c: Container): string | undefined {
+  const sites = pod.volumes?.find((v) => v.persistentVolumeClaim !== undefined)?.name;
+  if (sites === undefined || !(c.volumeMounts ?? []).some((m) => m.name === sites)) {
+    return undefined;
+  }
+  const home = c.env?.find((e) => e.name === 'HOME')?.value;
+  if (home === undefined) return 'no HOME';
+  if (home === '/home/frappe' || home.startsWith('/home/frappe/')) {
+    return `HOME ${home} is in the image's home, writable only for its own UID`;
+  }
+  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === home);
+  const volume = pod.volumes?.find((v) => v.name === mount?.name);
+  if (volume?.emptyDir === undefined) return `HOME ${home} is not an emptyDir mount`;
+  return undefined;
+}
 
 /** The object without a Secret's data: the only place a secret value may be. */
 function withoutSecretData(obj: KubeObject): unknown {
@@ -85,6 +104,8 @@ export function childViolations(gen: ChildrenGenerator, g: GeneratedChildren): s
             out.push(`${where}/${c.name}: ${r} request ${request} > limit ${limit}`);
           }
         }
+        const home = homeViolation(pod, c);
+        if (home !== undefined) out.push(`${where}/${c.name}: ${home}`);
       }
     }
     const templateLabels = (

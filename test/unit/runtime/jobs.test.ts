@@ -6,6 +6,7 @@ import {
   desiredJob,
   inputsHash,
   jobPhase,
+  parseReport,
   retryDelayMs,
   retryInMs,
   type JobObject,
@@ -100,4 +101,20 @@ test('retry backoff: first, doubling per attempt, capped; due from the failure t
   assert.equal(retryInMs(failed(), backoff, failedAt + 10_000), 50_000);
   assert.equal(retryInMs(failed('3'), backoff, failedAt + 10_000), 4 * 60_000 - 10_000);
   assert.ok(retryInMs(failed('3'), backoff, failedAt + 5 * 60_000) <= 0);
+});
+
+test('a failure report from a pod reaches status scrubbed of credentials', () => {
+  const r = parseReport(
+    JSON.stringify({
+      error: 'DatabaseError',
+      message: 'Access denied: mysql --password=s3cr3t-pw; token: abc.def; ok',
+    }),
+    'site-init',
+    () => null,
+  );
+  assert.deepEqual(r, {
+    ok: false,
+    reason: 'DatabaseError',
+    message: 'Access denied: mysql --password=[REDACTED]; token: [REDACTED]; ok',
+  });
 });

@@ -11,12 +11,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TLSSocket } from 'node:tls';
+import { connect, TLSSocket } from 'node:tls';
 import { Registry, Counter } from 'prom-client';
 import {
   MetricsServer,
   TokenReviewAuthorizer,
   type MetricsAuthorizer,
+  type MetricsServerOptions,
 } from '../../../src/runtime/metrics-server.ts';
 import { selfSignedCertificate } from '../../../src/runtime/tls.ts';
 
@@ -100,12 +101,14 @@ function request(
 async function serve(
   authorizer: MetricsAuthorizer | undefined,
   certDir?: string,
+  limits: Partial<Pick<MetricsServerOptions, 'headersTimeoutMs' | 'maxConnections'>> = {},
 ): Promise<{ server: MetricsServer; port: number }> {
   const server = new MetricsServer({
     address: { host: '127.0.0.1', port: 0 },
     authorizer,
     registry,
     certDir,
+    ...limits,
   });
   const { port } = (await server.start()) satisfies AddressInfo;
   return { server, port };
@@ -117,7 +120,10 @@ describe('MetricsServer with TokenReview authorization', () => {
   let server: MetricsServer;
   let port: number;
   before(async () => {
-    ({ server, port } = await serve(new TokenReviewAuthorizer(api, { denyTtlMs: DENY_TTL_MS })));
+    // A bucket large enough for every token these tests send (the bucket has its own tests).
+    ({ server, port } = await serve(
+      new TokenReviewAuthorizer(api, { denyTtlMs: DENY_TTL_MS, newTokenBurst: 100 }),
+    ));
   });
   after(() => server.stop());
 
@@ -249,5 +255,149 @@ describe('MetricsServer options', () => {
         }),
       /ENOENT/,
     );
+  });
+});
+
+describe('abuse: a flood of random bearer tokens', () => {
+  /** The fake API, counting reviews in flight and their peak. */
+  function countingApi() {
+    const api = fakeApi();
+    let inFlight = 0;
+    let peak = 0;
+    const createRaw = async (p: string, body: unknown): Promise<unknown> => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 20));
+        return await api.createRaw(p, body);
+      } finally {
+        inFlight--;
+      }
+    };
+    return { createRaw, calls: api.calls, peak: () => peak };
+  }
+
+  it('reviews at most the bucket’s burst, never more than 4 at once, and answers the rest 429', async () => {
+    const api = countingApi();
+    const authz = new TokenReviewAuthorizer(api);
+    const flood = Array.from({ length: 300 }, (_, i) =>
+      authz.authorize(`Bearer random-${String(i)}-${Math.random().toString(36).slice(2)}`),
+    );
+    const decisions = await Promise.all(flood);
+    assert.ok(api.calls.length <= 10, `${String(api.calls.length)} reviews for 300 random tokens`);
+    assert.ok(api.peak() <= 4, `${String(api.peak())} reviews at once`);
+    const limited = decisions.filter((d) => d.status === 429);
+    assert.ok(limited.length >= 290, `${String(limited.length)} answered 429`);
+    assert.equal(authz.reviewsInFlight, 0);
+  });
+
+  it('keeps serving a token it allowed before the flood, without a review', async () => {
+    const api = countingApi();
+    const authz = new TokenReviewAuthorizer(api, { maxEntries: 50 });
+    assert.equal((await authz.authorize('Bearer alice')).status, 200);
+    const before = api.calls.length;
+    // More refused tokens than the refused cache holds, spread over time so the bucket refills.
+    for (let i = 0; i < 60; i++) {
+      await authz.authorize(`Bearer forged-${String(i)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const calls = api.calls.length - before;
+    assert.equal((await authz.authorize('Bearer alice')).status, 200);
+    assert.equal(api.calls.length - before, calls, 'alice needed no new review');
+  });
+
+  it('refills new-token reviews at its rate', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 0 });
+    const api = countingApi();
+    const authz = new TokenReviewAuthorizer(api, { newTokensPerSecond: 5, newTokenBurst: 2 });
+    const statuses = async (n: number, tag: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++)
+        out.push((await authz.authorize(`Bearer ${tag}-${String(i)}`)).status);
+      return out;
+    };
+    assert.deepEqual(await statuses(3, 'a'), [401, 401, 429]);
+    t.mock.timers.tick(200); // one token at 5 per second
+    assert.deepEqual(await statuses(2, 'b'), [401, 429]);
+    const r = await authz.authorize('Bearer c');
+    assert.equal(r.status, 429);
+    assert.equal((r as { retryAfterSeconds: number }).retryAfterSeconds, 1);
+  });
+
+  it('answers 429 with Retry-After over HTTPS', async () => {
+    const { server, port } = await serve(
+      new TokenReviewAuthorizer(fakeApi(), { newTokenBurst: 1 }),
+    );
+    try {
+      assert.equal((await request(port, '/metrics', { token: 'x1' })).status, 401);
+      const r = await request(port, '/metrics', { token: 'x2' });
+      assert.equal(r.status, 429);
+      assert.equal(r.headers['retry-after'], '1');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('abuse: slow and many connections', () => {
+  /** A TLS connection to the server; resolves when the server closes it, with the time taken. */
+  function hold(port: number, send: string): Promise<number> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        socket.write(send);
+      });
+      socket.on('data', () => undefined);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        resolve(Date.now() - started);
+      });
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error('the server kept a slow connection open'));
+      }, 10_000).unref();
+    });
+  }
+
+  it('closes a connection that never finishes its headers (headers timeout)', async () => {
+    const { server, port } = await serve(undefined, undefined, { headersTimeoutMs: 500 });
+    try {
+      const ms = await hold(port, 'GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      assert.ok(ms < 5_000, `closed after ${String(ms)} ms`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses connections past maxConnections', async () => {
+    const { server, port } = await serve(undefined, undefined, { maxConnections: 2 });
+    const sockets: TLSSocket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+            resolve();
+          });
+          s.on('error', reject);
+          sockets.push(s);
+        });
+      }
+      const third = await new Promise<string>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve('connected');
+        });
+        s.on('error', (e: Error) => {
+          resolve(`refused: ${e.message}`);
+        });
+        s.on('close', () => {
+          resolve('closed');
+        });
+        sockets.push(s);
+      });
+      assert.notEqual(third, 'connected');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.stop();
+    }
   });
 });

@@ -113,3 +113,27 @@ test('a thrown error fails its step (<Step>Error) and stops the walk; an abortin
     /namespace terminating/,
   );
 });
+
+test('a step error reaches its condition scrubbed of credentials an API error may quote', async () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl';
+  const blob = Buffer.from('the-redis-password-of-prod').toString('base64');
+  const apiError = new Error(
+    `Secret "prod-bench-redis-auth" is invalid: data[password]: Invalid value: "${blob}"; ` +
+      `request had Authorization: Bearer ${jwt}; dsn mysql://frappe:hunter2@db:3306 password=hunter3`,
+  );
+  const walk = await walkSteps(table({ second: apiError }).steps, null);
+  const ready = notReadyCondition(walk);
+  assert.ok(ready !== undefined);
+  for (const secret of [jwt, blob, 'hunter2', 'hunter3']) {
+    assert.ok(!ready.message.includes(secret), `${secret} in: ${ready.message}`);
+  }
+  assert.equal(
+    ready.message,
+    'step second: step second failed: Secret "prod-bench-redis-auth" is invalid: ' +
+      'data[password]: Invalid value: "[REDACTED]"; request had Authorization: Bearer [REDACTED]; ' +
+      'dsn mysql://frappe:[REDACTED]@db:3306 password=[REDACTED]',
+  );
+  const stepCondition = stepConditions(undefined, walk, 1).find((c) => c.type === 'SecondReady');
+  assert.equal(stepCondition?.reason, 'SecondError');
+  assert.ok(!JSON.stringify(stepCondition).includes('hunter'));
+});

@@ -115,6 +115,7 @@ export function childList(plan: BenchPlan): KubeObject[] {
   return [
     c.storage,
     ...c.redis,
+    c.initConfig,
     desiredJob(c.init),
     ...c.components,
     ...c.disruptionBudgets,

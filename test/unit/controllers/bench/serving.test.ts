@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
+import { benchInitRequest } from '../../../../src/controllers/bench/init.ts';
 import {
   DEPLOYMENT_COMPONENTS,
   type DeploymentComponent,
@@ -44,6 +45,41 @@ test('every container of every Deployment runs an explicit command, never the im
   });
   for (const c of DEPLOYMENT_COMPONENTS) {
     assert.equal(container(prodBench(), c).args, undefined, `${c}: no args`);
+  }
+});
+
+test('socketio, scheduler and workers: the official argv (frappe_docker compose, frappe/helm)', () => {
+  const argv = (c: DeploymentComponent) => container(prodBench(), c).command;
+  assert.deepEqual(argv('socketio'), ['node', '/home/frappe/frappe-bench/apps/frappe/socketio.js']);
+  assert.deepEqual(argv('scheduler'), ['bench', 'schedule']);
+  assert.deepEqual(argv('worker-default'), ['bench', 'worker', '--queue', 'default']);
+  assert.deepEqual(argv('worker-short'), ['bench', 'worker', '--queue', 'short']);
+  assert.deepEqual(argv('worker-long'), ['bench', 'worker', '--queue', 'long']);
+});
+
+test('every Frappe container: HOME on an emptyDir outside /home/frappe, run in the bench directory', () => {
+  const plan = planOf(prodBench(), context(initialized()));
+  const pods = [
+    ...DEPLOYMENT_COMPONENTS.map((c) => componentDeployment(plan, c).spec.template.spec),
+    benchInitRequest(plan).job.spec.template.spec,
+  ];
+  for (const pod of pods) {
+    assert.ok(pod !== undefined);
+    const c = pod.containers[0];
+    assert.ok(c !== undefined);
+    const home = env(c).HOME;
+    assert.equal(home, '/tmp/frappe-home', c.name);
+    const mount = c.volumeMounts?.find((m) => m.mountPath === home);
+    assert.ok(mount !== undefined, `${c.name}: HOME is not mounted`);
+    assert.deepEqual(pod.volumes?.find((v) => v.name === mount.name)?.emptyDir, {}, c.name);
+    // Never a mount over the image's home, which holds node (~/.nvm) and the bench.
+    assert.deepEqual(
+      (c.volumeMounts ?? []).filter((m) => m.mountPath === '/home/frappe'),
+      [],
+      c.name,
+    );
+    // Where `bench` finds its bench (the images' WORKDIR), whatever the image's WORKDIR.
+    assert.equal(c.workingDir, '/home/frappe/frappe-bench', c.name);
   }
 });
 
@@ -93,7 +129,7 @@ test('nginx: the environment of nginx-entrypoint.sh, real-IP settings by default
   const c = container(prodBench(), 'nginx');
   assert.deepEqual(env(c), {
     USER: 'frappe',
-    HOME: '/home/frappe',
+    HOME: '/tmp/frappe-home',
     BACKEND: 'prod-bench-gunicorn:8000',
     SOCKETIO: 'prod-bench-socketio:9000',
     NGINX_LISTEN_PORT: '8080',
