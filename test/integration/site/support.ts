@@ -183,6 +183,8 @@ export async function startSiteOperator(
   const manager = new Manager({
     client,
     namespace,
+    // Only this test's namespace, as `watchNamespaces` restricts the operator.
+    namespaces: [namespace],
     leaderElection: false,
     healthProbeAddress: undefined,
     metricsAddress: undefined,
@@ -190,8 +192,8 @@ export async function startSiteOperator(
     gracefulShutdownTimeoutMs: 10_000,
     logger: createLogger({ level: 'debug', destination }),
   });
-  manager.addController(setupBenchController(manager, holder, { namespace }));
-  const sites = setupSiteController(manager, holder, { namespace });
+  manager.addController(setupBenchController(manager, holder));
+  const sites = setupSiteController(manager, holder);
   manager.addController(sites);
   await manager.start();
   return { client, holder, sites, stop: () => manager.stop() };
