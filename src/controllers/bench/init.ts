@@ -17,7 +17,10 @@ import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 import type { RedisEndpoints } from './redis.ts';
 
-/** The image a bench-init Job initialises, read back when it has succeeded. */
+/**
+ * The image a bench-init Job initialises, for whoever reads the Job. The operator never reads it
+ * back (the namespace's users may edit a Job's annotations): the inputs hash covers the image.
+ */
 export const IMAGE_ANNOTATION = 'vyogo.tech/image';
 export const SOCKETIO_PORT = 9000;
 const CONTAINER = 'bench-init';

@@ -24,13 +24,7 @@ import {
   type InitRecord,
 } from './context.ts';
 import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
-import {
-  commonSiteConfig,
-  IMAGE_ANNOTATION,
-  initInputs,
-  requiredApps,
-  type RequiredApp,
-} from './init.ts';
+import { commonSiteConfig, initInputs, requiredApps, type RequiredApp } from './init.ts';
 import { redisPlan, type RedisPlan } from './redis.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
 
@@ -49,7 +43,7 @@ export interface BenchPlan {
   initHash: string;
   /**
    * The last successful bench-init — the cached Job when it succeeded for the current inputs,
-   * else the PVC's record; the Deployments run its image.
+   * else the bench's status; the Deployments run its image.
    */
   initialized: InitRecord | undefined;
   /** Discovery lists KEDA's ScaledObject. */
@@ -143,10 +137,12 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
   const apps = requiredApps(spec);
   const config = commonSiteConfig(spec, redis, benchId);
   const initHash = inputsHash(initInputs({ image, apps, commonSiteConfig: config, redis }), bench);
-  const job = ctx.initJob;
+  // A bench-init that succeeded for the current inputs ran for the image they name (the hash
+  // covers it): the image is never read back from the Job, whose annotations the namespace's
+  // users may edit.
   const initialized =
-    jobPhase(job, initHash, undefined).phase === 'Succeeded'
-      ? { image: job?.metadata.annotations?.[IMAGE_ANNOTATION] ?? image, inputsHash: initHash }
+    jobPhase(ctx.initJob, initHash, undefined).phase === 'Succeeded'
+      ? { image, inputsHash: initHash }
       : ctx.initRecord;
   return {
     bench,

@@ -46,6 +46,8 @@ export interface Observed {
   /** The image serving pods should run, and the one bench-init last succeeded for. */
   image: string;
   initializedImage: string | undefined;
+  /** The inputs hash of the last successful bench-init (undefined: not recorded). */
+  initializedInputsHash?: string | undefined;
   deployments: Partial<Record<DeploymentComponent, Deployment>>;
   scaling: Record<DeploymentComponent, ScalingPlan>;
   requiredApps: RequiredApp[];
@@ -329,6 +331,9 @@ export function benchStatus(
     conditions,
     image: o.image,
     ...(o.initializedImage === undefined ? {} : { initializedImage: o.initializedImage }),
+    ...(o.initializedInputsHash === undefined
+      ? {}
+      : { initializedInputsHash: o.initializedInputsHash }),
     benchId: o.benchId,
     ...(o.apps === undefined ? {} : { apps: o.apps, installedApps: o.apps.map((a) => a.name) }),
     siteCount: o.siteCount,
