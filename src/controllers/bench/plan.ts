@@ -27,6 +27,7 @@ import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
 import { commonSiteConfig, initInputs, requiredApps, type RequiredApp } from './init.ts';
 import { redisPlan, type RedisPlan } from './redis.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
+import { InvalidSpecError } from '../shared/invalid-spec.ts';
 
 export interface BenchPlan {
   /** The bench with its schema defaults applied: owner of every child. */
@@ -118,9 +119,40 @@ export function benchPodSettings(
   };
 }
 
-/** Resolve `bench` (defaults applied) and the gathered context into the plan. */
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The free-form parts of `podConfig` the builders take apart themselves (the rest goes to the
+ * API server as written, which judges it): an InvalidSpecError when their shape is wrong.
+ */
+function checkPodConfig(spec: FrappeBench['spec']): void {
+  const affinity: unknown = spec.podConfig?.affinity;
+  if (affinity === undefined) return;
+  const field = 'spec.podConfig.affinity';
+  if (!isRecord(affinity))
+    throw new InvalidSpecError(field, 'must be an object (core/v1 Affinity)');
+  const podAffinity = affinity.podAffinity;
+  if (podAffinity === undefined) return;
+  if (!isRecord(podAffinity)) {
+    throw new InvalidSpecError(field, 'has a podAffinity that is not an object');
+  }
+  const required = podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required !== undefined && !Array.isArray(required)) {
+    throw new InvalidSpecError(
+      field,
+      'has a podAffinity.requiredDuringSchedulingIgnoredDuringExecution that is not a list of terms',
+    );
+  }
+}
+
+/**
+ * Resolve `bench` (defaults applied) and the gathered context into the plan. Throws an
+ * InvalidSpecError for a spec the schema admitted but no child can be built from.
+ */
 export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): BenchPlan {
   const spec = bench.spec;
+  checkPodConfig(spec);
   const { name, namespace } = bench.metadata;
   const benchId = `${namespace}-${name}`;
   const redis = redisPlan(spec, name, namespace, ctx.defaults);

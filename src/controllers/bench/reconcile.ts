@@ -3,14 +3,15 @@
 // the step table below — storage → redis → init → components → autoscaling — walked by the
 // runtime's step runner, each step applying its children with server-side apply, pruning the
 // ones no longer wanted and judging what it made (status.ts). The status is written only when it
-// changed, with events for its transitions. bench-init runs on the Job runner.
+// changed, with events for its transitions. bench-init runs on the Job runner. A spec that cannot
+// be built (shared/invalid-spec.ts) is status and a Warning event, never a retry loop.
 //
 // Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while a FrappeSite of its namespace
 // runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage
 // collection and the sites PVC follows `storageRetentionPolicy` (deleted only when it carries
 // the operator's labels: a foreign claim of that name is never ours to delete). In a terminating namespace the finalizer is released at once.
 import { randomBytes } from 'node:crypto';
-import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeBenchStatus, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
@@ -45,6 +46,7 @@ import {
   type DeploymentState,
 } from './context.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
+import { InvalidSpecError, invalidSpecOutcome } from '../shared/invalid-spec.ts';
 import { initJobName, type InitApps } from './init.ts';
 import { benchChild, benchLabels, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
 import { redisAuthSecret, redisName, REDIS_ROLES } from './redis.ts';
@@ -53,6 +55,7 @@ import {
   benchStatus,
   componentsOutcome,
   initOutcome,
+  invalidSpecStatus,
   redisOutcome,
   storageOutcome,
   terminatingStatus,
@@ -140,11 +143,24 @@ export class BenchReconciler {
     if (cached.metadata.deletionTimestamp !== undefined) return this.#delete(cached, rc.logger);
     const bench = await ensureFinalizer(this.#deps.client, cached, BENCH_FINALIZER);
     const defaulted = withDefaults(bench);
-    const plan = resolveBench(defaulted, await this.#context(defaulted));
-    const run = new BenchReconcile(this.#deps, plan, rc.logger);
+    let run: BenchReconcile;
+    try {
+      run = new BenchReconcile(
+        this.#deps,
+        resolveBench(defaulted, await this.#context(defaulted)),
+        rc.logger,
+      );
+    } catch (err) {
+      if (!(err instanceof InvalidSpecError)) throw err;
+      await this.#writeStatus(bench, invalidSpecStatus(bench, err.reason, err.message), rc);
+      // Terminal: logged and counted, not retried until the bench changes.
+      throw err;
+    }
     let walk: Walk;
     try {
-      walk = await walkSteps(BENCH_STEPS, run, isNamespaceTerminating);
+      walk = await walkSteps(BENCH_STEPS, run, isNamespaceTerminating, (err) =>
+        invalidSpecOutcome(err),
+      );
     } catch (err) {
       // Only a terminating namespace ends the walk so: the namespace controller deletes the
       // bench next, and nothing here can be created now.
@@ -154,16 +170,23 @@ export class BenchReconciler {
     if (walk.error !== undefined) {
       rc.logger.warn({ err: walk.error.error, step: walk.error.step }, 'reconcile step failed');
     }
-    const status = benchStatus(bench, walk, run.observe());
-    if (!jsonEqual(bench.status, status)) {
-      await updateStatus(this.#deps.client, bench, status);
-      for (const e of transitions(bench.status, status)) {
-        rc.logger.info({ reason: e.reason }, e.note);
-        await this.#deps.events.record(bench, e);
-      }
-    }
+    await this.#writeStatus(bench, benchStatus(bench, walk, run.observe()), rc);
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
+  }
+
+  /** Write `status` when it differs from the bench's, with events for its transitions. */
+  async #writeStatus(
+    bench: Stored<FrappeBench>,
+    status: FrappeBenchStatus,
+    rc: ReconcileContext,
+  ): Promise<void> {
+    if (jsonEqual(bench.status, status)) return;
+    await updateStatus(this.#deps.client, bench, status);
+    for (const e of transitions(bench.status, status)) {
+      rc.logger.info({ reason: e.reason }, e.note);
+      await this.#deps.events.record(bench, e);
+    }
   }
 
   /** What the builders need besides the bench: defaults, discovery, the Deployments' state. */

@@ -4,9 +4,11 @@
 // build becomes status without a hot loop, and Ready waits for the autoscalers the spec asks for.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FrappeBench } from '../../../src/api/v1alpha1/index.ts';
 import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
 import type { Deployment, PersistentVolumeClaim } from '../../../src/controllers/shared/objects.ts';
+import { reconcileTotal } from '../../../src/runtime/metrics.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import {
@@ -59,6 +61,14 @@ async function reconciled(client: KubeClient, ns: string, name: string, cpu: str
     },
     { timeout: 60_000, message: `FrappeBench ${ns}/${name} generation ${String(generation)}` },
   );
+}
+
+/** Reconciles of the bench controller so far (this process runs the test's operator). */
+async function reconciles(): Promise<number> {
+  const { values } = await reconcileTotal.get();
+  return values
+    .filter((v) => v.labels.controller === 'frappebench')
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 describe('bench hardening', () => {
@@ -126,5 +136,29 @@ describe('bench hardening', () => {
     // bench-init does not run again for inputs it already applied.
     assert.equal(await client.get('batch/v1', 'Job', ns, 'forged-init'), undefined);
     assert.equal(condition(after, 'Ready')?.status, 'True');
+  });
+
+  it('an affinity term the API server refuses: Ready=False naming the field, a Warning event, no retries (B9)', async () => {
+    const { client, ns } = env;
+    const podConfig = {
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{}] } },
+    };
+    await apply(bench('picky', { podConfig }), ns);
+    const b = await waitForCondition(client, ns, 'picky', 'Ready', 'False', 'InvalidPodConfig');
+    assert.match(
+      condition(b, 'Ready')?.message ?? '',
+      /^step redis: spec\.podConfig\.affinity cannot be built: the API server refuses StatefulSet picky-redis-cache \(.*topologyKey: Required value/,
+    );
+    assert.equal(condition(b, 'Degraded')?.reason, 'InvalidPodConfig');
+    assert.equal(b.status?.observedGeneration, b.metadata.generation);
+    await waitForWarningEvent(ns, 'InvalidPodConfig');
+    // No hot loop: nothing brings the bench back until it changes. (An observation window: what
+    // is asserted is that nothing happens in it.)
+    const before = await reconciles();
+    await sleep(5_000);
+    assert.ok((await reconciles()) - before <= 1, 'the bench is not retried');
+    // Fixed, it carries on.
+    await patchBench(ns, 'picky', { spec: { podConfig: null } });
+    await waitForCondition(client, ns, 'picky', 'Ready', 'True');
   });
 });
