@@ -78,7 +78,7 @@ export async function buildManager(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Manager> {
   const namespace = operatorNamespace(env);
-  const client = KubeClient.fromDefault();
+  const client = KubeClient.fromDefault(env);
   const { holder, unknownKeys } = OperatorConfigHolder.fromStartup({
     configMapData: await fetchOperatorConfigMapData(client, namespace),
     env,
@@ -87,9 +87,12 @@ export async function buildManager(
   if (unknownKeys.length > 0) {
     log.warn({ settings: unknownKeys }, 'unknown operator configuration keys ignored');
   }
+  const watched = holder.config.watchNamespaces;
+  if (watched.length > 0) log.info({ namespaces: watched }, 'watching these namespaces only');
   const manager = new Manager({
     client,
     namespace,
+    namespaces: watched,
     leaderElection: flags.leaderElect ? {} : false,
     healthProbeAddress: parseBindAddress('health-probe-bind-address', flags.healthProbeBindAddress),
     metricsAddress: parseBindAddress('metrics-bind-address', flags.metricsBindAddress),

@@ -3,8 +3,9 @@
 // ignored, keeping the previous ones, and reported to the caller for a Warning event).
 //
 // Subscribers are told which keys changed, so a controller can resize its worker pool or
-// re-queue the objects whose defaults moved. Settings marked start-up only (`metricsAuth`) keep
-// their start-up value; a change to them is reported as needing a restart.
+// re-queue the objects whose defaults moved. Settings marked start-up only (`metricsAuth`,
+// `watchNamespaces`) keep their start-up value; a change to them is reported as needing a
+// restart.
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import {
   CONFIG_KEYS,
@@ -12,6 +13,7 @@ import {
   OPERATOR_CONFIGMAP_NAME,
   OperatorConfigError,
   parseOperatorConfig,
+  sameValue,
   type ConfigError,
   type ConfigKey,
   type OperatorConfig,
@@ -91,11 +93,15 @@ export class OperatorConfigHolder {
     const restartRequired: ConfigKey[] = [];
     const changed: ConfigKey[] = [];
     for (const key of CONFIG_KEYS) {
-      if (isStartupOnly(key) && !Object.is(parsed.config[key], prev.config[key])) {
+      const same = sameValue(parsed.config[key], prev.config[key]);
+      if (isStartupOnly(key) && !same) {
         restartRequired.push(key);
         config[key] = prev.config[key];
         sources[key] = prev.sources[key];
-      } else if (!Object.is(parsed.config[key], prev.config[key])) {
+      } else if (same) {
+        // The same value (a list compares by its elements): keep the one in force.
+        config[key] = prev.config[key];
+      } else {
         changed.push(key);
       }
     }

@@ -8,7 +8,16 @@
 // An empty value (after trimming) counts as unset in both sources, as Go's os.Getenv-based
 // operators treat `value: ""`.
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
-import { boolean, image, integer, objectName, oneOf, type ValueParser } from './values.ts';
+import { jsonEqual } from '../kube/json.ts';
+import {
+  boolean,
+  image,
+  integer,
+  namespaceList,
+  objectName,
+  oneOf,
+  type ValueParser,
+} from './values.ts';
 
 /** Name of the ConfigMap, in the operator's own namespace. */
 export const OPERATOR_CONFIGMAP_NAME = 'frappe-operator-config';
@@ -27,6 +36,8 @@ export interface OperatorConfig {
   readonly defaultRedisExporterImage: string;
   readonly defaultMariaDBImage: string;
   readonly metricsAuth: MetricsAuth;
+  /** The namespaces the operator watches and reconciles; empty: every namespace. */
+  readonly watchNamespaces: readonly string[];
   readonly defaultUID: number;
   readonly defaultGID: number;
   readonly defaultFSGroup: number;
@@ -47,6 +58,8 @@ interface KeySpec<T> {
   readonly parse: ValueParser<T>;
   /** Read once at start-up; a ConfigMap change needs a restart. */
   readonly startupOnly?: boolean;
+  /** How to write the value, for the ConfigMap's comment in the install bundle. */
+  readonly hint?: string;
 }
 
 /** Kubernetes accepts user and group IDs in [0, 2^31-1] (validation.IsValidUserID). */
@@ -113,6 +126,17 @@ export const CONFIG_SPEC: { readonly [K in ConfigKey]: KeySpec<OperatorConfig[K]
     default: 'tokenreview',
     parse: oneOf(METRICS_AUTH_MODES),
     startupOnly: true,
+  },
+  // The informer cache lists and watches only these namespaces (one list+watch per namespace and
+  // kind), so objects of other namespaces never reach the operator's memory and its RBAC can be
+  // RoleBindings in these namespaces. Start-up only: the cache's informers are made once.
+  watchNamespaces: {
+    configMapKey: 'watchNamespaces',
+    env: 'FRAPPE_WATCH_NAMESPACES',
+    default: [],
+    parse: namespaceList,
+    startupOnly: true,
+    hint: 'comma-separated namespace names; empty: every namespace',
   },
   defaultUID: { env: 'FRAPPE_DEFAULT_UID', default: 1001, parse: id },
   defaultGID: { env: 'FRAPPE_DEFAULT_GID', default: 0, parse: id },
@@ -227,5 +251,11 @@ export class OperatorConfigError extends Error {
   }
 }
 
-/** Keys read only at start-up (`metricsAuth`); a ConfigMap change to them needs a restart. */
+/** Whether two values of a setting are the same (lists compare by their elements). */
+export const sameValue = (a: unknown, b: unknown): boolean => Object.is(a, b) || jsonEqual(a, b);
+
+/**
+ * Keys read only at start-up (`metricsAuth`, `watchNamespaces`); a ConfigMap change to them
+ * needs a restart.
+ */
 export const isStartupOnly = (key: ConfigKey): boolean => CONFIG_SPEC[key].startupOnly === true;

@@ -65,3 +65,27 @@ export const objectName: ValueParser<string> = (raw) =>
   raw.length <= 253 && dnsSubdomain.test(raw)
     ? ok(raw)
     : fail('must be a Kubernetes object name (lower-case DNS-1123 subdomain)');
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * A comma-separated list of namespace names (DNS-1123 labels), e.g. `team-a, team-b`: blanks
+ * around names are ignored, duplicates dropped, order kept. At least one name.
+ */
+export const namespaceList: ValueParser<readonly string[]> = (raw) => {
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== ''),
+    ),
+  ];
+  if (names.length === 0) return fail('must list namespace names, separated by commas');
+  const bad = names.filter((n) => n.length > 63 || !dnsLabel.test(n));
+  return bad.length === 0
+    ? ok(names)
+    : fail(
+        `${bad.map((n) => JSON.stringify(n)).join(', ')} is not a namespace name (DNS-1123 label)`,
+      );
+};

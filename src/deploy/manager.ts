@@ -67,8 +67,11 @@ export function operatorConfigComment(): string {
     const spec = CONFIG_SPEC[key];
     if (spec.configMapKey === undefined) continue;
     const restart = isStartupOnly(key) ? ', restart needed' : '';
-    const value = JSON.stringify(String(spec.default));
-    lines.push(`  ${spec.configMapKey}: ${value}  # env ${spec.env}${restart}`);
+    const hint = spec.hint === undefined ? '' : `; ${spec.hint}`;
+    const value = JSON.stringify(
+      Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default),
+    );
+    lines.push(`  ${spec.configMapKey}: ${value}  # env ${spec.env}${restart}${hint}`);
   }
   return lines.map((l) => ` ${l}`).join('\n');
 }

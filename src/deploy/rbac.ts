@@ -8,6 +8,13 @@
 // a unit test checks it). A permission no code uses has no entry: §5.3 also lists kinds of
 // controllers that do not exist yet (FrappeSite, SiteBackup, SiteJob children), which join the
 // role with the code that needs them. Verbs are §5.3's for the resources that are used.
+//
+// The bundle binds the manager role cluster-wide. An operator restricted to some namespaces
+// (`watchNamespaces`) lists and watches only those, so the same ClusterRole may be bound with a
+// RoleBinding in each of them instead (a RoleBinding also authorises `get` of its own Namespace
+// object). Only three grants must then stay cluster-wide: `mariadbs` get/list/watch (the shared
+// MariaDB watch covers every namespace: a site may use one elsewhere) and `tokenreviews` /
+// `subjectaccessreviews` create (cluster-scoped). docs/configuration.md says how.
 import type * as k8s from '@kubernetes/client-node';
 import { KINDS as API_KINDS } from '../api/v1alpha1/index.ts';
 import type { Plain } from '../controllers/shared/k8s.ts';
@@ -182,7 +189,8 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: READ,
     usedBy: [{ file: 'src/runtime/jobs.ts', mentions: "list<PodObject>('v1', 'Pod'" }],
   },
-  // A bench in a terminating namespace releases its finalizer at once.
+  // A bench in a terminating namespace releases its finalizer at once. Only the object's own
+  // namespace is read, which a RoleBinding there also allows (watchNamespaces).
   {
     apiGroup: '',
     resource: 'namespaces',
@@ -208,8 +216,8 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   // The site Ingress.
   siteChild('networking.k8s.io', 'ingresses', 'KINDS.Ingress'),
   // The MariaDB Operator's objects of a site, watched once discovery lists them: a dedicated
-  // MariaDB (shared ones are only read, in any namespace, for their consent annotation), and
-  // the site's Database, User and Grant.
+  // MariaDB (shared ones are only read, in any namespace, for their consent annotation: that
+  // watch is cluster-wide even under watchNamespaces), and the site's Database, User and Grant.
   siteChild('k8s.mariadb.com', 'mariadbs', "kind('MariaDB')"),
   siteChild('k8s.mariadb.com', 'databases', "kind('Database')"),
   siteChild('k8s.mariadb.com', 'users', "kind('User')"),

@@ -203,8 +203,8 @@ export class KubeClient {
   }
 
   /** $KUBECONFIG, else the in-cluster service account, else ~/.kube/config. */
-  static fromDefault(): KubeClient {
-    return KubeClient.fromKubeConfig(KubeConfig.load());
+  static fromDefault(env: Readonly<Record<string, string | undefined>> = process.env): KubeClient {
+    return KubeClient.fromKubeConfig(KubeConfig.load({ env }));
   }
 
   /** Host (host:port) of the API server, as in the `host` label of rest_client_requests_total. */

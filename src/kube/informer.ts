@@ -13,6 +13,11 @@
 //   - Every `resyncMs` (default 10 min) every cached object is re-delivered as update(obj, obj):
 //     controllers repair drift even when nothing told them about it.
 //   - A handler that throws is logged and does not disturb the cache or the other handlers.
+//   - `namespaces: [a, b]` keeps one cache fed by one reflector per namespace (client-go's
+//     informers are per namespace too; controller-runtime's multi-namespace cache merges them
+//     the same way): each relist replaces only its own namespace's objects, and the informer has
+//     synced once every namespace has been listed. An operator restricted to some namespaces
+//     needs list and watch in those namespaces only (RoleBindings), never cluster-wide.
 import type { KubeClient, KubeObject } from './client.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { Reflector, type ReflectorOptions, type ReflectorStore } from './reflector.ts';
@@ -36,6 +41,11 @@ export type IndexFunc<T extends KubeObject> = (obj: Stored<T>) => string[];
 export interface InformerOptions extends ReflectorOptions {
   /** Re-deliver every object as an update this often; 0 disables (default 10 min). */
   resyncMs?: number;
+  /**
+   * List and watch each of these namespaces (one reflector each) instead of `namespace` or
+   * every namespace; empty or absent: `namespace`, else every namespace.
+   */
+  namespaces?: readonly string[];
 }
 
 /** The cache key of an object: "namespace/name", or "name" when cluster-scoped. */
@@ -56,9 +66,11 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   readonly #indexers = new Map<string, IndexFunc<T>>();
   readonly #handlers = new Set<EventHandler<T>>();
-  readonly #reflector: Reflector<T>;
+  readonly #reflectors: Reflector<T>[];
   readonly #resyncMs: number;
   readonly #log: Logger;
+  /** Reflectors (by index) whose first list has not been stored yet. */
+  readonly #unsynced = new Set<number>();
   #synced = false;
   #syncWaiters: (() => void)[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -70,17 +82,46 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
     this.#log = (opts.logger ?? stderrLogger).child({
       informer: `${opts.apiVersion}/${opts.kind}`,
     });
-    this.#reflector = new Reflector(client, this, { ...opts, logger: this.#log });
+    const namespaces = [...new Set(opts.namespaces ?? [])];
+    const log = this.#log;
+    this.#reflectors =
+      namespaces.length === 0
+        ? [new Reflector(client, this, { ...opts, logger: log })]
+        : namespaces.map(
+            (namespace, i) =>
+              new Reflector(
+                client,
+                {
+                  replace: (items) => {
+                    this.#replace(items, i, namespace);
+                  },
+                  apply: (type, obj) => {
+                    this.apply(type, obj);
+                  },
+                },
+                { ...opts, namespace, logger: log.child({ namespace }) },
+              ),
+          );
+    for (let i = 0; i < this.#reflectors.length; i++) this.#unsynced.add(i);
     this.addIndexer(NAMESPACE_INDEX, (obj) => [obj.metadata.namespace]);
   }
 
   /** The reflector feeding this cache (its `relist()` and `resourceVersion`). */
   get reflector(): Reflector<T> {
-    return this.#reflector;
+    const [only, ...more] = this.#reflectors;
+    if (only === undefined || more.length > 0) {
+      throw new Error(`informer ${this.kind} has one reflector per namespace: use reflectors`);
+    }
+    return only;
+  }
+
+  /** The reflectors feeding this cache: one, or one per namespace of `namespaces`. */
+  get reflectors(): readonly Reflector<T>[] {
+    return this.#reflectors;
   }
 
   start(): void {
-    this.#reflector.start();
+    for (const r of this.#reflectors) r.start();
     if (this.#resyncMs > 0) {
       this.#resyncTimer ??= setInterval(() => {
         this.#resync();
@@ -90,10 +131,10 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
 
   async stop(): Promise<void> {
     clearInterval(this.#resyncTimer);
-    await this.#reflector.stop();
+    await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
-  /** True once the first list has been stored. */
+  /** True once the first list (of every namespace) has been stored. */
   hasSynced(): boolean {
     return this.#synced;
   }
@@ -148,8 +189,14 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
 
   // ---- ReflectorStore ----------------------------------------------------------------------
 
-  // The reflector stores objects through toStored(): they are Stored<T> from here on.
+  /** The complete current state (of every namespace this informer lists). */
   replace(items: T[]): void {
+    this.#replace(items, 0, undefined);
+  }
+
+  // The reflector stores objects through toStored(): they are Stored<T> from here on.
+  /** The list of reflector `source`: the current state of `namespace` (undefined: of all). */
+  #replace(items: T[], source: number, namespace: string | undefined): void {
     const seen = new Set<string>();
     for (const obj of items as Stored<T>[]) {
       const key = keyOf(obj);
@@ -159,10 +206,13 @@ export class Informer<T extends KubeObject> implements ReflectorStore<T> {
         this.#store(key, obj, old);
       }
     }
-    for (const [key, old] of this.#items) {
+    const before = namespace === undefined ? [...this.#items.values()] : this.list(namespace);
+    for (const old of before) {
+      const key = keyOf(old);
       if (!seen.has(key)) this.#remove(key, old, old);
     }
-    if (!this.#synced) {
+    this.#unsynced.delete(source);
+    if (!this.#synced && this.#unsynced.size === 0) {
       this.#synced = true;
       for (const resolve of this.#syncWaiters) resolve();
       this.#syncWaiters = [];

@@ -11,8 +11,12 @@
 // `watches` maps any other kind's objects to the keys to reconcile. Each returns its informer
 // for the reconciler to read from. Informers added after `complete` (kinds discovered later,
 // such as an optional CRD) are watched at once.
+//
+// Informers cover the cache's namespaces (every namespace, or the list the operator is
+// restricted to); a watch with `allNamespaces` covers every namespace regardless — it needs list
+// and watch of its kind cluster-wide.
 import type { KubeObject } from '../kube/client.ts';
-import type { Cache } from '../kube/cache.ts';
+import type { Cache, InformerSelector } from '../kube/cache.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { Logger } from '../kube/logger.ts';
 import { Controller, type Reconciler, type Request } from './controller.ts';
@@ -25,15 +29,13 @@ export interface KindRef {
 export interface BuilderOptions extends KindRef {
   /** The controller's name (metrics, logs). */
   name: string;
-  /** Watch the primary kind (and its children) in this namespace only (default: all). */
-  namespace?: string;
   /** Label selector of the children informers (`owns`). */
   ownedSelector?: string;
   logger: Logger;
 }
 
 export interface InformerScope {
-  /** All namespaces even when the controller watches one (e.g. references across namespaces). */
+  /** Every namespace, even when the cache is restricted (e.g. references across namespaces). */
   allNamespaces?: boolean;
   labelSelector?: string;
   /** Cache the objects' metadata only (e.g. Secrets whose values the controller never reads). */
@@ -103,14 +105,9 @@ export class ControllerBuilder<P extends KubeObject> {
     else wiring(this.#controller);
   }
 
-  #scope(scope: InformerScope): {
-    namespace?: string;
-    labelSelector?: string;
-    metadataOnly?: boolean;
-  } {
-    const ns = this.#opts.namespace;
+  #scope(scope: InformerScope): InformerSelector {
     return {
-      ...(ns === undefined || scope.allNamespaces === true ? {} : { namespace: ns }),
+      ...(scope.allNamespaces === true ? { allNamespaces: true } : {}),
       ...(scope.labelSelector === undefined ? {} : { labelSelector: scope.labelSelector }),
       ...(scope.metadataOnly === true ? { metadataOnly: true } : {}),
     };

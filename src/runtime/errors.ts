@@ -36,3 +36,57 @@ export function isNamespaceTerminating(err: unknown): boolean {
   // metav1.StatusCause's type is serialised as `reason`.
   return (details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
 }
+
+/** A field the API server named when it refused an object, and what it said of it. */
+export interface InvalidField {
+  /** The field of the refused object, e.g. `spec.template.spec.affinity`; '' when unnamed. */
+  field: string;
+  message: string;
+}
+
+/** An object the API server refused as invalid: which one, and the fields it named. */
+export interface Refusal {
+  /** `Kind name` (e.g. `Deployment prod-gunicorn`), or the request's path. */
+  object: string;
+  fields: InvalidField[];
+}
+
+/**
+ * The API server's refusal of an object as invalid, or undefined when `err` is not one: a 422
+ * Invalid (its status causes name the fields), or the 500 a server-side apply answers when a
+ * value has the wrong type ("failed to create typed patch object ...: .spec.x: expected map,
+ * got ..."). Retrying either sends the same object and fails the same way.
+ */
+export function refusal(err: unknown): Refusal | undefined {
+  if (!(err instanceof KubeApiError)) return undefined;
+  const request = /^\S+ (\S+): /.exec(err.message)?.[1] ?? '';
+  const path = request.split('/');
+  const fromPath = path.length >= 2 ? `${path.at(-2) ?? ''}/${path.at(-1) ?? ''}` : request;
+  if (err.code === 422) {
+    const details = err.details as
+      { kind?: string; name?: string; causes?: { field?: string; message?: string }[] } | undefined;
+    const fields = (details?.causes ?? []).map((c) => ({
+      field: c.field ?? '',
+      message: c.message ?? '',
+    }));
+    return {
+      object:
+        details?.kind !== undefined && details.name !== undefined
+          ? `${details.kind} ${details.name}`
+          : fromPath,
+      fields: fields.length > 0 ? fields : [{ field: '', message: err.message }],
+    };
+  }
+  if (err.code === 500 && err.message.includes('failed to create typed patch object')) {
+    const m = /\s\.?((?:spec|metadata)\.[^\s:]+): (.*)$/s.exec(err.message);
+    return {
+      object: fromPath,
+      fields: [
+        m === null
+          ? { field: '', message: err.message }
+          : { field: m[1] ?? '', message: m[2] ?? '' },
+      ],
+    };
+  }
+  return undefined;
+}

@@ -222,8 +222,11 @@ export class JobRunner {
   readonly #jobs: Informer<JobObject>;
   /** Job uid → its report (a finished Job's outcome never changes). */
   readonly #reports = new Map<string, Report<unknown>>();
-  /** namespace/name → the attempt the next Job of that name is (between delete and create). */
-  readonly #nextAttempt = new Map<string, number>();
+  /**
+   * namespace/name → the attempt the next Job of that name is, and its owner's uid (between the
+   * delete of a failed Job and the create of the next; `forgetOwner` drops it if the owner goes).
+   */
+  readonly #nextAttempt = new Map<string, { attempt: number; owner: string }>();
   readonly #now: () => number;
 
   constructor(client: KubeClient, jobs: Informer<JobObject>, now: () => number = Date.now) {
@@ -257,7 +260,7 @@ export class JobRunner {
     const current = await this.phase(req);
     const key = `${req.job.metadata.namespace ?? ''}/${req.job.metadata.name ?? ''}`;
     if (current.phase === 'Absent') {
-      const attempt = this.#nextAttempt.get(key) ?? 1;
+      const attempt = this.#nextAttempt.get(key)?.attempt ?? 1;
       const job = await applyObject(this.#client, desiredJob(req, attempt));
       this.#nextAttempt.delete(key);
       log.info({ job: job.metadata.name, attempt }, 'created Job');
@@ -272,11 +275,18 @@ export class JobRunner {
       if (due > 0) return { ...current, retryInMs: due };
       const attempt = attemptOf(current.job) + 1;
       log.info({ job: current.job.metadata.name, attempt }, 'retrying the failed Job');
-      this.#nextAttempt.set(key, attempt);
+      this.#nextAttempt.set(key, { attempt, owner: req.owner.metadata.uid ?? '' });
       await this.#deleteJob(current.job);
       return { ...current, retryInMs: 0 };
     }
     return current;
+  }
+
+  /** Forget what is remembered for the Jobs of the owner with `uid` (it was deleted). */
+  forgetOwner(uid: string): void {
+    for (const [key, next] of this.#nextAttempt) {
+      if (next.owner === uid) this.#nextAttempt.delete(key);
+    }
   }
 
   async #deleteJob(job: JobObject): Promise<void> {

@@ -50,6 +50,11 @@ export interface ManagerOptions {
   client: KubeClient;
   /** The operator's own namespace: its Lease. */
   namespace: string;
+  /**
+   * Restrict the cache (and so every controller) to these namespaces; empty or absent: every
+   * namespace. Informers that ask for one namespace, or for all, are unaffected.
+   */
+  namespaces?: readonly string[];
   /** false: `--leader-elect=false`, this process reconciles unconditionally. */
   leaderElection: LeaderElectionConfig | false;
   /** undefined: the server is disabled (`0`). */
@@ -98,7 +103,10 @@ export class Manager {
     this.client = opts.client;
     this.namespace = opts.namespace;
     this.logger = opts.logger;
-    this.cache = new Cache(opts.client, { logger: opts.logger });
+    this.cache = new Cache(opts.client, {
+      logger: opts.logger,
+      ...(opts.namespaces === undefined ? {} : { namespaces: opts.namespaces }),
+    });
     this.events = new EventRecorder(opts.client, { logger: opts.logger });
 
     if (opts.leaderElection === false) {

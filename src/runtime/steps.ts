@@ -11,7 +11,9 @@
 //   - Stop{reason, message}: a terminal problem that no retry fixes; stop until the object or
 //     what it depends on changes.
 //   - A thrown error is transient: the walk stops there, the step's condition says what failed,
-//     and the caller rethrows it so the controller retries with backoff.
+//     and the caller rethrows it so the controller retries with backoff — unless the caller's
+//     `terminal` judges it one no retry fixes (the API server refusing a child as invalid): then
+//     it is the step's Stop.
 //
 // The walk stops at the first step that is not Done. A step not reached keeps its previous
 // condition (nothing new is known about it), or says it waits for the blocking step. Ready is a
@@ -115,12 +117,14 @@ export const errorReason = (step: string): string => `${capitalise(step)}Error`;
 /**
  * Run `table` in order against `state`, stopping at the first step that is not Done. `abort`
  * tells errors that end the walk without being a failure of the step (e.g. the namespace is
- * terminating): they propagate to the caller untouched.
+ * terminating): they propagate to the caller untouched. `terminal` turns an error no retry can
+ * fix (a spec the API server refuses to build) into the step's Stop: a condition, no retry.
  */
 export async function walkSteps<S>(
   table: readonly Step<S>[],
   state: S,
   abort: (err: unknown) => boolean = () => false,
+  terminal: (err: unknown) => Stop | undefined = () => undefined,
 ): Promise<Walk> {
   const reports: StepReport[] = [];
   let blocker: StepReport | undefined;
@@ -146,9 +150,14 @@ export async function walkSteps<S>(
       if (outcome.kind !== 'Done') blocker = report;
     } catch (err) {
       if (abort(err)) throw err;
-      report = { step, condition, error: err };
+      const stopped = terminal(err);
+      if (stopped === undefined) {
+        report = { step, condition, error: err };
+        error = { step, error: err };
+      } else {
+        report = { step, condition, outcome: stopped };
+      }
       blocker = report;
-      error = { step, error: err };
     }
     reports.push(report);
   }

@@ -25,6 +25,32 @@ export { API_VERSION, GROUP, VERSION } from './names.ts';
 /** Every kind is in this category: `kubectl get frappe` lists all four. */
 export const CATEGORY = 'frappe';
 
+/** `jan` → `[jJ][aA][nN]`: a case-insensitive name for RE2 and JavaScript alike. */
+const anyCase = (name: string): string => name.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+
+/**
+ * A CronJob schedule as Kubernetes parses it (robfig/cron's standard parser): one of the
+ * descriptors, or five fields — minute 0–59, hour 0–23, day of month 1–31, month 1–12 or
+ * JAN–DEC, day of week 0–6 or SUN–SAT (names in any case) — each a list of `*`, `?`, a value or a
+ * range `a-b`, optionally with a step `/n` (n ≥ 1). A value out of its field's range (minute 61)
+ * is refused at admission with K2's message, not by the CronJob the backup controller would make.
+ */
+function cronPattern(): string {
+  const names = (list: string) => list.split(' ').map(anyCase).join('|');
+  const field = (value: string) => {
+    const item = `(\\*|\\?|(${value})(-(${value}))?)(/[1-9][0-9]*)?`;
+    return `${item}(,${item})*`;
+  };
+  const fields = [
+    '[0-5]?[0-9]',
+    '[01]?[0-9]|2[0-3]',
+    '0?[1-9]|[12][0-9]|3[01]',
+    `0?[1-9]|1[0-2]|${names('jan feb mar apr may jun jul aug sep oct nov dec')}`,
+    `0?[0-6]|${names('sun mon tue wed thu fri sat')}`,
+  ].map((v) => `(${field(v)})`);
+  return `^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|${fields.join('[ \\t]+')})$`;
+}
+
 /** The regular expressions of API.md §6 (RE2 and JavaScript compatible). */
 export const PATTERNS = {
   DNS_LABEL: String.raw`^[a-z]([-a-z0-9]*[a-z0-9])?$`,
@@ -32,11 +58,13 @@ export const PATTERNS = {
   DNS_SUFFIX: String.raw`^\.?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$`,
   DNS_SUBDOMAIN: String.raw`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`,
   APP_NAME: String.raw`^[a-z][a-z0-9_]{0,63}$`,
-  APPS_JSON: String.raw`^\s*\[\s*("[a-z][a-z0-9_]*(@[^"\\\s]+)?"\s*(,\s*"[a-z][a-z0-9_]*(@[^"\\\s]+)?"\s*)*)?\]\s*$`,
+  // Every string it accepts is valid JSON: JSON's own whitespace only (RE2's \s has \f, which
+  // JSON.parse refuses) and no control character inside a version string.
+  APPS_JSON: String.raw`^[ \t\n\r]*\[[ \t\n\r]*("[a-z][a-z0-9_]*(@[^"\\\x00-\x20]+)?"[ \t\n\r]*(,[ \t\n\r]*"[a-z][a-z0-9_]*(@[^"\\\x00-\x20]+)?"[ \t\n\r]*)*)?\][ \t\n\r]*$`,
   VERSION: String.raw`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`,
   IMAGE_REPO: String.raw`^([A-Za-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`,
   IMAGE_TAG: String.raw`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`,
-  CRON: String.raw`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?/,-]+(\s+[0-9A-Za-z*?/,-]+){4})$`,
+  CRON: cronPattern(),
   S3_URL: String.raw`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$`,
   S3_OBJECT: String.raw`^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S*[^/\s]$`,
   BUCKET: String.raw`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`,

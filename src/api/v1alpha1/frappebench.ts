@@ -1069,7 +1069,16 @@ export const FrappeBenchStatus = Type.Object(
       Type.String({ description: 'Resolved image the serving pods should run.' }),
     ),
     initializedImage: Type.Optional(
-      Type.String({ description: 'Image of the last successful bench-init Job.' }),
+      Type.String({
+        description:
+          'Image of the last successful bench-init Job: the image the serving Deployments run.',
+      }),
+    ),
+    initializedInputsHash: Type.Optional(
+      Type.String({
+        description:
+          'Hash of the inputs (image, apps, Redis, commonSiteConfig) of the last successful bench-init: it does not run again for them, even once its Job is gone.',
+      }),
     ),
     benchId: Type.Optional(
       Type.String({

@@ -23,8 +23,8 @@ export interface DeploymentState {
 /** What a successful bench-init ran for. */
 export interface InitRecord {
   image: string;
-  /** `vyogo.tech/inputs-hash` of the Job. */
-  inputsHash: string;
+  /** `vyogo.tech/inputs-hash` of the Job; undefined when not recorded (an older status). */
+  inputsHash: string | undefined;
 }
 
 /**
@@ -40,7 +40,10 @@ export interface BenchContext {
   kedaAvailable: boolean;
   /** Existing Deployments by component; absent: not created yet. */
   deployments: Partial<Record<DeploymentComponent, DeploymentState>>;
-  /** The last successful bench-init as the sites PVC records it. */
+  /**
+   * The last successful bench-init as the bench's status records it (`initializedImage`,
+   * `initializedInputsHash`): written by the operator only, never by the bench's users.
+   */
   initRecord: InitRecord | undefined;
   /** The bench-init Job in the cache, if any. */
   initJob: JobObject | undefined;

@@ -50,16 +50,7 @@ function redisSecretOfBench(bench: FrappeBench): string[] {
   return name === undefined ? [] : [`${ns}/${name}`];
 }
 
-export interface BenchControllerOptions {
-  /** Reconcile the benches of this namespace only (default: all namespaces). */
-  namespace?: string;
-}
-
-export function setupBenchController(
-  manager: Manager,
-  config: OperatorConfigHolder,
-  opts: BenchControllerOptions = {},
-): Controller {
+export function setupBenchController(manager: Manager, config: OperatorConfigHolder): Controller {
   const { client, cache, events, logger } = manager;
   const b = new ControllerBuilder<FrappeBench>(cache, {
     name: CONTROLLER_NAME,
@@ -67,7 +58,6 @@ export function setupBenchController(
     kind: KIND.FrappeBench,
     ownedSelector: MANAGED_SELECTOR,
     logger,
-    ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
   });
   b.primary.addIndexer(REDIS_SECRET_INDEX, redisSecretOfBench);
   const benchesOfSecret = (secret: Secret): Request[] =>
@@ -101,11 +91,18 @@ export function setupBenchController(
   indexSitesByBench(informers.sites);
 
   let keda: KedaInformers | undefined;
+  const jobs = new JobRunner(client, informers.jobs);
+  // What is remembered per bench goes with it.
+  informers.benches.addEventHandler({
+    delete: (bench) => {
+      jobs.forgetOwner(bench.metadata.uid);
+    },
+  });
   const reconciler = new BenchReconciler({
     client,
     informers,
     events,
-    jobs: new JobRunner(client, informers.jobs),
+    jobs,
     defaults: () => operatorDefaults(config, client),
     keda: () =>
       // Created only once discovery lists KEDA: an informer on a missing kind never syncs.

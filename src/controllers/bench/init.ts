@@ -25,6 +25,7 @@ import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import type { EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
+import { InvalidSpecError } from '../shared/invalid-spec.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type ConfigMap, type Job } from '../shared/objects.ts';
 import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
@@ -44,12 +45,27 @@ export interface RequiredApp {
   version?: string;
 }
 
+/** The app names of `appsJSON`; an InvalidSpecError when it is not a JSON array of strings. */
+function legacyApps(appsJSON: string | undefined): string[] {
+  if (appsJSON === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(appsJSON);
+  } catch (e) {
+    // Admission checks the form (API.md §6 B6); an object stored before that rule may not parse.
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new InvalidSpecError('spec.appsJSON', `is not JSON (${e.message})`, { cause: e });
+  }
+  if (!Array.isArray(parsed) || parsed.some((a) => typeof a !== 'string')) {
+    throw new InvalidSpecError('spec.appsJSON', 'is not a JSON array of app names');
+  }
+  return parsed as string[];
+}
+
 /** `apps` merged with the legacy `appsJSON` ("app" or "app@version"); `apps` wins. */
 export function requiredApps(spec: FrappeBench['spec']): RequiredApp[] {
   const byName = new Map<string, RequiredApp>();
-  const legacy = spec.appsJSON === undefined ? [] : (JSON.parse(spec.appsJSON) as unknown);
-  for (const entry of Array.isArray(legacy) ? legacy : []) {
-    if (typeof entry !== 'string') continue;
+  for (const entry of legacyApps(spec.appsJSON)) {
     const at = entry.indexOf('@');
     const app =
       at < 0 ? { name: entry } : { name: entry.slice(0, at), version: entry.slice(at + 1) };

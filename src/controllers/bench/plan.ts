@@ -3,7 +3,6 @@
 // image, security contexts and pod settings, per-component resources, Redis, apps, the
 // bench-init config and the scaling plans. Builders read the plan and never derive a setting
 // again, so each rule (a default, a precedence) lives in exactly one place.
-import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
 import { FrappeBenchDefaults } from '../../api/v1alpha1/defaulting.ts';
 import type { Stored } from '../../kube/informer.ts';
@@ -29,6 +28,7 @@ import { inputsHash, jobPhase } from '../../runtime/jobs.ts';
 import { commonSiteConfig, initInputs, requiredApps, type RequiredApp } from './init.ts';
 import { redisPlan, type RedisPlan } from './redis.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
+import { InvalidSpecError } from '../shared/invalid-spec.ts';
 
 export interface BenchPlan {
   /** The bench with its schema defaults applied: owner of every child. */
@@ -45,7 +45,7 @@ export interface BenchPlan {
   initHash: string;
   /**
    * The last successful bench-init — the cached Job when it succeeded for the current inputs,
-   * else the PVC's record; the Deployments run its image.
+   * else the bench's status; the Deployments run its image.
    */
   initialized: InitRecord | undefined;
   /** Discovery lists KEDA's ScaledObject. */
@@ -122,9 +122,40 @@ export function benchPodSettings(
   };
 }
 
-/** Resolve `bench` (defaults applied) and the gathered context into the plan. */
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The free-form parts of `podConfig` the builders take apart themselves (the rest goes to the
+ * API server as written, which judges it): an InvalidSpecError when their shape is wrong.
+ */
+function checkPodConfig(spec: FrappeBench['spec']): void {
+  const affinity: unknown = spec.podConfig?.affinity;
+  if (affinity === undefined) return;
+  const field = 'spec.podConfig.affinity';
+  if (!isRecord(affinity))
+    throw new InvalidSpecError(field, 'must be an object (core/v1 Affinity)');
+  const podAffinity = affinity.podAffinity;
+  if (podAffinity === undefined) return;
+  if (!isRecord(podAffinity)) {
+    throw new InvalidSpecError(field, 'has a podAffinity that is not an object');
+  }
+  const required = podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required !== undefined && !Array.isArray(required)) {
+    throw new InvalidSpecError(
+      field,
+      'has a podAffinity.requiredDuringSchedulingIgnoredDuringExecution that is not a list of terms',
+    );
+  }
+}
+
+/**
+ * Resolve `bench` (defaults applied) and the gathered context into the plan. Throws an
+ * InvalidSpecError for a spec the schema admitted but no child can be built from.
+ */
 export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): BenchPlan {
   const spec = bench.spec;
+  checkPodConfig(spec);
   const { name, namespace } = bench.metadata;
   const benchId = `${namespace}-${name}`;
   const resolvedRedis = redisPlan(spec, name, namespace, ctx.defaults);
@@ -144,10 +175,12 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
   const apps = requiredApps(spec);
   const config = commonSiteConfig(spec, redis, benchId);
   const initHash = inputsHash(initInputs({ image, apps, commonSiteConfig: config, redis }), bench);
-  const job = ctx.initJob;
+  // A bench-init that succeeded for the current inputs ran for the image they name (the hash
+  // covers it): the image is never read back from the Job, whose annotations the namespace's
+  // users may edit.
   const initialized =
-    jobPhase(job, initHash, undefined).phase === 'Succeeded'
-      ? { image: job?.metadata.annotations?.[IMAGE_ANNOTATION] ?? image, inputsHash: initHash }
+    jobPhase(ctx.initJob, initHash, undefined).phase === 'Succeeded'
+      ? { image, inputsHash: initHash }
       : ctx.initRecord;
   return {
     bench,

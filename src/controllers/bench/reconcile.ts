@@ -3,14 +3,15 @@
 // the step table below — storage → redis → init → components → autoscaling — walked by the
 // runtime's step runner, each step applying its children with server-side apply, pruning the
 // ones no longer wanted and judging what it made (status.ts). The status is written only when it
-// changed, with events for its transitions. bench-init runs on the Job runner.
+// changed, with events for its transitions. bench-init runs on the Job runner. A spec that cannot
+// be built (shared/invalid-spec.ts) is status and a Warning event, never a retry loop.
 //
 // Deletion (finalizer `vyogo.tech/bench-finalizer`) waits while a FrappeSite of its namespace
 // runs on the bench (a cross-namespace benchRef never counts); then the children go by garbage
-// collection and the sites PVC follows `storageRetentionPolicy`. In a terminating namespace the finalizer is released at once.
-import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
+// collection and the sites PVC follows `storageRetentionPolicy` (deleted only when it carries
+// the operator's labels: a foreign claim of that name is never ours to delete). In a terminating namespace the finalizer is released at once.
 import { createHash, randomBytes } from 'node:crypto';
-import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeBenchStatus, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
@@ -54,8 +55,9 @@ import {
   type RedisPasswordState,
 } from './context.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
+import { InvalidSpecError, invalidSpecOutcome } from '../shared/invalid-spec.ts';
 import { initJobName, type InitApps } from './init.ts';
-import { benchChild, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
+import { benchChild, benchLabels, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
 import {
   redisAuthSecret,
   redisName,
@@ -68,6 +70,7 @@ import {
   benchStatus,
   componentsOutcome,
   initOutcome,
+  invalidSpecStatus,
   redisOutcome,
   storageOutcome,
   terminatingStatus,
@@ -75,7 +78,6 @@ import {
   type InitState,
   type Observed,
 } from './status.ts';
-import { initRecord } from './storage.ts';
 
 export const BENCH_FINALIZER = 'vyogo.tech/bench-finalizer';
 
@@ -218,11 +220,24 @@ export class BenchReconciler {
     if (cached.metadata.deletionTimestamp !== undefined) return this.#delete(cached, rc.logger);
     const bench = await ensureFinalizer(this.#deps.client, cached, BENCH_FINALIZER);
     const defaulted = withDefaults(bench);
-    const plan = resolveBench(defaulted, await this.#context(defaulted));
-    const run = new BenchReconcile(this.#deps, plan, rc.logger);
+    let run: BenchReconcile;
+    try {
+      run = new BenchReconcile(
+        this.#deps,
+        resolveBench(defaulted, await this.#context(defaulted)),
+        rc.logger,
+      );
+    } catch (err) {
+      if (!(err instanceof InvalidSpecError)) throw err;
+      await this.#writeStatus(bench, invalidSpecStatus(bench, err.reason, err.message), rc);
+      // Terminal: logged and counted, not retried until the bench changes.
+      throw err;
+    }
     let walk: Walk;
     try {
-      walk = await walkSteps(BENCH_STEPS, run, isNamespaceTerminating);
+      walk = await walkSteps(BENCH_STEPS, run, isNamespaceTerminating, (err) =>
+        invalidSpecOutcome(err),
+      );
     } catch (err) {
       // Only a terminating namespace ends the walk so: the namespace controller deletes the
       // bench next, and nothing here can be created now.
@@ -232,16 +247,23 @@ export class BenchReconciler {
     if (walk.error !== undefined) {
       rc.logger.warn({ err: walk.error.error, step: walk.error.step }, 'reconcile step failed');
     }
-    const status = benchStatus(bench, walk, run.observe());
-    if (!jsonEqual(bench.status, status)) {
-      await updateStatus(this.#deps.client, bench, status);
-      for (const e of transitions(bench.status, status)) {
-        rc.logger.info({ reason: e.reason }, e.note);
-        await this.#deps.events.record(bench, e);
-      }
-    }
+    await this.#writeStatus(bench, benchStatus(bench, walk, run.observe()), rc);
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
+  }
+
+  /** Write `status` when it differs from the bench's, with events for its transitions. */
+  async #writeStatus(
+    bench: Stored<FrappeBench>,
+    status: FrappeBenchStatus,
+    rc: ReconcileContext,
+  ): Promise<void> {
+    if (jsonEqual(bench.status, status)) return;
+    await updateStatus(this.#deps.client, bench, status);
+    for (const e of transitions(bench.status, status)) {
+      rc.logger.info({ reason: e.reason }, e.note);
+      await this.#deps.events.record(bench, e);
+    }
   }
 
   /** What the builders need besides the bench: defaults, discovery, the Deployments' state. */
@@ -265,12 +287,15 @@ export class BenchReconciler {
         versionLabel: d.spec.template.metadata?.labels?.['app.kubernetes.io/version'],
       };
     }
-    const claim = informers.claims.get(ns, sitesClaimName(bench.metadata.name));
+    const recorded = bench.status?.initializedImage;
     return {
       defaults,
       kedaAvailable,
       deployments,
-      initRecord: initRecord(claim),
+      initRecord:
+        recorded === undefined
+          ? undefined
+          : { image: recorded, inputsHash: bench.status?.initializedInputsHash },
       initJob: informers.jobs.get(ns, initJobName(bench.metadata)),
       ...(redisPassword === undefined ? {} : { redisPassword }),
     };
@@ -322,19 +347,51 @@ export class BenchReconciler {
         log.info({ sites: sites.length }, 'deletion waits for the sites on this bench');
         return undefined;
       }
-      if (bench.spec.storageRetentionPolicy === 'Delete') {
-        await client.delete(
-          KINDS.PersistentVolumeClaim.apiVersion,
-          KINDS.PersistentVolumeClaim.kind,
-          namespace,
-          sitesClaimName(name),
-        );
-        log.info({}, 'deleted the sites PVC (storageRetentionPolicy Delete)');
-      }
+      if (bench.spec.storageRetentionPolicy === 'Delete') await this.#deleteClaim(bench, log);
     }
     await removeFinalizer(client, bench, BENCH_FINALIZER);
     return undefined;
   }
+
+  /**
+   * Delete the sites PVC under `storageRetentionPolicy: Delete` — only when it is ours: it carries
+   * every label the operator gives it (a claim of that name made by someone else, or relabelled,
+   * is kept, and a Warning event says so). The uid precondition keeps a claim re-created
+   * meanwhile.
+   */
+  async #deleteClaim(bench: FrappeBench, log: Logger): Promise<void> {
+    const { namespace = '', name = '' } = bench.metadata;
+    const claimName = sitesClaimName(name);
+    const { apiVersion, kind } = KINDS.PersistentVolumeClaim;
+    // The cache holds only claims with the managed-by label; any other is looked up.
+    const claim =
+      this.#deps.informers.claims.get(namespace, claimName) ??
+      (await this.#deps.client.get<PersistentVolumeClaim>(apiVersion, kind, namespace, claimName));
+    if (claim === undefined) return;
+    if (!isSitesClaimOf(claim, name)) {
+      const note = `PersistentVolumeClaim ${claimName} lacks the operator's labels of bench ${name}: it is not the bench's sites volume and is kept despite storageRetentionPolicy Delete`;
+      log.warn({ claim: claimName }, note);
+      await this.#deps.events.record(bench, {
+        type: 'Warning',
+        reason: 'ForeignVolumeKept',
+        action: 'Delete',
+        note,
+      });
+      return;
+    }
+    await this.#deps.client.delete(apiVersion, kind, namespace, claimName, {
+      preconditions: { uid: claim.metadata.uid ?? '' },
+    });
+    log.info({}, 'deleted the sites PVC (storageRetentionPolicy Delete)');
+  }
+}
+
+/** Whether `claim` carries every label the operator puts on bench `bench`'s sites claim. */
+export function isSitesClaimOf(claim: PersistentVolumeClaim, bench: string): boolean {
+  const labels = claim.metadata.labels ?? {};
+  return Object.entries(benchLabels({ name: bench }, 'bench-init')).every(
+    ([k, v]) => labels[k] === v,
+  );
 }
 
 /** One reconcile of one bench: the plan, the steps of the table, and what they observed. */
@@ -449,22 +506,23 @@ class BenchReconcile implements BenchSteps {
     await this.#prune(configMaps, [this.#want.initConfig]);
     const runner = this.#deps.jobs;
     const hash = plan.initHash;
-    // The Job is deleted a day after it finished; the PVC's record says it ran for these inputs.
+    // The Job is deleted a day after it finished; the status's record says it ran for these
+    // inputs.
     if (plan.initialized?.inputsHash === hash && (await runner.phase(req)).phase === 'Absent') {
       this.#init = { phase: 'Succeeded', image: plan.initialized.image };
       return initOutcome(this.#init, plan.initialized.image);
     }
     const phase = await runner.run(req, this.#log);
-    const image = phase.phase === 'Absent' ? plan.image : jobImage(phase.job, plan.image);
+    // Succeeded and Failed are for the current inputs, so for the image they name.
+    const image = plan.image;
     this.#init =
       phase.phase === 'Succeeded'
         ? { phase: 'Succeeded', image }
         : phase.phase === 'Failed'
           ? { phase: 'Failed', image, reason: phase.reason, message: phase.message }
-          : { phase: 'Running', image: plan.image };
+          : { phase: 'Running', image };
     if (phase.phase === 'Succeeded') {
-      const previous = this.#deps.informers.claims.get(this.#ns, sitesClaimName(plan.name));
-      if (initRecord(previous)?.inputsHash !== hash || this.#apps === undefined) {
+      if (plan.bench.status?.initializedInputsHash !== hash || this.#apps === undefined) {
         // Unknown rather than the previous image's apps when the report is unreadable.
         this.#apps = phase.report.ok ? (phase.report.value satisfies InitApps) : undefined;
       }
@@ -545,6 +603,7 @@ class BenchReconcile implements BenchSteps {
       init: this.#init,
       image: plan.image,
       initializedImage: plan.initialized?.image,
+      initializedInputsHash: plan.initialized?.inputsHash,
       deployments: this.#deployments(),
       scaling: plan.scaling,
       requiredApps: plan.apps,
@@ -554,9 +613,6 @@ class BenchReconcile implements BenchSteps {
     };
   }
 }
-
-const jobImage = (job: JobObject, fallback: string): string =>
-  job.metadata.annotations?.[IMAGE_ANNOTATION] ?? fallback;
 
 /** Names of the bench's Redis Services: the redis step prunes them, the components step not. */
 const redisServiceNames = (plan: BenchPlan): Set<string> =>

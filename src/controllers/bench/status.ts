@@ -29,6 +29,7 @@ import {
   type StepOutcome,
   type Walk,
 } from '../../runtime/steps.ts';
+import { isInvalidSpecReason } from '../shared/invalid-spec.ts';
 import type { Deployment, PersistentVolumeClaim, StatefulSet } from '../shared/objects.ts';
 import type { ScalingPlan } from './autoscaling.ts';
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
@@ -46,6 +47,8 @@ export interface Observed {
   /** The image serving pods should run, and the one bench-init last succeeded for. */
   image: string;
   initializedImage: string | undefined;
+  /** The inputs hash of the last successful bench-init (undefined: not recorded). */
+  initializedInputsHash?: string | undefined;
   deployments: Partial<Record<DeploymentComponent, Deployment>>;
   scaling: Record<DeploymentComponent, ScalingPlan>;
   requiredApps: RequiredApp[];
@@ -271,38 +274,48 @@ export function benchStatus(
   const ready = notReady === undefined;
   summary.push(notReady ?? ok('Ready', 'Ready', `the bench serves ${o.image}`));
 
+  const blocked =
+    walk.blocker !== undefined && 'outcome' in walk.blocker ? walk.blocker : undefined;
+  const invalid =
+    blocked?.outcome.kind === 'Stop' && isInvalidSpecReason(blocked.outcome.reason)
+      ? { step: blocked.step, ...blocked.outcome }
+      : undefined;
   const initFailed = o.init.phase === 'Failed';
   const rollingOut = DEPLOYMENT_COMPONENTS.filter(
     (c) => !deploymentRolledOut(o.deployments[c]) || !runsImage(o.deployments[c], o.image),
   );
-  const progressing = initFailed
-    ? notOk(
-        'Progressing',
-        'InitFailed',
-        'stopped: bench-init failed for the new inputs; the Deployments keep their image',
-      )
-    : o.init.phase === 'Running'
-      ? ok('Progressing', 'InitRunning', `bench-init is running for ${o.init.image}`)
-      : rollingOut.length > 0
-        ? ok('Progressing', 'RollingOut', `rolling out ${o.image}: ${rollingOut.join(', ')}`)
-        : notOk('Progressing', 'Complete', `every component runs ${o.image}`);
+  const progressing = invalid
+    ? notOk('Progressing', invalid.reason, `stopped at step ${invalid.step}: ${invalid.message}`)
+    : initFailed
+      ? notOk(
+          'Progressing',
+          'InitFailed',
+          'stopped: bench-init failed for the new inputs; the Deployments keep their image',
+        )
+      : o.init.phase === 'Running'
+        ? ok('Progressing', 'InitRunning', `bench-init is running for ${o.init.image}`)
+        : rollingOut.length > 0
+          ? ok('Progressing', 'RollingOut', `rolling out ${o.image}: ${rollingOut.join(', ')}`)
+          : notOk('Progressing', 'Complete', `every component runs ${o.image}`);
   summary.push(progressing);
 
   const init = outcomeOf(walk, 'Initialized');
   const autoscaling = outcomeOf(walk, 'AutoscalingReady');
   const failed = walk.error;
   summary.push(
-    initFailed && init !== undefined
-      ? ok('Degraded', 'InitFailed', init.message)
-      : autoscaling?.reason === 'ProviderNotInstalled'
-        ? ok('Degraded', 'ProviderNotInstalled', autoscaling.message)
-        : failed !== undefined
-          ? ok(
-              'Degraded',
-              errorReason(failed.step),
-              `step ${failed.step} failed: ${errorMessage(failed.error)}`,
-            )
-          : notOk('Degraded', 'AsExpected', 'nothing is degraded'),
+    invalid !== undefined
+      ? ok('Degraded', invalid.reason, invalid.message)
+      : initFailed && init !== undefined
+        ? ok('Degraded', 'InitFailed', init.message)
+        : autoscaling?.reason === 'ProviderNotInstalled'
+          ? ok('Degraded', 'ProviderNotInstalled', autoscaling.message)
+          : failed !== undefined
+            ? ok(
+                'Degraded',
+                errorReason(failed.step),
+                `step ${failed.step} failed: ${errorMessage(failed.error)}`,
+              )
+            : notOk('Degraded', 'AsExpected', 'nothing is degraded'),
   );
 
   let conditions = stepConditions(bench.status?.conditions, walk, generation, now);
@@ -329,10 +342,41 @@ export function benchStatus(
     conditions,
     image: o.image,
     ...(o.initializedImage === undefined ? {} : { initializedImage: o.initializedImage }),
+    ...(o.initializedInputsHash === undefined
+      ? {}
+      : { initializedInputsHash: o.initializedInputsHash }),
     benchId: o.benchId,
     ...(o.apps === undefined ? {} : { apps: o.apps, installedApps: o.apps.map((a) => a.name) }),
     siteCount: o.siteCount,
     componentScaling: componentScaling(o),
+  };
+}
+
+/**
+ * The status of a bench whose spec cannot be built at all (the plan refused it): the last status
+ * with Ready=False, Degraded=True and Progressing=False, each naming the field.
+ */
+export function invalidSpecStatus(
+  bench: FrappeBench,
+  reason: string,
+  message: string,
+  now: Date = new Date(),
+): FrappeBenchStatus {
+  const observedGeneration = bench.metadata.generation ?? 0;
+  const note = `${message}: fix the spec`;
+  let conditions = bench.status?.conditions;
+  for (const c of [
+    notOk('Ready', reason, note),
+    notOk('Progressing', reason, `stopped: ${note}`),
+    ok('Degraded', reason, note),
+  ]) {
+    conditions = setCondition(conditions, { ...c, observedGeneration }, now);
+  }
+  return {
+    ...bench.status,
+    phase: bench.status?.phase ?? 'Pending',
+    observedGeneration,
+    conditions,
   };
 }
 
@@ -391,7 +435,7 @@ function eventFor(c: Condition): EventInput | undefined {
     case 'Terminating':
       return c.reason === 'DependentSitesExist' ? event('Warning', c.reason, 'Delete') : undefined;
     case 'Degraded':
-      return c.status === 'True' && c.reason.endsWith('Error')
+      return c.status === 'True' && (c.reason.endsWith('Error') || isInvalidSpecReason(c.reason))
         ? event('Warning', c.reason, 'Reconcile')
         : undefined;
     default:

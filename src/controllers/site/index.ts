@@ -73,16 +73,7 @@ export function siteConcurrency(configured: number, benches: readonly FrappeBenc
   return Math.max(1, configured, ...benches.map((b) => b.spec.siteReconcileConcurrency ?? 0));
 }
 
-export interface SiteControllerOptions {
-  /** Reconcile the sites of this namespace only (default: all namespaces). */
-  namespace?: string;
-}
-
-export function setupSiteController(
-  manager: Manager,
-  config: OperatorConfigHolder,
-  opts: SiteControllerOptions = {},
-): Controller {
+export function setupSiteController(manager: Manager, config: OperatorConfigHolder): Controller {
   const { client, cache, events, logger } = manager;
   const b = new ControllerBuilder<FrappeSite>(cache, {
     name: CONTROLLER_NAME,
@@ -90,7 +81,6 @@ export function setupSiteController(
     kind: KIND.FrappeSite,
     ownedSelector: MANAGED_SELECTOR,
     logger,
-    ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
   });
   const sites = b.primary;
   indexSitesByBench(sites);
@@ -117,13 +107,26 @@ export function setupSiteController(
 
   let mariadb: MariaDBInformers | undefined;
   const kind = (k: string) => ({ apiVersion: MARIADB_API_VERSION, kind: k });
+  const jobs = new JobRunner(client, informers.jobs);
+  const migrations = new MigrationSlots();
+  // What is remembered per object goes with the object.
+  sites.addEventHandler({
+    delete: (site) => {
+      jobs.forgetOwner(site.metadata.uid);
+    },
+  });
+  benches.addEventHandler({
+    delete: (bench) => {
+      migrations.forget(`${bench.metadata.namespace}/${bench.metadata.name}`);
+    },
+  });
   const reconciler = new SiteReconciler({
     client,
     informers,
     events,
-    jobs: new JobRunner(client, informers.jobs),
+    jobs,
     secretKeys: new SecretKeys(client, informers.secrets),
-    migrations: new MigrationSlots(),
+    migrations,
     defaults: () => operatorDefaults(config, client),
     mariadb: () =>
       // Created only once discovery lists the MariaDB Operator: an informer on a missing kind

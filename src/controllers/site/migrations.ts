@@ -2,6 +2,7 @@
 // running ones are in the Job cache; a Job this process has just created may not be there yet,
 // so a claim stands for it until the cache shows it (or a minute has passed). The check and the
 // claim happen in one synchronous call: concurrent site reconciles never both take the last slot.
+// A bench's claims go with the bench (`forget`, on its deletion).
 const CLAIM_TTL_MS = 60_000;
 
 export class MigrationSlots {
@@ -33,6 +34,16 @@ export class MigrationSlots {
     claims.set(job, now);
     this.#store(bench, claims);
     return true;
+  }
+
+  /** Drop the claims of `bench` (namespace/name), e.g. when it is deleted. */
+  forget(bench: string): void {
+    this.#claims.delete(bench);
+  }
+
+  /** How many benches have claims outstanding. */
+  get benches(): number {
+    return this.#claims.size;
   }
 
   #store(bench: string, claims: Map<string, number>): void {

@@ -16,16 +16,7 @@ import { FINAL_PHASES, SiteJobReconciler, SITEJOBS_BY_SITE, siteKey } from './re
 
 export const CONTROLLER_NAME = 'sitejob';
 
-export interface SiteJobControllerOptions {
-  /** Reconcile the SiteJobs of this namespace only (default: all namespaces). */
-  namespace?: string;
-}
-
-export function setupSiteJobController(
-  manager: Manager,
-  config: OperatorConfigHolder,
-  opts: SiteJobControllerOptions = {},
-): Controller {
+export function setupSiteJobController(manager: Manager, config: OperatorConfigHolder): Controller {
   const { client, cache, events, logger } = manager;
   const b = new ControllerBuilder<SiteJob>(cache, {
     name: CONTROLLER_NAME,
@@ -33,7 +24,6 @@ export function setupSiteJobController(
     kind: KIND.SiteJob,
     ownedSelector: MANAGED_SELECTOR,
     logger,
-    ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
   });
   const siteJobs = b.primary;
   siteJobs.addIndexer(SITEJOBS_BY_SITE, (sj) => [siteKey(sj)]);

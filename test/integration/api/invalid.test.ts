@@ -65,6 +65,7 @@ const MSG = {
     'restoreFrom.files and restoreFrom.privateFiles must be s3://bucket/key URLs of tar files',
   s8: 'restoreFrom can only be set when the site is created and cannot be changed',
   k1: 'exactly one of siteRef or site must be set',
+  k2: 'schedule must be a cron expression with 5 fields (e.g. "0 2 * * *") or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
   k4: 'destination.config.bucket is required for type s3 and must be a valid bucket name',
   k5: 'destination.config fields must match destination.type',
   j5Backup: 'jobConfig.withFiles, compress and destination apply only to jobType backup',
@@ -184,6 +185,13 @@ const CASES: Case[] = [
     title: 'appsJSON with an uppercase app',
     kind: 'FrappeBench',
     spec: { appsJSON: '["ERPNext"]' },
+    message: MSG.b6,
+  },
+  {
+    rule: 'B6',
+    title: 'appsJSON that is not JSON: a control character in a version',
+    kind: 'FrappeBench',
+    spec: { appsJSON: '["erpnext@v15\u0001"]' },
     message: MSG.b6,
   },
   {
@@ -757,6 +765,27 @@ const CASES: Case[] = [
     spec: { schedule: '0 2 * *' },
     message:
       'schedule must be a cron expression with 5 fields (e.g. "0 2 * * *") or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
+  },
+  {
+    rule: 'K2',
+    title: 'cron minute 61',
+    kind: 'SiteBackup',
+    spec: { schedule: '61 2 * * *' },
+    message: MSG.k2,
+  },
+  {
+    rule: 'K2',
+    title: 'cron day of week 7',
+    kind: 'SiteBackup',
+    spec: { schedule: '0 2 * * 7' },
+    message: MSG.k2,
+  },
+  {
+    rule: 'K2',
+    title: 'cron step 0',
+    kind: 'SiteBackup',
+    spec: { schedule: '*/0 2 * * *' },
+    message: MSG.k2,
   },
   {
     rule: 'K3',

@@ -77,6 +77,8 @@ export async function startBenchOperator(
   const manager = new Manager({
     client,
     namespace,
+    // Only this test's namespace, as `watchNamespaces` restricts the operator.
+    namespaces: [namespace],
     leaderElection: false,
     healthProbeAddress: undefined,
     metricsAddress: undefined,
@@ -84,7 +86,7 @@ export async function startBenchOperator(
     gracefulShutdownTimeoutMs: 10_000,
     logger: stderrLogger,
   });
-  manager.addController(setupBenchController(manager, holder, { namespace }));
+  manager.addController(setupBenchController(manager, holder));
   await manager.start();
   return { client, stop: () => manager.stop() };
 }

@@ -10,7 +10,7 @@
 // reach namespace users through the built-in roles.
 //
 // The cluster is private to this file: the operator reconciles benches in every namespace (the
-// CLI has no namespace restriction) and would rewrite the benches other tests create without an
+// bundle sets no watchNamespaces) and would rewrite the benches other tests create without an
 // operator (test/integration/api) or reconcile with their own; here the bundle also installs into
 // its real namespace, frappe-operator-system, not a dry run.
 import assert from 'node:assert/strict';

@@ -184,6 +184,8 @@ export async function startSiteOperator(
   const manager = new Manager({
     client,
     namespace,
+    // Only this test's namespace, as `watchNamespaces` restricts the operator.
+    namespaces: [namespace],
     leaderElection: false,
     healthProbeAddress: undefined,
     metricsAddress: undefined,
@@ -191,10 +193,10 @@ export async function startSiteOperator(
     gracefulShutdownTimeoutMs: 10_000,
     logger: createLogger({ level: 'debug', destination }),
   });
-  manager.addController(setupBenchController(manager, holder, { namespace }));
-  const sites = setupSiteController(manager, holder, { namespace });
+  manager.addController(setupBenchController(manager, holder));
+  const sites = setupSiteController(manager, holder);
   manager.addController(sites);
-  manager.addController(setupSiteJobController(manager, holder, { namespace }));
+  manager.addController(setupSiteJobController(manager, holder));
   await manager.start();
   return { client, holder, sites, stop: () => manager.stop() };
 }

@@ -298,3 +298,67 @@ describe('validateSiteBackup and validateSiteJob', () => {
     assert.equal(defaults.spec.activeDeadlineSeconds, 7200);
   });
 });
+
+describe('patterns that decide what the operator can build', () => {
+  const scheduleErrors = (schedule: string) =>
+    errorsOf(
+      validateSiteBackup({
+        apiVersion: API_VERSION,
+        kind: 'SiteBackup',
+        metadata: { name: 'b' },
+        spec: { siteRef: { name: 's' }, schedule },
+      }),
+    ).filter((e) => e.startsWith('spec.schedule:'));
+
+  it('schedule: each cron field within its range, as Kubernetes parses CronJob schedules', () => {
+    for (const ok of [
+      '0 2 * * *',
+      '*/15 0-23/2 1,15 JAN-MAR mon-fri',
+      '0 0 ? * SUN',
+      '59 23 31 12 6',
+      '00 00 01 01 0',
+      '30 3 * dec sat',
+      '@daily',
+      '@hourly',
+    ]) {
+      assert.deepEqual(scheduleErrors(ok), [], ok);
+    }
+    for (const bad of [
+      '61 2 * * *',
+      '0 24 * * *',
+      '0 0 0 * *',
+      '0 0 32 * *',
+      '0 0 * 13 *',
+      '0 0 * * 7',
+      '*/0 * * * *',
+      '0-60 * * * *',
+      '0 2 * * MONDAY',
+      '0 2 * *',
+      '0 2 * * * *',
+      '@every 1h',
+    ]) {
+      assert.deepEqual(
+        scheduleErrors(bad),
+        [
+          'spec.schedule: schedule must be a cron expression with 5 fields (e.g. "0 2 * * *") or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
+        ],
+        bad,
+      );
+    }
+  });
+
+  it('appsJSON: every value the pattern admits is JSON (no control character, JSON whitespace only)', () => {
+    const appsErrors = (appsJSON: string) =>
+      errorsOf(validateFrappeBench(bench({ appsJSON }))).filter((e) =>
+        e.startsWith('spec.appsJSON:'),
+      );
+    for (const ok of ['["erpnext", "hrms@v15.1.0"]', '[]', ' [\n"erpnext"\t] ']) {
+      assert.deepEqual(appsErrors(ok), [], ok);
+      assert.ok(Array.isArray(JSON.parse(ok)));
+    }
+    for (const bad of ['["erpnext@v1\u0001"]', '["erpnext@v1\u000b"]', '\f["erpnext"]']) {
+      assert.throws(() => JSON.parse(bad) as unknown, SyntaxError);
+      assert.equal(appsErrors(bad).length, 1, JSON.stringify(bad));
+    }
+  });
+});

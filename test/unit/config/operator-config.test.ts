@@ -36,6 +36,7 @@ describe('parseOperatorConfig', () => {
       defaultRedisExporterImage: 'docker.io/oliver006/redis_exporter:v1.62.0',
       defaultMariaDBImage: 'docker.io/library/mariadb:10.11',
       metricsAuth: 'tokenreview',
+      watchNamespaces: [],
       defaultUID: 1001,
       defaultGID: 0,
       defaultFSGroup: 0,
@@ -66,6 +67,7 @@ describe('parseOperatorConfig', () => {
       ],
       ['defaultMariaDBImage', 'defaultMariaDBImage', 'FRAPPE_DEFAULT_MARIADB_IMAGE'],
       ['metricsAuth', 'metricsAuth', 'FRAPPE_METRICS_AUTH'],
+      ['watchNamespaces', 'watchNamespaces', 'FRAPPE_WATCH_NAMESPACES'],
       ['defaultUID', undefined, 'FRAPPE_DEFAULT_UID'],
       ['defaultGID', undefined, 'FRAPPE_DEFAULT_GID'],
       ['defaultFSGroup', undefined, 'FRAPPE_DEFAULT_FSGROUP'],
@@ -233,6 +235,30 @@ describe('parseOperatorConfig', () => {
     );
   });
 
+  it('watchNamespaces: comma-separated namespace names, blanks and duplicates dropped; empty: all', () => {
+    assert.deepEqual(parse({}).config.watchNamespaces, []);
+    assert.deepEqual(
+      parse({ watchNamespaces: ' team-a, team-b,,team-a ' }).config.watchNamespaces,
+      ['team-a', 'team-b'],
+    );
+    const fromEnv = parse({}, { FRAPPE_WATCH_NAMESPACES: 'production' });
+    assert.deepEqual(fromEnv.config.watchNamespaces, ['production']);
+    assert.equal(fromEnv.sources.watchNamespaces, 'env');
+    // The ConfigMap key wins over env.
+    assert.deepEqual(
+      parse({ watchNamespaces: 'staging' }, { FRAPPE_WATCH_NAMESPACES: 'production' }).config
+        .watchNamespaces,
+      ['staging'],
+    );
+    assert.deepEqual(
+      parse({ watchNamespaces: 'ok, Not_A_Namespace' }).errors.map(describeConfigError),
+      [
+        'ConfigMap frappe-operator-config key watchNamespaces="ok, Not_A_Namespace": "Not_A_Namespace" is not a namespace name (DNS-1123 label)',
+      ],
+    );
+    assert.equal(parse({ watchNamespaces: ' , ' }).errors[0]?.key, 'watchNamespaces');
+  });
+
   it('validates issuer and ingress class as object names', () => {
     assert.equal(
       parse({ defaultClusterIssuer: 'letsencrypt-prod' }).config.defaultClusterIssuer,
@@ -345,6 +371,18 @@ describe('OperatorConfigHolder', () => {
     assert.deepEqual(u.changed, []);
     assert.equal(holder.config.metricsAuth, 'tokenreview');
     assert.equal(holder.sourceOf('metricsAuth'), 'default');
+  });
+
+  it('watchNamespaces is start-up only; the same list written again is no change', () => {
+    const { holder } = OperatorConfigHolder.fromStartup({
+      configMapData: { watchNamespaces: 'a,b' },
+      env: {},
+    });
+    const same = holder.update({ watchNamespaces: 'a, b' });
+    assert.deepEqual([same.changed, same.restartRequired], [[], []]);
+    const other = holder.update({ watchNamespaces: 'a,b,c' });
+    assert.deepEqual(other.restartRequired, ['watchNamespaces']);
+    assert.deepEqual(holder.config.watchNamespaces, ['a', 'b']);
   });
 });
 

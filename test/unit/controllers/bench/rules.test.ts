@@ -141,6 +141,30 @@ test('Deployments wait for bench-init and then run the image it succeeded for', 
   );
 });
 
+test('the image comes from the operator alone: a succeeded Job is read for its inputs, never its image annotation', () => {
+  const bench = prodBench();
+  const job = initJob(bench);
+  const forged = {
+    ...job,
+    metadata: {
+      ...job.metadata,
+      uid: 'job-uid',
+      annotations: { ...job.metadata.annotations, 'vyogo.tech/image': 'evil.example/miner:1' },
+    },
+    status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] },
+  };
+  const plan = planOf(bench, context({ initJob: forged }));
+  assert.equal(plan.initialized?.image, 'docker.io/frappe/erpnext:version-15');
+  assert.equal(plan.initialized.inputsHash, plan.initHash);
+  const d = componentDeployment(plan, 'gunicorn');
+  assert.deepEqual(
+    d.spec.template.spec?.containers.map((c) => c.image),
+    ['docker.io/frappe/erpnext:version-15'],
+  );
+  // The sites claim records nothing a tenant could forge.
+  assert.equal(children(bench, context(initialized())).storage.metadata.annotations, undefined);
+});
+
 test('PDBs only while enabled and the minimum replicas are at least 2', () => {
   const ctx = context(initialized());
   const names = (spec: Record<string, unknown>) =>

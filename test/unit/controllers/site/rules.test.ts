@@ -533,6 +533,17 @@ describe('MigrationSlots', () => {
     c.advance(1);
     assert.equal(slots.tryClaim('ns/b', 'c-migrate', [], 1), true);
   });
+
+  test('a deleted bench takes its claims with it (no memo of deleted benches stays)', () => {
+    const slots = new MigrationSlots(clock().now);
+    assert.equal(slots.tryClaim('ns/gone', 'a-migrate', [], 1), true);
+    assert.equal(slots.tryClaim('ns/kept', 'b-migrate', [], 1), true);
+    assert.equal(slots.benches, 2);
+    slots.forget('ns/gone');
+    assert.equal(slots.benches, 1);
+    // A bench of the same name created later starts with every slot free.
+    assert.equal(slots.tryClaim('ns/gone', 'c-migrate', [], 1), true);
+  });
 });
 
 test('siteConcurrency: the configured count, or the largest bench hint, at least 1', () => {
