@@ -21,8 +21,8 @@ async function guideSiteJob(file: string): Promise<SiteJob> {
   const fixture = MANIFESTS.find((m) => m.file === file);
   assert.ok(fixture !== undefined, file);
   const obj = (await loadManifest(fixture)) as unknown as SiteJob;
-  const { namespace: _ns, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
+  // The guide's namespace is `production`; each test has its own.
+  return { ...obj, metadata: { ...obj.metadata, namespace: undefined } };
 }
 
 describe('SiteJob (Operations Guide)', () => {
@@ -52,9 +52,19 @@ describe('SiteJob (Operations Guide)', () => {
   });
 
   it('runs the guide migrate and manual backup SiteJobs one at a time, oldest first', async () => {
-    await kubectl(['patch', 'frappebench', 'prod-bench', '--type=merge', '-p', '{"spec":{"frappeVersion":"version-16"}}'], {
-      namespace: env.ns,
-    });
+    await kubectl(
+      [
+        'patch',
+        'frappebench',
+        'prod-bench',
+        '--type=merge',
+        '-p',
+        '{"spec":{"frappeVersion":"version-16"}}',
+      ],
+      {
+        namespace: env.ns,
+      },
+    );
     await waitForBench(env.client, env.ns, 'prod-bench', 'Initialized', 'True');
     await waitForSite(env.client, env.ns, 'prod-site', 'Migrated', 'False', 'MigrationPending');
     const migrate = await guideSiteJob('migrate-prod-site.yaml');
@@ -64,7 +74,10 @@ describe('SiteJob (Operations Guide)', () => {
     const m = await waitPhase('migrate-prod-site', 'Succeeded');
     const b = await waitPhase(backup.metadata.name ?? '', 'Succeeded');
     assert.equal(m.status?.jobName, 'migrate-prod-site-job');
-    assert.ok((b.status?.startTime ?? '') >= (m.status?.completionTime ?? ''), 'the backup started after the migrate ended');
+    assert.ok(
+      (b.status?.startTime ?? '') >= (m.status.completionTime ?? ''),
+      'the backup started after the migrate ended',
+    );
     const job = await env.client.get<Job>('batch/v1', 'Job', env.ns, b.status?.jobName ?? '');
     assert.deepEqual(job?.spec.template.spec?.containers[0]?.command, [
       'bench',
@@ -74,8 +87,8 @@ describe('SiteJob (Operations Guide)', () => {
       '--with-files',
       '--compress',
     ]);
-    assert.equal(job?.spec.backoffLimit, 0);
-    assert.equal(job?.spec.activeDeadlineSeconds, 7200);
+    assert.equal(job.spec.backoffLimit, 0);
+    assert.equal(job.spec.activeDeadlineSeconds, 7200);
     const s = await waitForSite(env.client, env.ns, 'prod-site', 'Migrated', 'True');
     assert.equal(s.status?.migratedImage, NEW);
     const listed = await kubectl(['get', 'sitejob'], { namespace: env.ns });
@@ -91,7 +104,11 @@ describe('SiteJob (Operations Guide)', () => {
         apiVersion: 'vyogo.tech/v1alpha1',
         kind: 'SiteJob',
         metadata: { name: 'broken-cmd' },
-        spec: { siteRef: { name: 'prod-site' }, jobType: 'custom', jobConfig: { command: ['false'] } },
+        spec: {
+          siteRef: { name: 'prod-site' },
+          jobType: 'custom',
+          jobConfig: { command: ['false'] },
+        },
       },
       env.ns,
     );
