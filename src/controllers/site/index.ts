@@ -155,7 +155,8 @@ export function setupSiteController(manager: Manager, config: OperatorConfigHold
   const jobEnded = (job: JobObject): void => {
     const { bench, component, site } = job.metadata.labels ?? {};
     const namespace = job.metadata.namespace ?? '';
-    if (component === 'sitejob' && site !== undefined) controller.enqueue({ namespace, name: site });
+    if (component === 'sitejob' && site !== undefined)
+      controller.enqueue({ namespace, name: site });
     if (component !== 'site-migrate' || bench === undefined) return;
     for (const key of sitesOfBench(sites, namespace, bench)) {
       const [ns = '', name = ''] = key.split('/');

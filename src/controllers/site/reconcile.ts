@@ -15,7 +15,13 @@ import { applyChild, pruneChildren } from '../../runtime/apply.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import { ensureFinalizer } from '../../runtime/finalizers.ts';
-import { inputsHash, jobFinished, jobSucceeded, type JobObject, type JobPhase } from '../../runtime/jobs.ts';
+import {
+  inputsHash,
+  jobFinished,
+  jobSucceeded,
+  type JobObject,
+  type JobPhase,
+} from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
