@@ -554,8 +554,14 @@ class BenchReconcile implements BenchSteps {
   async autoscaling(): Promise<StepOutcome> {
     const { client, informers } = this.#deps;
     const want = this.#want.autoscaling;
+    /** The HPAs and ScaledObjects as the API server has them, by component. */
+    const applied: Partial<Record<DeploymentComponent, KubeObject>> = {};
+    const componentOf = (obj: KubeObject): DeploymentComponent =>
+      obj.metadata.labels?.component as DeploymentComponent;
     const hpas = want.filter((o) => o.kind === 'HorizontalPodAutoscaler');
-    for (const hpa of hpas) await this.#apply(hpa as HorizontalPodAutoscaler, informers.hpas);
+    for (const hpa of hpas) {
+      applied[componentOf(hpa)] = await this.#apply(hpa as HorizontalPodAutoscaler, informers.hpas);
+    }
     await this.#prune(informers.hpas, hpas);
     const scaling = this.#plan.scaling;
     // With KEDA installed its objects are applied, or pruned when no component wants them.
@@ -565,7 +571,9 @@ class BenchReconcile implements BenchSteps {
         return wait('CacheSyncing', 'waiting for the KEDA informers to sync', SYNC_RECHECK_MS);
       }
       for (const obj of want) {
-        if (obj.kind === 'ScaledObject') await this.#apply(obj, keda.scaledObjects);
+        if (obj.kind === 'ScaledObject') {
+          applied[componentOf(obj)] = await this.#apply(obj, keda.scaledObjects);
+        }
         if (obj.kind === 'TriggerAuthentication') {
           await this.#apply(obj, keda.triggerAuthentications);
         }
@@ -578,7 +586,7 @@ class BenchReconcile implements BenchSteps {
     );
     const metricsApi =
       withHpa.length === 0 || (await client.hasResource('metrics.k8s.io/v1beta1', 'PodMetrics'));
-    return autoscalingOutcome(scaling, metricsApi ? [] : withHpa, PROVIDER_RECHECK_MS);
+    return autoscalingOutcome(scaling, metricsApi ? [] : withHpa, PROVIDER_RECHECK_MS, applied);
   }
 
   // ---- observation --------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import {
 } from '../../runtime/steps.ts';
 import { isInvalidSpecReason } from '../shared/invalid-spec.ts';
 import type { Deployment, PersistentVolumeClaim, StatefulSet } from '../shared/objects.ts';
+import type { KubeObject } from '../../kube/client.ts';
 import type { ScalingPlan } from './autoscaling.ts';
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import type { RequiredApp } from './init.ts';
@@ -205,11 +206,26 @@ export function componentsOutcome(
     : done('NotAvailable', `not available yet: ${waiting.join(', ')}`, { status: 'False' });
 }
 
-/** Providers missing only degrade scaling: the components run staticReplicas meanwhile. */
+/** KEDA's own verdict on a ScaledObject: its `Ready` condition, when KEDA has set one. */
+function kedaReady(so: KubeObject | undefined): Partial<Condition> | undefined {
+  const conditions = (so as { status?: { conditions?: unknown } } | undefined)?.status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return (conditions as Partial<Condition>[]).find((x) => x.type === 'Ready');
+}
+
+/**
+ * The autoscalers the spec asks for are in place (API.md §2.1 Ready): every HPA and ScaledObject
+ * exists (`autoscalers`: what the step applied, by component), and KEDA has not refused a
+ * ScaledObject (its `Ready=False`; before KEDA first reports, the object counts as in place).
+ * Without KEDA the components run staticReplicas, which serves but is not what the spec asks
+ * for: Ready waits (ProviderNotInstalled), and Degraded says so. Without the metrics API the HPAs
+ * exist but cannot scale: AutoscalingReady says so without holding Ready.
+ */
 export function autoscalingOutcome(
   scaling: Record<DeploymentComponent, ScalingPlan>,
   metricsMissing: DeploymentComponent[],
   providerRecheckMs: number,
+  autoscalers: Partial<Record<DeploymentComponent, KubeObject>>,
 ): StepOutcome {
   const providerMissing = DEPLOYMENT_COMPONENTS.filter(
     (c) => scaling[c].mode === 'autoscaled' && !scaling[c].providerManaged,
@@ -220,9 +236,30 @@ export function autoscalingOutcome(
       .join(', ');
     return done(
       'ProviderNotInstalled',
-      `KEDA (keda.sh/v1alpha1 ScaledObject) is not installed: ${which} run staticReplicas; install KEDA or use provider hpa`,
+      `KEDA (keda.sh/v1alpha1 ScaledObject) is not installed: ${which} run staticReplicas until it is; install KEDA or use provider hpa`,
       // Discovery is not watched: look again for KEDA now and then.
-      { status: 'False', holdsReady: false, requeueAfter: providerRecheckMs },
+      { status: 'False', requeueAfter: providerRecheckMs },
+    );
+  }
+  const managed = DEPLOYMENT_COMPONENTS.filter((c) => scaling[c].providerManaged);
+  const absent = managed.filter((c) => autoscalers[c] === undefined);
+  if (absent.length > 0) {
+    return done('NotApplied', `no autoscaler yet for ${absent.join(', ')}`, { status: 'False' });
+  }
+  const refused = managed.flatMap((c) => {
+    const so = scaling[c].provider === 'keda' ? autoscalers[c] : undefined;
+    const ready = kedaReady(so);
+    return ready?.status === 'False'
+      ? [
+          `${c} (ScaledObject ${so?.metadata.name ?? ''}: ${ready.reason ?? ''}: ${ready.message ?? ''})`,
+        ]
+      : [];
+  });
+  if (refused.length > 0) {
+    return done(
+      'ScaledObjectNotReady',
+      `KEDA reports not ready: ${refused.join('; ')}; fix componentAutoscaling or see \`kubectl describe scaledobject\``,
+      { status: 'False' },
     );
   }
   if (metricsMissing.length > 0) {
@@ -232,7 +269,6 @@ export function autoscalingOutcome(
       { status: 'False', holdsReady: false },
     );
   }
-  const managed = DEPLOYMENT_COMPONENTS.filter((c) => scaling[c].providerManaged);
   return managed.length === 0
     ? done('NotConfigured', 'no component is autoscaled')
     : done('Applied', `autoscalers in place for ${managed.join(', ')}`);

@@ -161,4 +161,57 @@ describe('bench hardening', () => {
     await patchBench(ns, 'picky', { spec: { podConfig: null } });
     await waitForCondition(client, ns, 'picky', 'Ready', 'True');
   });
+
+  it('Ready waits for the ScaledObjects the spec asks for: not while KEDA refuses one (B10)', async () => {
+    const { client, ns } = env;
+    await apply(
+      bench('scaled', {
+        componentAutoscaling: {
+          'worker-short': { enabled: true, provider: 'keda', minReplicas: 0, maxReplicas: 5 },
+        },
+      }),
+      ns,
+    );
+    // Whenever the bench says Ready, the ScaledObject exists.
+    const first = await waitForCondition(client, ns, 'scaled', 'Ready', 'True');
+    assert.equal(condition(first, 'AutoscalingReady')?.reason, 'Applied');
+    await waitFor(client, 'keda.sh/v1alpha1', 'ScaledObject', ns, 'scaled-worker-short');
+    // KEDA (played here by the test) refuses it: the autoscaler the spec asks for is not in
+    // place, so the bench is not Ready, and says which and why.
+    const setKedaReady = (status: 'True' | 'False', reason: string, message: string) =>
+      kubectl(
+        [
+          'patch',
+          'scaledobject',
+          'scaled-worker-short',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({
+            status: {
+              conditions: [
+                { type: 'Ready', status, reason, message },
+                { type: 'Active', status: 'False', reason: 'ScalerNotActive', message: '' },
+              ],
+            },
+          }),
+        ],
+        { namespace: ns },
+      );
+    await setKedaReady('False', 'ScaledObjectCheckFailed', 'Target resource is not scalable');
+    const refused = await waitForCondition(
+      client,
+      ns,
+      'scaled',
+      'Ready',
+      'False',
+      'ScaledObjectNotReady',
+    );
+    assert.match(
+      condition(refused, 'AutoscalingReady')?.message ?? '',
+      /worker-short \(ScaledObject scaled-worker-short: ScaledObjectCheckFailed: Target resource is not scalable\)/,
+    );
+    await setKedaReady('True', 'ScaledObjectReady', 'ScaledObject is defined correctly');
+    await waitForCondition(client, ns, 'scaled', 'Ready', 'True');
+  });
 });

@@ -25,6 +25,7 @@ import type {
   StatefulSet,
 } from '../../../../src/controllers/shared/objects.ts';
 import type { ScalingPlan } from '../../../../src/controllers/bench/autoscaling.ts';
+import type { KubeObject } from '../../../../src/kube/client.ts';
 import { walkSteps } from '../../../../src/runtime/steps.ts';
 import { context, prodBench } from './fixtures.ts';
 
@@ -87,7 +88,26 @@ interface Observed {
   benchId: string;
   /** A step that throws. */
   failedStep: { step: string; message: string } | undefined;
+  /** The HPAs and ScaledObjects the step applied (default: one per autoscaled component). */
+  autoscalers?: Partial<Record<DeploymentComponent, KubeObject>>;
 }
+
+/** An HPA or ScaledObject for every component its provider manages, as the API server has it. */
+const applied = (
+  scaling: Record<DeploymentComponent, ScalingPlan>,
+  status: (c: DeploymentComponent) => unknown = () => undefined,
+): Partial<Record<DeploymentComponent, KubeObject>> =>
+  Object.fromEntries(
+    COMPONENTS.filter((c) => scaling[c].providerManaged).map((c) => [
+      c,
+      {
+        apiVersion: scaling[c].provider === 'keda' ? 'keda.sh/v1alpha1' : 'autoscaling/v2',
+        kind: scaling[c].provider === 'keda' ? 'ScaledObject' : 'HorizontalPodAutoscaler',
+        metadata: { name: `prod-bench-${c}` },
+        status: status(c),
+      },
+    ]),
+  );
 
 /** The bench's status after walking its step table over what `o` says was found. */
 async function status(bench: FrappeBench, o: Observed) {
@@ -106,7 +126,9 @@ async function status(bench: FrappeBench, o: Observed) {
     redis: judge('redis', () => redisOutcome(o.redis)),
     init: judge('init', () => initOutcome(o.init, o.initializedImage)),
     components: judge('components', () => componentsOutcome(o.deployments, scaling)),
-    autoscaling: judge('autoscaling', () => autoscalingOutcome(scaling, o.metricsMissing, 60_000)),
+    autoscaling: judge('autoscaling', () =>
+      autoscalingOutcome(scaling, o.metricsMissing, 60_000, o.autoscalers ?? applied(scaling)),
+    ),
   });
   return benchStatus(bench, walk, { ...o, scaling });
 }
@@ -202,12 +224,53 @@ test("an upgrade's bench-init keeps Ready: phase Updating; a failed one is Faile
   assert.equal(cond(failed, 'Progressing'), 'False/InitFailed');
 });
 
-test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded', async () => {
+test('KEDA missing: AutoscalingReady=False ProviderNotInstalled and Degraded; not Ready, for the ScaledObjects the spec asks for do not exist', async () => {
   const bench = prodBench();
   const s = await status(bench, observed(bench, { providerMissing: ['worker-short'] }));
   assert.equal(cond(s, 'AutoscalingReady'), 'False/ProviderNotInstalled');
   assert.equal(cond(s, 'Degraded'), 'True/ProviderNotInstalled');
-  assert.equal(cond(s, 'Ready'), 'True/Ready');
+  assert.equal(cond(s, 'Ready'), 'False/ProviderNotInstalled');
+  // The components serve meanwhile.
+  assert.equal(cond(s, 'ComponentsReady'), 'True/Available');
+});
+
+test('Ready waits for every autoscaler the spec asks for, and for KEDA not to refuse a ScaledObject', async () => {
+  const bench = prodBench();
+  const plans = scalingPlans(bench.spec, context());
+  const partial = applied(plans);
+  delete partial['worker-short'];
+  const absent = await status(bench, observed(bench, { autoscalers: partial }));
+  assert.equal(cond(absent, 'Ready'), 'False/NotApplied');
+  assert.match(
+    absent.conditions?.find((c) => c.type === 'AutoscalingReady')?.message ?? '',
+    /worker-short/,
+  );
+  const refusing = await status(
+    bench,
+    observed(bench, {
+      autoscalers: applied(plans, (c) =>
+        c === 'worker-long'
+          ? {
+              conditions: [
+                {
+                  type: 'Ready',
+                  status: 'False',
+                  reason: 'ScaledObjectCheckFailed',
+                  message: 'no',
+                },
+              ],
+            }
+          : { conditions: [{ type: 'Ready', status: 'True', reason: 'ScaledObjectReady' }] },
+      ),
+    }),
+  );
+  assert.equal(cond(refusing, 'Ready'), 'False/ScaledObjectNotReady');
+  assert.match(
+    refusing.conditions?.find((c) => c.type === 'AutoscalingReady')?.message ?? '',
+    /worker-long \(ScaledObject prod-bench-worker-long: ScaledObjectCheckFailed: no\)/,
+  );
+  // Before KEDA first reports, and once it says Ready, the ScaledObjects are in place.
+  assert.equal(cond(await status(bench, observed(bench)), 'Ready'), 'True/Ready');
 });
 
 test('AppsVerified: a version mismatch, ignoring a leading v', async () => {
