@@ -237,8 +237,18 @@ class SiteReconcile implements SiteSteps {
     const bench = plan.bench;
     if (bench === undefined) return wait('BenchNotFound', `${ref} does not exist`);
     const ready = bench.status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready?.status === 'True' && bench.status?.initializedImage !== undefined) {
-      return done('BenchReady', `${ref} is Ready`);
+    const holds = (type: string) =>
+      bench.status?.conditions?.find((c) => c.type === type)?.status === 'True';
+    if (bench.status?.initializedImage !== undefined) {
+      if (ready?.status === 'True') return done('BenchReady', `${ref} is Ready`);
+      // A bench that serves but lacks something declared (e.g. KEDA for its autoscaling) can
+      // still host sites: its image is initialised and every component is available.
+      if (holds('Initialized') && holds('ComponentsReady')) {
+        return done(
+          'BenchServing',
+          `${ref} serves its sites (Ready=False: ${ready?.reason ?? ''}: ${ready?.message ?? ''})`,
+        );
+      }
     }
     const why = `${ref} is not Ready${ready === undefined ? '' : ` (${ready.reason}: ${ready.message})`}`;
     // An initialised site keeps its ingress and records while its bench recovers.

@@ -59,7 +59,7 @@ export function useSiteOperator(
   let playing: Promise<void> | undefined;
   before(async () => {
     await applyOurCrds();
-    await applyFixtureCrds(['mariadb', 'cert-manager']);
+    await applyFixtureCrds(['mariadb', 'cert-manager', 'keda']);
     ns = await createTestNamespace(prefix, opts.labels);
     namespaces.push(ns);
     op = await startSiteOperator(ns, opts.env, lines);
