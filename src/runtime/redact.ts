@@ -33,13 +33,17 @@ const TEXT_PATTERNS: readonly [RegExp, string][] = [
     `$1${REDACTED}`,
   ],
   // A base64 blob (a Secret's data quoted back): 20+ characters of the base64 alphabet mixing
-  // upper and lower case and digits, or padded. Kubernetes names, paths and hex digests are
-  // lower-case or split by '-', '.' and ':', so they do not match.
+  // upper and lower case and digits, or 16+ padded ones. Kubernetes names, paths and hex
+  // digests are lower-case or split by '-', '.' and ':', so they do not match.
   [
     /(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[0-9])[A-Za-z0-9+/]{20,}={0,2}(?![A-Za-z0-9+/=])/g,
     REDACTED,
   ],
-  [/(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}==?(?![A-Za-z0-9+/=])/g, REDACTED],
+  // Padded, with a digit, + or / in it: `someSettingName=value` is a setting, not base64.
+  [
+    /(?<![A-Za-z0-9+/=])(?=[A-Za-z0-9+/]*[0-9+/])[A-Za-z0-9+/]{16,}==?(?![A-Za-z0-9+/=])/g,
+    REDACTED,
+  ],
 ];
 
 /** `text` with anything that looks like a credential replaced by [REDACTED]. */

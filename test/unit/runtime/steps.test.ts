@@ -133,6 +133,13 @@ test('a step error reaches its condition scrubbed of credentials an API error ma
       'data[password]: Invalid value: "[REDACTED]"; request had Authorization: Bearer [REDACTED]; ' +
       'dsn mysql://frappe:[REDACTED]@db:3306 password=[REDACTED]',
   );
+  // What is not a credential stays as it was: names, settings, digests.
+  const plain =
+    'ConfigMap frappe-operator-config key maxConcurrentReconciles="zero": must be an integer; ' +
+    'image docker.io/frappe/erpnext@sha256:0123456789abcdef0123456789abcdef; ' +
+    'Deployment prod-bench-worker-default-6f1c2d3e';
+  const kept = notReadyCondition(await walkSteps(table({ second: new Error(plain) }).steps, null));
+  assert.equal(kept?.message, `step second: step second failed: ${plain}`);
   const stepCondition = stepConditions(undefined, walk, 1).find((c) => c.type === 'SecondReady');
   assert.equal(stepCondition?.reason, 'SecondError');
   assert.ok(!JSON.stringify(stepCondition).includes('hunter'));
