@@ -23,6 +23,7 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Informer, Stored } from '../kube/informer.ts';
 import type { Logger } from '../kube/logger.ts';
 import { redactText } from './redact.ts';
+import { toMetaTime } from '../kube/time.ts';
 import { applyObject } from './apply.ts';
 
 const INPUTS_HASH_ANNOTATION = 'vyogo.tech/inputs-hash';
@@ -113,6 +114,12 @@ export function parseReport<R>(
 
 const finished = (job: JobObject, type: 'Complete' | 'Failed'): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+
+/** The Job's `status.startTime` or `completionTime` as metav1.Time, if set. */
+export function jobTime(job: JobObject, field: 'startTime' | 'completionTime'): string | undefined {
+  const v = (job.status as Record<string, unknown> | undefined)?.[field];
+  return typeof v === 'string' ? v : v instanceof Date ? toMetaTime(v) : undefined;
+}
 
 /** Whether `job` has completed. */
 export const jobSucceeded = (job: JobObject): boolean => finished(job, 'Complete') !== undefined;

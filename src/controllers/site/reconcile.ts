@@ -10,6 +10,7 @@ import type { FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import type { Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
+import { toMetaTime } from '../../kube/time.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { applyChild, pruneChildren } from '../../runtime/apply.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
@@ -19,7 +20,7 @@ import {
   inputsHash,
   jobFinished,
   jobSucceeded,
-  type JobObject,
+  jobTime,
   type JobPhase,
 } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
@@ -156,15 +157,6 @@ export class SiteReconciler {
     });
   }
 }
-
-const jobTime = (job: JobObject, field: 'startTime' | 'completionTime'): string | undefined => {
-  const v = (job.status as Record<string, unknown> | undefined)?.[field];
-  return typeof v === 'string'
-    ? v
-    : v instanceof Date
-      ? v.toISOString().replace(/\.\d+Z$/, 'Z')
-      : undefined;
-};
 
 const retryNote = (phase: { retryInMs?: number }): string =>
   phase.retryInMs === undefined || phase.retryInMs <= 0
@@ -460,8 +452,7 @@ class SiteReconcile implements SiteSteps {
         ...(jobTime(phase.job, 'startTime') === undefined
           ? {}
           : { startTime: jobTime(phase.job, 'startTime') }),
-        completionTime:
-          jobTime(phase.job, 'completionTime') ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        completionTime: jobTime(phase.job, 'completionTime') ?? toMetaTime(new Date()),
       };
       this.#succeeded(phase);
       // The restore initialised the site for these inputs: apps added later get an update run.

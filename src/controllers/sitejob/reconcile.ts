@@ -7,11 +7,12 @@ import type { FrappeBench, FrappeSite, SiteJob } from '../../api/v1alpha1/index.
 import type { KubeClient } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
+import { toMetaTime } from '../../kube/time.ts';
 import type { Logger } from '../../kube/logger.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { jobFinished, type JobObject, type JobRunner } from '../../runtime/jobs.ts';
+import { jobFinished, jobTime, type JobObject, type JobRunner } from '../../runtime/jobs.ts';
 import { updateStatus } from '../../runtime/status.ts';
 import {
   done,
@@ -75,15 +76,6 @@ const older = (a: SiteJob, b: SiteJob): boolean => {
   const ta = a.metadata.creationTimestamp ?? '';
   const tb = b.metadata.creationTimestamp ?? '';
   return ta === tb ? (a.metadata.name ?? '') < (b.metadata.name ?? '') : ta < tb;
-};
-
-const timeOf = (job: JobObject, field: 'startTime' | 'completionTime'): string | undefined => {
-  const v = (job.status as Record<string, unknown> | undefined)?.[field];
-  return typeof v === 'string'
-    ? v
-    : v instanceof Date
-      ? v.toISOString().replace(/\.\d+Z$/, 'Z')
-      : undefined;
 };
 
 export class SiteJobReconciler {
@@ -238,12 +230,12 @@ class SiteJobRun implements SiteJobSteps {
       return wait('Creating', `Job ${jobName} is being created`);
     }
     const times = {
-      ...(timeOf(phase.job, 'startTime') === undefined
+      ...(jobTime(phase.job, 'startTime') === undefined
         ? {}
-        : { startTime: timeOf(phase.job, 'startTime') }),
-      ...(timeOf(phase.job, 'completionTime') === undefined
+        : { startTime: jobTime(phase.job, 'startTime') }),
+      ...(jobTime(phase.job, 'completionTime') === undefined
         ? {}
-        : { completionTime: timeOf(phase.job, 'completionTime') }),
+        : { completionTime: jobTime(phase.job, 'completionTime') }),
     };
     if (phase.phase === 'Running') {
       this.#record = { phase: 'Running', jobName, ...times, message: `Job ${jobName} is running` };
@@ -273,7 +265,7 @@ class SiteJobRun implements SiteJobSteps {
       phase: 'Failed',
       jobName,
       ...times,
-      completionTime: times.completionTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      completionTime: times.completionTime ?? toMetaTime(new Date()),
       message,
     };
     return stop('JobFailed', `${message}; a SiteJob never runs again: create a new one`);
