@@ -6,8 +6,10 @@
 // Each permission of the operator's own roles is an entry below with a comment saying why, and
 // the source files that make the requests it allows (`usedBy`: the file must mention `mentions`;
 // a unit test checks it). A permission no code uses has no entry: §5.3 also lists kinds of
-// controllers that do not exist yet (FrappeSite, SiteBackup, SiteJob children), which join the
-// role with the code that needs them. Verbs are §5.3's for the resources that are used.
+// controllers that do not exist yet (SiteBackup and its CronJobs), which join the role with the
+// code that needs them. The verbs are exactly those the code uses, fewer than §5.3's "all":
+// test/integration/rbac/verbs.test.ts runs the operator under this role through a bench's, a
+// site's and a SiteJob's whole lives and compares the API server's audit log with it, both ways.
 //
 // The bundle binds the manager role cluster-wide. An operator restricted to some namespaces
 // (`watchNamespaces`) lists and watches only those, so the same ClusterRole may be bound with a
@@ -60,50 +62,61 @@ export interface Permission {
   usedBy: readonly Use[];
 }
 
-/** §5.3's "all". */
-const ALL: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
-const READ: readonly Verb[] = ['get', 'list', 'watch'];
+/**
+ * The verbs each kind of child needs, as the code uses them (test/integration/rbac/verbs.test.ts
+ * compares them with the API server's audit log of a whole bench and site life):
+ *   - `list`, `watch`: its informer;
+ *   - `get`: applyChild reads an object the cache does not have (a first apply, or a name that
+ *     may hold an object that is not ours);
+ *   - `create`: a server-side apply of an object that does not exist is authorised as create
+ *     (the request itself is a patch);
+ *   - `patch`: server-side apply;
+ *   - `delete`: pruning a child no longer wanted, or re-creating one.
+ * No `update`: the operator writes with server-side apply and merge patches only.
+ */
+const APPLIED: readonly Verb[] = ['get', 'list', 'watch', 'create', 'patch'];
+const APPLIED_PRUNED: readonly Verb[] = [...APPLIED, 'delete'];
 
 const BENCH_SETUP = 'src/controllers/bench/index.ts';
 const BENCH_RECONCILE = 'src/controllers/bench/reconcile.ts';
 const SITE_SETUP = 'src/controllers/site/index.ts';
 const SITE_RECONCILE = 'src/controllers/site/reconcile.ts';
+const SITEJOB_SETUP = 'src/controllers/sitejob/index.ts';
 
-/** A child kind of the bench: applied, pruned and watched by the bench controller. */
-const benchChild = (apiGroup: string, resource: string, kind: string): Permission => ({
+/** A child kind of the bench: applied and watched, and pruned unless `kept`. */
+const benchChild = (
+  apiGroup: string,
+  resource: string,
+  kind: string,
+  verbs: readonly Verb[] = APPLIED_PRUNED,
+): Permission => ({
   apiGroup,
   resource,
-  verbs: ALL,
+  verbs,
   usedBy: [{ file: BENCH_SETUP, mentions: kind }],
 });
 
-/** A child kind of the bench and of the site. */
-const sharedChild = (apiGroup: string, resource: string, kind: string): Permission => ({
+/** A child kind of the site: applied and watched by the site controller. */
+const siteChild = (
+  apiGroup: string,
+  resource: string,
+  kind: string,
+  verbs: readonly Verb[] = APPLIED,
+): Permission => ({
   apiGroup,
   resource,
-  verbs: ALL,
-  usedBy: [
-    { file: BENCH_SETUP, mentions: kind },
-    { file: SITE_SETUP, mentions: kind },
-  ],
-});
-
-/** A child kind of the site: applied, pruned and watched by the site controller. */
-const siteChild = (apiGroup: string, resource: string, kind: string): Permission => ({
-  apiGroup,
-  resource,
-  verbs: ALL,
+  verbs,
   usedBy: [{ file: SITE_SETUP, mentions: kind }],
 });
 
 /** ClusterRole `frappe-operator-manager-role`: what the controllers and the runtime request. */
 export const MANAGER_PERMISSIONS: readonly Permission[] = [
-  // FrappeBench: the bench controller's informer (get, list, watch) and the finalizer it adds
-  // and removes with a merge patch of metadata.finalizers.
+  // FrappeBench: the bench controller's informer (list, watch) and the finalizer it adds and
+  // removes with a merge patch of metadata.finalizers.
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappebenches',
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    verbs: ['list', 'watch', 'patch'],
     usedBy: [
       { file: BENCH_SETUP, mentions: 'KIND.FrappeBench' },
       { file: 'src/runtime/finalizers.ts', mentions: 'client.patch' },
@@ -113,7 +126,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappebenches/status',
-    verbs: ['get', 'update', 'patch'],
+    verbs: ['patch'],
     usedBy: [
       { file: 'src/runtime/status.ts', mentions: "subresource: 'status'" },
       { file: BENCH_RECONCILE, mentions: 'updateStatus(' },
@@ -121,7 +134,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   },
   // Children carry a controller ownerReference with blockOwnerDeletion: true. With the
   // OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift), setting it needs
-  // update of the owner's finalizers.
+  // update of the owner's finalizers: an admission check, never a request of ours.
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappebenches/finalizers',
@@ -133,7 +146,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappesites',
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    verbs: ['list', 'watch', 'patch'],
     usedBy: [
       { file: BENCH_SETUP, mentions: 'KIND.FrappeSite' },
       { file: SITE_SETUP, mentions: 'KIND.FrappeSite' },
@@ -143,7 +156,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   {
     apiGroup: 'vyogo.tech',
     resource: 'frappesites/status',
-    verbs: ['get', 'update', 'patch'],
+    verbs: ['patch'],
     usedBy: [{ file: SITE_RECONCILE, mentions: 'updateStatus(' }],
   },
   {
@@ -152,30 +165,49 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['update'],
     usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
   },
-  // SiteJob: the SiteJob controller's informer and its status.
+  // SiteJob: the SiteJob controller's informer (list, watch), and its status by server-side
+  // apply (patch). No finalizer: a SiteJob's Job goes with it by garbage collection.
   {
     apiGroup: 'vyogo.tech',
     resource: 'sitejobs',
-    verbs: READ,
-    usedBy: [{ file: 'src/controllers/sitejob/index.ts', mentions: 'KIND.SiteJob' }],
+    verbs: ['list', 'watch'],
+    usedBy: [{ file: SITEJOB_SETUP, mentions: 'KIND.SiteJob' }],
   },
   {
     apiGroup: 'vyogo.tech',
     resource: 'sitejobs/status',
-    verbs: ['get', 'update', 'patch'],
+    verbs: ['patch'],
     usedBy: [{ file: 'src/controllers/sitejob/reconcile.ts', mentions: 'updateStatus(' }],
   },
+  // Its Job's blockOwnerDeletion (OwnerReferencesPermissionEnforcement): an admission check.
   {
     apiGroup: 'vyogo.tech',
     resource: 'sitejobs/finalizers',
     verbs: ['update'],
     usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
   },
-  // Generated Secrets (the Redis password; a site's admin password, encryption key, DB and
-  // MariaDB root passwords), created once and never updated; the site controller watches every
-  // Secret's metadata and reads the ones a site names to check their keys.
-  sharedChild('', 'secrets', 'KINDS.Secret'),
-  // Redis and component Services.
+  // Secrets. Generated ones (the Redis password; a site's admin password, encryption key, DB
+  // and MariaDB root passwords) are created once and never updated, and lose their
+  // ownerReferences by a patch when a Retain site goes; they go with their owner by garbage
+  // collection, never by a delete of ours. Every Secret's metadata is listed and watched (in
+  // each watched namespace): a Secret a site or bench names (an admin password, a Redis
+  // password) may be created or rotated later by someone else — ExternalSecrets — and its
+  // appearance or new resourceVersion must bring the site or bench back at once; only a named
+  // Secret is read (get), to check its keys or hash the Redis password. `delete` is never a
+  // request of ours: the OwnerReferencesPermissionEnforcement admission plugin (on in
+  // OpenShift) lets only a client that may delete an object change its ownerReferences, as a
+  // Retain site does.
+  {
+    apiGroup: '',
+    resource: 'secrets',
+    verbs: [...APPLIED, 'delete'],
+    usedBy: [
+      { file: BENCH_SETUP, mentions: 'KINDS.Secret' },
+      { file: SITE_SETUP, mentions: 'KINDS.Secret' },
+      { file: 'src/controllers/site/secret-keys.ts', mentions: 'this.#client.get<Secret>' },
+    ],
+  },
+  // Redis and component Services (Redis's are pruned with a switch to an external Redis).
   benchChild('', 'services', 'KINDS.Service'),
   // What bench-init merges into common_site_config.json, mounted from a file (one ConfigMap per
   // content, the earlier ones pruned).
@@ -186,15 +218,15 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
   {
     apiGroup: '',
     resource: 'pods',
-    verbs: READ,
+    verbs: ['list'],
     usedBy: [{ file: 'src/runtime/jobs.ts', mentions: "list<PodObject>('v1', 'Pod'" }],
   },
-  // A bench in a terminating namespace releases its finalizer at once. Only the object's own
-  // namespace is read, which a RoleBinding there also allows (watchNamespaces).
+  // A bench or site in a terminating namespace releases its finalizer at once. Only the
+  // object's own namespace is read, which a RoleBinding there also allows (watchNamespaces).
   {
     apiGroup: '',
     resource: 'namespaces',
-    verbs: READ,
+    verbs: ['get'],
     usedBy: [
       { file: BENCH_RECONCILE, mentions: "'Namespace'" },
       { file: 'src/controllers/site/deletion.ts', mentions: "'Namespace'" },
@@ -207,18 +239,36 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['create', 'patch'],
     usedBy: [{ file: 'src/runtime/events.ts', mentions: "'events.k8s.io/v1'" }],
   },
-  // gunicorn, nginx, socketio, scheduler and worker Deployments.
-  benchChild('apps', 'deployments', 'KINDS.Deployment'),
-  // redis-cache and redis-queue.
+  // gunicorn, nginx, socketio, scheduler and worker Deployments (never deleted: a bench has all
+  // seven); get reads managedFields while a switch to autoscaling waits for the autoscaler.
+  benchChild('apps', 'deployments', 'KINDS.Deployment', APPLIED),
+  // redis-cache and redis-queue; re-created when their volumeClaimTemplates change.
   benchChild('apps', 'statefulsets', 'KINDS.StatefulSet'),
-  // bench-init; site-init, restore, migrate, admin-password and delete.
-  sharedChild('batch', 'jobs', 'KINDS.Job'),
-  // The site Ingress.
-  siteChild('networking.k8s.io', 'ingresses', 'KINDS.Ingress'),
+  // bench-init; site-init, restore, migrate, admin-password and delete; a SiteJob's
+  // `<sitejob>-job` (the SiteJob controller also watches the site's Jobs for its turn). The Job
+  // runner creates them, replaces stale ones (delete) and prunes a site's migrate Jobs of earlier
+  // images; it reads them from its informer only.
+  {
+    apiGroup: 'batch',
+    resource: 'jobs',
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+    usedBy: [
+      { file: BENCH_SETUP, mentions: 'KINDS.Job' },
+      { file: SITE_SETUP, mentions: 'KINDS.Job' },
+      { file: SITEJOB_SETUP, mentions: 'KINDS.Job' },
+      { file: 'src/runtime/jobs.ts', mentions: 'client.delete' },
+    ],
+  },
+  // The site Ingress; deleted while ingress.enabled is false.
+  siteChild('networking.k8s.io', 'ingresses', 'KINDS.Ingress', APPLIED_PRUNED),
   // The MariaDB Operator's objects of a site, watched once discovery lists them: a dedicated
   // MariaDB (shared ones are only read, in any namespace, for their consent annotation: that
   // watch is cluster-wide even under watchNamespaces), and the site's Database, User and Grant.
-  siteChild('k8s.mariadb.com', 'mariadbs', "kind('MariaDB')"),
+  // They go with the site by garbage collection (their cleanupPolicy decides what the MariaDB
+  // Operator drops), never by a delete of ours. (A Retain site keeps its dedicated MariaDB by
+  // removing its ownerReference, which the OwnerReferencesPermissionEnforcement admission
+  // plugin allows only with `delete`.)
+  siteChild('k8s.mariadb.com', 'mariadbs', "kind('MariaDB')", APPLIED_PRUNED),
   siteChild('k8s.mariadb.com', 'databases', "kind('Database')"),
   siteChild('k8s.mariadb.com', 'users', "kind('User')"),
   siteChild('k8s.mariadb.com', 'grants', "kind('Grant')"),
@@ -247,12 +297,12 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
 
 /** Role `frappe-operator-leader-election-role`, in the operator's namespace only. */
 export const LEADER_ELECTION_PERMISSIONS: readonly Permission[] = [
-  // The Lease `frappe-operator.vyogo.tech`: read, created by the first replica, renewed and
-  // released by updates. Namespaced: a cluster-wide grant could take over any component's lease.
+  // The Lease `frappe-operator.vyogo.tech`: read (get), created by the first replica, renewed
+  // and released by updates. Namespaced: a cluster-wide grant could take over any component's lease.
   {
     apiGroup: 'coordination.k8s.io',
     resource: 'leases',
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    verbs: ['get', 'create', 'update'],
     usedBy: [{ file: 'src/runtime/leaderelection.ts', mentions: "kind: 'Lease'" }],
   },
   // The operator's configuration, and nothing else: ConfigMap frappe-operator-config, read at
@@ -261,7 +311,7 @@ export const LEADER_ELECTION_PERMISSIONS: readonly Permission[] = [
   {
     apiGroup: '',
     resource: 'configmaps',
-    verbs: READ,
+    verbs: ['get', 'list', 'watch'],
     resourceNames: [CONFIGMAP_NAME],
     usedBy: [
       { file: 'src/config/holder.ts', mentions: 'OPERATOR_CONFIGMAP_NAME' },

@@ -13,6 +13,7 @@ import { ensureBinaries, formatDuration, type Binaries } from './build.ts';
 import { run } from './exec.ts';
 import {
   ADMISSION_CONFIG,
+  AUDIT_EVERY_REQUEST_POLICY,
   AUDIT_POLICY,
   NODE_NAMES,
   STAGE_CRD,
@@ -52,6 +53,13 @@ export interface Cluster {
 
 export interface StartOptions {
   log?: (line: string) => void;
+  /**
+   * Audit every request (reads and watches too) at Metadata level, not only writes: for a test
+   * that compares the verbs a client used with its RBAC. Audit logs grow fast then.
+   */
+  auditEveryRequest?: boolean;
+  /** Admission plugins to enable besides the defaults, e.g. OwnerReferencesPermissionEnforcement. */
+  admissionPlugins?: string[];
 }
 
 export const WORK_ROOT = join(tmpdir(), 'frappe-operator-test');
@@ -65,7 +73,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
   const bins = await ensureBinaries({ log });
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(bins, log);
+      return await startOnce(bins, log, opts);
     } catch (e) {
       if (attempt < ATTEMPTS && e instanceof PortTakenError) {
         log(`${e.message}; retrying with new ports`);
@@ -78,7 +86,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
 class PortTakenError extends Error {}
 
-async function startOnce(bins: Binaries, log: (line: string) => void): Promise<Cluster> {
+async function startOnce(
+  bins: Binaries,
+  log: (line: string) => void,
+  opts: StartOptions,
+): Promise<Cluster> {
   const started = Date.now();
   await mkdir(WORK_ROOT, { recursive: true });
   const workDir = await mkdtemp(join(WORK_ROOT, 'c-'));
@@ -145,8 +157,16 @@ async function startOnce(bins: Binaries, log: (line: string) => void): Promise<C
 
     // 2. kube-apiserver
     await writeFile(join(workDir, 'admission.yaml'), ADMISSION_CONFIG);
-    await writeFile(join(workDir, 'audit-policy.yaml'), AUDIT_POLICY);
-    const apiArgs = apiserverArgs(workDir, pki, etcdPort, apiPort, auditLogPath);
+    await writeFile(
+      join(workDir, 'audit-policy.yaml'),
+      opts.auditEveryRequest === true ? AUDIT_EVERY_REQUEST_POLICY : AUDIT_POLICY,
+    );
+    const apiArgs = [
+      ...apiserverArgs(workDir, pki, etcdPort, apiPort, auditLogPath),
+      ...(opts.admissionPlugins === undefined || opts.admissionPlugins.length === 0
+        ? []
+        : [`--enable-admission-plugins=${opts.admissionPlugins.join(',')}`]),
+    ];
     const startApiserver = async () => {
       await sup.start('kube-apiserver', bins.kubeApiserver, apiArgs);
       await waitUntil(sup, 'kube-apiserver', '/readyz', 60_000, async () => {

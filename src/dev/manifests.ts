@@ -27,6 +27,14 @@ rules:
 - level: None
 `;
 
+/** Every request at Metadata level, reads and watches included (StartOptions.auditEveryRequest). */
+export const AUDIT_EVERY_REQUEST_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+`;
+
 export const STAGE_CRD = 'crd/bases/kwok.x-k8s.io_stages.yaml';
 
 /** Files under kwok's kustomize/ applied at start (see TEST-CLUSTER.md §7). */

@@ -92,7 +92,7 @@ export function useSiteOperator(
 }
 
 /** Sets Ready on the MariaDB Operator objects of `namespaces` until `done()`. */
-async function playMariaDBOperator(
+export async function playMariaDBOperator(
   client: KubeClient,
   namespaces: string[],
   held: Map<string, string | undefined>,
