@@ -22,6 +22,7 @@ import { operatorNamespace } from './config/namespace.ts';
 import { watchOperatorConfig } from './config/watch.ts';
 import { setupBenchController } from './controllers/bench/index.ts';
 import { setupSiteController } from './controllers/site/index.ts';
+import { setupSiteBackupController } from './controllers/backup/index.ts';
 import { setupSiteJobController } from './controllers/sitejob/index.ts';
 import { KubeClient } from './kube/client.ts';
 import { log } from './log.ts';
@@ -35,6 +36,7 @@ export const CONTROLLERS: readonly ControllerSetup[] = [
   (manager, config) => setupBenchController(manager, config),
   (manager, config) => setupSiteController(manager, config),
   (manager, config) => setupSiteJobController(manager, config),
+  (manager, config) => setupSiteBackupController(manager, config),
 ];
 
 export interface RunFlags {

@@ -19,6 +19,10 @@ export interface StoreOptions {
   forcePathStyle: boolean;
   /** A directory of Secret files: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. */
   credentialsDir: string | undefined;
+  /** Credentials already read (the operator's retention, from the Secret); wins over the dir. */
+  credentials?: StaticCredentials;
+  /** Give up on a connection or an idle socket after this long (default: the SDK's, none). */
+  timeoutMs?: number;
 }
 
 /** An S3 client with what the agent's messages need to know about the store. */
@@ -41,8 +45,13 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     maxAttempts: 5,
   };
   if (opts.endpoint !== undefined && opts.endpoint !== '') config.endpoint = opts.endpoint;
-  if (opts.credentialsDir !== undefined && opts.credentialsDir !== '') {
+  if (opts.credentials !== undefined) {
+    config.credentials = opts.credentials;
+  } else if (opts.credentialsDir !== undefined && opts.credentialsDir !== '') {
     config.credentials = await readCredentials(opts.credentialsDir);
+  }
+  if (opts.timeoutMs !== undefined) {
+    config.requestHandler = { connectionTimeout: opts.timeoutMs, requestTimeout: opts.timeoutMs };
   }
   const description: StoreDescription = {
     endpoint: config.endpoint === undefined ? undefined : opts.endpoint,
@@ -55,7 +64,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   };
 }
 
-interface StaticCredentials {
+export interface StaticCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
@@ -73,6 +82,9 @@ async function readCredentials(dir: string): Promise<StaticCredentials> {
     ? { accessKeyId, secretAccessKey }
     : { accessKeyId, secretAccessKey, sessionToken };
 }
+
+/** A credential as a Secret holds it: a trailing newline (from `echo`) is not part of it. */
+export const credentialValue = (text: string): string => text.replace(/\r?\n$/, '');
 
 async function secretFile(
   dir: string,
@@ -94,7 +106,7 @@ async function secretFile(
       { cause: e },
     );
   }
-  const value = text.replace(/\r?\n$/, '');
+  const value = credentialValue(text);
   if (value.trim() === '') {
     if (!required) return undefined;
     throw new AgentError(

@@ -82,6 +82,7 @@ const BENCH_RECONCILE = 'src/controllers/bench/reconcile.ts';
 const SITE_SETUP = 'src/controllers/site/index.ts';
 const SITE_RECONCILE = 'src/controllers/site/reconcile.ts';
 const SITEJOB_SETUP = 'src/controllers/sitejob/index.ts';
+const SITEBACKUP_SETUP = 'src/controllers/backup/index.ts';
 
 /** A child kind of the bench: applied and watched, and pruned unless `kept`. */
 const benchChild = (
@@ -186,6 +187,33 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['update'],
     usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
   },
+  // SiteBackup: the SiteBackup controller's informer (also read by the site and SiteJob
+  // controllers for a site's known destination); the reference operator's finalizer
+  // `vyogo.tech/finalizer` is removed with a merge patch where found; its status.
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitebackups',
+    verbs: ['list', 'watch', 'patch'],
+    usedBy: [
+      { file: SITEBACKUP_SETUP, mentions: 'KIND.SiteBackup' },
+      { file: SITE_SETUP, mentions: 'KIND.SiteBackup' },
+      { file: SITEJOB_SETUP, mentions: 'KIND.SiteBackup' },
+      { file: 'src/controllers/backup/reconcile.ts', mentions: 'removeFinalizer(' },
+    ],
+  },
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitebackups/status',
+    verbs: ['patch'],
+    usedBy: [{ file: 'src/controllers/backup/reconcile.ts', mentions: 'updateStatus(' }],
+  },
+  // Its CronJob's and Job's blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
+  {
+    apiGroup: 'vyogo.tech',
+    resource: 'sitebackups/finalizers',
+    verbs: ['update'],
+    usedBy: [{ file: 'src/controllers/shared/meta.ts', mentions: 'blockOwnerDeletion: true' }],
+  },
   // Secrets. Generated ones (the Redis password; a site's admin password, encryption key, DB
   // and MariaDB root passwords) are created once and never updated, and lose their
   // ownerReferences by a patch when a Retain site goes; they go with their owner by garbage
@@ -256,8 +284,16 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
       { file: BENCH_SETUP, mentions: 'KINDS.Job' },
       { file: SITE_SETUP, mentions: 'KINDS.Job' },
       { file: SITEJOB_SETUP, mentions: 'KINDS.Job' },
+      { file: SITEBACKUP_SETUP, mentions: 'KINDS.Job' },
       { file: 'src/runtime/jobs.ts', mentions: 'client.delete' },
     ],
+  },
+  // A scheduled SiteBackup's CronJob; deleted when its schedule is removed.
+  {
+    apiGroup: 'batch',
+    resource: 'cronjobs',
+    verbs: APPLIED_PRUNED,
+    usedBy: [{ file: SITEBACKUP_SETUP, mentions: 'KINDS.CronJob' }],
   },
   // The site Ingress; deleted while ingress.enabled is false.
   siteChild('networking.k8s.io', 'ingresses', 'KINDS.Ingress', APPLIED_PRUNED),

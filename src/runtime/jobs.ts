@@ -256,7 +256,7 @@ export class JobRunner {
     if (job === undefined || (current.phase !== 'Succeeded' && current.phase !== 'Failed')) {
       return current;
     }
-    return jobPhase(job, hash, await this.#report(job, req));
+    return jobPhase(job, hash, await this.report(job, req.container, (m) => req.parseReport(m)));
   }
 
   /**
@@ -303,7 +303,15 @@ export class JobRunner {
     });
   }
 
-  async #report<R>(job: Stored<JobObject>, req: JobRequest<R>): Promise<Report<R>> {
+  /**
+   * What finished `job` reported in `container`'s termination message — also for Jobs the
+   * runner did not create (a CronJob's). Read once per Job, from its own pods only.
+   */
+  async report<R>(
+    job: Stored<JobObject>,
+    container: string,
+    parse: (message: string | undefined) => Report<R>,
+  ): Promise<Report<R>> {
     const uid = job.metadata.uid;
     const known = this.#reports.get(uid) as Report<R> | undefined;
     if (known !== undefined) return known;
@@ -313,10 +321,10 @@ export class JobRunner {
     });
     const terminated = pods.items
       .flatMap((p) => p.status?.containerStatuses ?? [])
-      .filter((s) => s.name === req.container)
+      .filter((s) => s.name === container)
       .flatMap((s) => (s.state?.terminated === undefined ? [] : [s.state.terminated]))
       .sort((a, b) => String(a.finishedAt ?? '').localeCompare(String(b.finishedAt ?? '')));
-    const report = req.parseReport(terminated.at(-1)?.message);
+    const report = parse(terminated.at(-1)?.message);
     this.#reports.set(uid, report);
     return report;
   }

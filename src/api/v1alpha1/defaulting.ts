@@ -3,6 +3,7 @@
 import { createDefaulter } from '../defaults.ts';
 import type { FrappeBench } from './frappebench.ts';
 import type { FrappeSite } from './frappesite.ts';
+import type { SiteBackup } from './sitebackup.ts';
 import type { SiteJob } from './sitejob.ts';
 import { KIND } from './names.ts';
 import schemas from './defaulting.json' with { type: 'json' };
@@ -15,3 +16,5 @@ export const FrappeBenchDefaults = createDefaulter<FrappeBench>(
 export const FrappeSiteDefaults = createDefaulter<FrappeSite>(KIND.FrappeSite, schemas.FrappeSite);
 
 export const SiteJobDefaults = createDefaulter<SiteJob>(KIND.SiteJob, schemas.SiteJob);
+
+export const SiteBackupDefaults = createDefaulter<SiteBackup>(KIND.SiteBackup, schemas.SiteBackup);

@@ -14,6 +14,8 @@ export type Plain<T> = T extends Date
 
 export type Affinity = Plain<k8s.V1Affinity>;
 export type Container = Plain<k8s.V1Container>;
+export type CronJobSpec = Plain<k8s.V1CronJobSpec>;
+export type CronJobStatus = Plain<k8s.V1CronJobStatus>;
 export type DeploymentSpec = Plain<k8s.V1DeploymentSpec>;
 export type DeploymentStatus = Plain<k8s.V1DeploymentStatus>;
 export type DeploymentStrategy = Plain<k8s.V1DeploymentStrategy>;

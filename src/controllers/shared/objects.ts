@@ -2,6 +2,8 @@
 // (apiVersion, kind, required metadata) around the spec and status models of
 // @kubernetes/client-node, so builders are type-checked field by field.
 import type {
+  CronJobSpec,
+  CronJobStatus,
   DeploymentSpec,
   DeploymentStatus,
   JobSpec,
@@ -37,6 +39,11 @@ export interface Service extends KubeObject {
 export interface Job extends KubeObject {
   spec: JobSpec;
   status?: JobStatus;
+}
+
+export interface CronJob extends KubeObject {
+  spec: CronJobSpec;
+  status?: CronJobStatus;
 }
 
 export interface Pod extends KubeObject {
@@ -79,6 +86,7 @@ export const KINDS = {
   StatefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
   Service: { apiVersion: 'v1', kind: 'Service' },
   Job: { apiVersion: 'batch/v1', kind: 'Job' },
+  CronJob: { apiVersion: 'batch/v1', kind: 'CronJob' },
   Pod: { apiVersion: 'v1', kind: 'Pod' },
   PersistentVolumeClaim: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
   PodDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },

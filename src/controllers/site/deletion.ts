@@ -15,12 +15,15 @@ import { updateStatus } from '../../runtime/status.ts';
 import { KINDS } from '../shared/objects.ts';
 import { dedicatedMariaDB, externalEndpoint, MARIADB_API_VERSION } from './database.ts';
 import { applyDatabaseObjects, type SiteReconcilerDeps } from './deps.ts';
-import { deleteRequest, type DatabaseEndpoint } from './jobs.ts';
+import { backupTarget, knownDestination } from '../backup/destination.ts';
+import { deleteRequest, finalBackupRequest, type DatabaseEndpoint } from './jobs.ts';
 import type { SitePlan } from './plan.ts';
 import { generatedSecrets } from './secrets.ts';
 import { terminatingStatus, transitions } from './status.ts';
 
 export const SITE_FINALIZER = 'vyogo.tech/site-finalizer';
+/** On a FrappeSite: delete it (deletionPolicy Delete) without the final backup. */
+export const SKIP_FINAL_BACKUP = 'vyogo.tech/skip-final-backup';
 
 export class SiteDeletion {
   readonly #deps: SiteReconcilerDeps;
@@ -53,6 +56,10 @@ export class SiteDeletion {
       }
     };
     const keep = plan.spec.deletionPolicy !== 'Delete';
+    if (!keep) {
+      const backedUp = await this.#finalBackup(plan, log, record);
+      if (backedUp !== true) return backedUp;
+    }
     const needsJob = !keep || plan.domain !== plan.siteName;
     if (needsJob) {
       const db = keep ? undefined : await this.#externalEndpoint(plan);
@@ -90,6 +97,47 @@ export class SiteDeletion {
         : 'the site directory is removed; the MariaDB Operator drops the database (cleanupPolicy Delete)',
     });
     return release(keep ? 'site released; files and database retained' : 'site deleted');
+  }
+
+  /**
+   * `<site>-final-backup` before a `Delete` removes anything, when a destination is known (that
+   * of the site's SiteBackup with the most recent success) and the site has no
+   * `vyogo.tech/skip-final-backup` annotation. True once it succeeded (or none is wanted);
+   * otherwise the result to return: a failure keeps the finalizer, naming the Job.
+   */
+  async #finalBackup(
+    plan: SitePlan,
+    log: Logger,
+    record: (t: Parameters<typeof terminatingStatus>[1]) => Promise<void>,
+  ): Promise<true | Result> {
+    const known = knownDestination(this.#deps.informers.backups.list(plan.namespace), plan.name);
+    if (known === undefined || plan.site.metadata.annotations?.[SKIP_FINAL_BACKUP] !== undefined) {
+      return true;
+    }
+    const pod = plan.pod;
+    if (pod === undefined) return true;
+    const req = finalBackupRequest(
+      plan,
+      pod,
+      backupTarget(known.spec.destination, plan.namespace, plan.name, plan.benchName),
+    );
+    const job = req.job.metadata.name ?? '';
+    const phase = await this.#deps.jobs.run(req, log);
+    if (phase.phase === 'Succeeded') return true;
+    if (phase.phase === 'Failed') {
+      await record({
+        status: 'False',
+        reason: 'FinalBackupFailed',
+        message: `Job ${job} failed (${phase.reason}: ${phase.message}); nothing is removed: fix the cause, then change the FrappeSite annotation vyogo.tech/retry, or set the annotation ${SKIP_FINAL_BACKUP} to delete without it`,
+      });
+      return undefined;
+    }
+    await record({
+      status: 'False',
+      reason: 'FinalBackup',
+      message: `Job ${job} takes a final backup to ${known.spec.destination.type} (as SiteBackup ${known.metadata.name ?? ''}) before the site is removed`,
+    });
+    return undefined;
   }
 
   /** Re-apply the site's Database, User and Grant with the cleanupPolicy of `deletionPolicy`. */

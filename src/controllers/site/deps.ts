@@ -1,7 +1,7 @@
 // What the site reconciler works with — the informers of the kinds it reads and writes, the Job
 // runner, the Secret key reader, the migration slots — and the application of the site's
 // MariaDB Operator objects, shared by the database step and deletion.
-import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite, SiteBackup } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { applyChild } from '../../runtime/apply.ts';
@@ -29,6 +29,8 @@ export interface SiteInformers {
   secrets: Informer<Secret>;
   jobs: Informer<JobObject>;
   ingresses: Informer<Ingress>;
+  /** Read for the known destination of a `Delete` deletion's final backup. */
+  backups: Informer<SiteBackup>;
 }
 
 export interface SiteReconcilerDeps {

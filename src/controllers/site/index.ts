@@ -8,7 +8,7 @@
 // Site reconciles run `max(maxConcurrentSiteReconciles, the largest siteReconcileConcurrency of
 // all benches)` at a time, recomputed whenever the operator configuration or a bench changes —
 // no restart needed. Register `setupSiteController` with the manager (src/cli.ts CONTROLLERS).
-import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite, SiteBackup } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
 import type { ConfigKey } from '../../config/operator-config.ts';
@@ -103,6 +103,7 @@ export function setupSiteController(manager: Manager, config: OperatorConfigHold
     secrets: b.watches<Secret>(KINDS.Secret, byIndex(SECRETS_INDEX), { metadataOnly: true }),
     jobs: b.owns(KINDS.Job),
     ingresses: b.owns<Ingress>(KINDS.Ingress),
+    backups: b.watches<SiteBackup>({ apiVersion: API_VERSION, kind: KIND.SiteBackup }, () => []),
   };
 
   let mariadb: MariaDBInformers | undefined;

@@ -5,7 +5,21 @@
 // the bench image in the bench directory, with the sites volume; what it needs comes as env
 // (names, hosts, ports) and as mounted Secret files (passwords, keys: never on argv or in env),
 // and it reports `{installedApps}` or `{error, message}` through its termination message.
+import {
+  agentContainer,
+  credentialsVolumes,
+  s3Flags,
+  SECRETS_DIR,
+  type S3Access,
+} from '../shared/agent.ts';
 import { IMAGE_ANNOTATION } from '../shared/annotations.ts';
+import type { BackupTarget } from '../backup/destination.ts';
+import {
+  backupPodSpec,
+  parseBackupReport,
+  reportContainer,
+  type BackupReport,
+} from '../backup/pod.ts';
 import type { Container, EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Job } from '../shared/objects.ts';
@@ -13,7 +27,6 @@ import type { Component } from '../shared/labels.ts';
 import {
   BENCH_DIR,
   frappeContainer,
-  plainContainer,
   podSpec,
   podTemplateMeta,
   type PodSettings,
@@ -36,7 +49,6 @@ import {
 /** The admin Secret's resourceVersion a Job set the password from. */
 export const ADMIN_VERSION_ANNOTATION = 'vyogo.tech/admin-secret-version';
 const JOB_TTL_SECONDS = 86_400;
-const SECRETS_DIR = '/var/run/secrets/frappe';
 const RESTORE_DIR = '/restore';
 /** Site-init and restore are retried after 1, 2, 4 … 30 minutes (API.md §3.3). */
 export const SITE_JOB_RETRY: RetryBackoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
@@ -232,53 +244,41 @@ export function siteInitRequest(
   return request(plan, job, 'site-init', initInputs(plan, db), SITE_JOB_RETRY);
 }
 
-/** `s3://bucket/key` URLs of `restoreFrom`, and the agent's flags for the store. */
-function downloadContainer(
-  plan: SitePlan,
-  image: string,
-): { container: Container; volumes: Volume[] } {
+/** `restoreFrom`'s store. */
+function restoreStore(plan: SitePlan): S3Access {
   const r = plan.spec.restoreFrom;
-  if (r === undefined) throw new Error('downloadContainer needs restoreFrom');
-  const credentials = r.credentialsSecret;
-  const args = [
-    'backup-agent',
-    'download',
-    `--source=${r.backup}`,
-    ...(r.files === undefined ? [] : [`--files=${r.files}`]),
-    ...(r.privateFiles === undefined ? [] : [`--private-files=${r.privateFiles}`]),
-    `--destination=${RESTORE_DIR}`,
-    ...(r.endpoint === undefined ? [] : [`--endpoint=${r.endpoint}`]),
+  if (r === undefined) throw new Error('restoreStore needs restoreFrom');
+  return {
+    endpoint: r.endpoint,
     // Filled from the schema's defaults.
-    `--region=${r.region ?? ''}`,
-    ...(r.forcePathStyle === true ? ['--force-path-style'] : []),
-    ...(credentials === undefined ? [] : [`--credentials-dir=${SECRETS_DIR}/s3`]),
-  ];
+    region: r.region ?? '',
+    forcePathStyle: r.forcePathStyle === true,
+    credentialsSecret: r.credentialsSecret,
+  };
+}
+
+/** Init container `download`: the agent fetches `restoreFrom` into the restore emptyDir. */
+function downloadContainer(plan: SitePlan, image: string): Container {
+  const r = plan.spec.restoreFrom;
   const pod = plan.pod;
-  if (pod === undefined) throw new Error('downloadContainer needs the bench');
-  // The operator's image is not the bench's: the bench's pull policy (e.g. Never, for a
-  // preloaded Frappe image) does not apply to it.
-  const container = plainContainer(
-    { ...pod, imagePullPolicy: 'IfNotPresent' },
-    {
-      name: 'download',
-      image,
-      command: ['frappe-operator'],
-      args,
-      resources: plan.resources.agent,
-      terminationMessagePolicy: 'File',
-      volumeMounts: [
-        { name: 'restore', mountPath: RESTORE_DIR },
-        ...(credentials === undefined
-          ? []
-          : [{ name: 's3-credentials', mountPath: `${SECRETS_DIR}/s3`, readOnly: true }]),
-      ],
-    },
-  );
-  const volumes: Volume[] =
-    credentials === undefined
-      ? []
-      : [{ name: 's3-credentials', secret: { secretName: credentials, defaultMode: 0o440 } }];
-  return { container, volumes };
+  if (r === undefined || pod === undefined) {
+    throw new Error('downloadContainer needs restoreFrom and the bench');
+  }
+  return agentContainer(pod, {
+    name: 'download',
+    image,
+    args: [
+      'download',
+      `--source=${r.backup}`,
+      ...(r.files === undefined ? [] : [`--files=${r.files}`]),
+      ...(r.privateFiles === undefined ? [] : [`--private-files=${r.privateFiles}`]),
+      `--destination=${RESTORE_DIR}`,
+      ...s3Flags(restoreStore(plan)),
+    ],
+    resources: plan.resources.agent,
+    volumeMounts: [{ name: 'restore', mountPath: RESTORE_DIR }],
+    s3: restoreStore(plan),
+  });
 }
 
 /**
@@ -293,7 +293,6 @@ export function restoreRequest(
   operatorImage: string,
   adminVersion: string,
 ): JobRequest<SiteReport, Job> {
-  const download = downloadContainer(plan, operatorImage);
   const job = siteJob(plan, pod, {
     purpose: 'restore',
     component: 'site-restore',
@@ -310,8 +309,8 @@ export function restoreRequest(
     resources: plan.resources.restore,
     backoffLimit: 1,
     annotations: { [ADMIN_VERSION_ANNOTATION]: adminVersion },
-    initContainers: [download.container],
-    extraVolumes: [{ name: 'restore', emptyDir: {} }, ...download.volumes],
+    initContainers: [downloadContainer(plan, operatorImage)],
+    extraVolumes: [{ name: 'restore', emptyDir: {} }, ...credentialsVolumes(restoreStore(plan))],
     extraMounts: [{ name: 'restore', mountPath: RESTORE_DIR, readOnly: true }],
   });
   const inputs = {
@@ -395,4 +394,46 @@ export function deleteRequest(
   });
   const inputs = { keepSite, dropDatabase, db: db ?? null, script: SITE_DELETE_SCRIPT };
   return request(plan, job, 'site-delete', inputs, SITE_JOB_RETRY);
+}
+
+/**
+ * `<site>-final-backup`: the backup pod (backup/pod.ts) to the site's known destination before a
+ * `Delete` deletion; its set's manifest names this Job as a SiteJob would, so no retention
+ * deletes it.
+ */
+export function finalBackupRequest(
+  plan: SitePlan,
+  pod: PodSettings,
+  target: BackupTarget,
+): JobRequest<BackupReport, Job> {
+  const labels = siteLabels(plan, 'backup');
+  const name = jobName(plan, 'final-backup');
+  const job: Job = {
+    ...KINDS.Job,
+    metadata: childMeta(plan.site, name, labels, { [IMAGE_ANNOTATION]: pod.image }),
+    spec: {
+      backoffLimit: 1,
+      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
+      template: {
+        metadata: podTemplateMeta(pod, labels),
+        spec: backupPodSpec({
+          site: { ...plan, installedApps: plan.site.status?.installedApps ?? [] },
+          pod,
+          withFiles: true,
+          compress: true,
+          target,
+          operatorImage: plan.operatorImage,
+          owner: { sitejob: name },
+          agentRetention: undefined,
+        }),
+      },
+    },
+  };
+  return {
+    owner: plan.site,
+    job,
+    inputs: { target: target.url },
+    container: reportContainer(target),
+    parseReport: parseBackupReport,
+  };
 }

@@ -97,7 +97,7 @@ export interface SitePlan {
   /** The operator's image (restore download). */
   operatorImage: string | undefined;
   resources: Record<
-    'siteInit' | 'restore' | 'migrate' | 'siteJob' | 'default' | 'agent',
+    'siteInit' | 'restore' | 'migrate' | 'siteJob' | 'backup' | 'default' | 'agent',
     ResourceRequirements
   >;
   migration: { policy: 'Auto' | 'Manual'; maxConcurrent: number };
@@ -312,6 +312,7 @@ export function resolveSite(site: Stored<FrappeSite>, ctx: SiteContext): SitePla
       restore: size('restore'),
       migrate: size('migrate'),
       siteJob: size('siteJob'),
+      backup: size('backup'),
       default: size('default'),
       agent: size('agent'),
     },

@@ -2,17 +2,34 @@
 // bench image in the bench directory with the sites volume, `backoffLimit: 0` and the SiteJob's
 // `activeDeadlineSeconds`. Each type is `bench --site <siteName> …` (frappe/frappe
 // `frappe/commands/site.py` and `utils.py`: migrate, clear-cache, clear-website-cache,
-// install-app, uninstall-app --yes, set-maintenance-mode on|off, backup [--with-files]
-// [--compress]); `custom` runs `jobConfig.command` as given, with env `SITE_NAME`. The site name
+// install-app, uninstall-app --yes, set-maintenance-mode on|off); `backup` runs the backup pod
+// of backup/pod.ts — `bench … backup [--with-files] [--compress]`, then the agent uploads to
+// `jobConfig.destination` or the site's known destination, the manifest naming the SiteJob (so no
+// retention deletes it); without a destination the files stay on the site's volume. `custom`
+// runs `jobConfig.command` as given, with env `SITE_NAME`. The site name
 // and app names reach a shell only as env and positional arguments, never spliced into it.
 import { IMAGE_ANNOTATION, JOB_TYPE_ANNOTATION } from '../shared/annotations.ts';
 import type { JobType, SiteJob } from '../../api/v1alpha1/index.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type Job } from '../shared/objects.ts';
-import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
+import {
+  BENCH_DIR,
+  frappeContainer,
+  podSpec,
+  podTemplateMeta,
+  type PodSettings,
+} from '../shared/pod.ts';
+import type { BackupTarget } from '../backup/destination.ts';
+import {
+  backupPodSpec,
+  benchBackupCommand,
+  parseBackupReport,
+  reportContainer,
+  type BackupReport,
+} from '../backup/pod.ts';
 import { siteLabels, type SitePlan } from '../site/plan.ts';
 import { childName } from '../shared/naming.ts';
-import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts';
+import type { JobRequest } from '../../runtime/jobs.ts';
 
 const CONTAINER = 'sitejob';
 const JOB_TTL_SECONDS = 86_400;
@@ -27,12 +44,11 @@ export function command(spec: SiteJob['spec'], siteName: string): string[] {
   const type: JobType = spec.jobType;
   switch (type) {
     case 'backup':
-      return [
-        ...site,
-        'backup',
-        ...(c.withFiles === true ? ['--with-files'] : []),
-        ...(c.compress === true ? ['--compress'] : []),
-      ];
+      return benchBackupCommand(siteName, {
+        withFiles: c.withFiles === true,
+        compress: c.compress === true,
+        path: undefined,
+      });
     case 'migrate':
       return [...site, 'migrate'];
     case 'clear-cache':
@@ -58,25 +74,30 @@ export function command(spec: SiteJob['spec'], siteName: string): string[] {
   }
 }
 
-/** What a SiteJob's container reports (a backup: the set it wrote). */
-export interface SiteJobReport {
-  location?: string;
-  sizeBytes?: number;
+/** Where a `backup` SiteJob's set goes (undefined: the site's volume) and the agent's image. */
+export interface SiteJobBackup {
+  target: BackupTarget | undefined;
+  operatorImage: string | undefined;
 }
 
-const parseSiteJobReport = (message: string | undefined): Report<SiteJobReport> =>
-  parseReport(message, 'the SiteJob', (r) => ({
-    ...(typeof r.location === 'string' ? { location: r.location } : {}),
-    ...(typeof r.sizeBytes === 'number' ? { sizeBytes: r.sizeBytes } : {}),
-  }));
-
-/** The Job of `sj` on `site` (whose plan has the bench's pod settings). */
-export function siteJobRequest(
-  sj: SiteJob,
-  site: SitePlan,
-  pod: NonNullable<SitePlan['pod']>,
-): JobRequest<SiteJobReport, Job> {
-  const labels = { ...siteLabels(site, 'sitejob') };
+/** The pod of `sj`: the backup pod for `backup`, else container `sitejob` running `command`. */
+function siteJobPod(sj: SiteJob, site: SitePlan, pod: PodSettings, backup: SiteJobBackup) {
+  const c = sj.spec.jobConfig ?? {};
+  if (sj.spec.jobType === 'backup') {
+    return {
+      container: reportContainer(backup.target),
+      spec: backupPodSpec({
+        site: { ...site, installedApps: site.site.status?.installedApps ?? [] },
+        pod,
+        withFiles: c.withFiles === true,
+        compress: c.compress === true,
+        target: backup.target,
+        operatorImage: backup.operatorImage,
+        owner: { sitejob: sj.metadata.name ?? '' },
+        agentRetention: undefined,
+      }),
+    };
+  }
   const container = frappeContainer(pod, {
     name: CONTAINER,
     command: command(sj.spec, site.siteName),
@@ -85,6 +106,21 @@ export function siteJobRequest(
     resources: site.resources.siteJob,
     terminationMessagePolicy: 'File',
   });
+  return {
+    container: CONTAINER,
+    spec: podSpec(pod, { containers: [container], mountsSites: true, restartPolicy: 'Never' }),
+  };
+}
+
+/** The Job of `sj` on `site` (whose plan has the bench's pod settings). */
+export function siteJobRequest(
+  sj: SiteJob,
+  site: SitePlan,
+  pod: PodSettings,
+  backup: SiteJobBackup = { target: undefined, operatorImage: undefined },
+): JobRequest<BackupReport, Job> {
+  const labels = { ...siteLabels(site, 'sitejob') };
+  const { container, spec } = siteJobPod(sj, site, pod, backup);
   const job: Job = {
     ...KINDS.Job,
     metadata: childMeta(sj, siteJobJobName(sj), labels, {
@@ -96,18 +132,10 @@ export function siteJobRequest(
       // Filled from the schema's default.
       activeDeadlineSeconds: sj.spec.activeDeadlineSeconds ?? 0,
       ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: {
-        metadata: podTemplateMeta(pod, labels),
-        spec: podSpec(pod, { containers: [container], mountsSites: true, restartPolicy: 'Never' }),
-      },
+      template: { metadata: podTemplateMeta(pod, labels), spec },
     },
   };
-  // The spec is immutable: the Job is made once; the inputs only name it.
-  return {
-    owner: sj,
-    job,
-    inputs: { spec: sj.spec },
-    container: CONTAINER,
-    parseReport: parseSiteJobReport,
-  };
+  // The spec is immutable: the Job is made once; the inputs only name it (a later change of the
+  // site's known destination does not replace a SiteJob's Job).
+  return { owner: sj, job, inputs: { spec: sj.spec }, container, parseReport: parseBackupReport };
 }

@@ -2,7 +2,7 @@
 // or Ready brings its SiteJobs back); the benches (pod settings and image of the Job); and the
 // Jobs — a SiteJob's own, and the site's init, restore and migrate Jobs, whose end lets the
 // next SiteJob of that site run. Register `setupSiteJobController` with the manager.
-import type { FrappeBench, FrappeSite, SiteJob } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite, SiteBackup, SiteJob } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
 import { ControllerBuilder } from '../../runtime/builder.ts';
@@ -39,11 +39,16 @@ export function setupSiteJobController(manager: Manager, config: OperatorConfigH
     { apiVersion: API_VERSION, kind: KIND.FrappeBench },
     () => [],
   );
+  // Only read: a `backup` SiteJob's known destination, when its Job is made.
+  const backups = b.watches<SiteBackup>(
+    { apiVersion: API_VERSION, kind: KIND.SiteBackup },
+    () => [],
+  );
   // A Job of a site that ends (the site's own, or a SiteJob's) lets the next SiteJob run.
   const jobs = b.owns<JobObject>(KINDS.Job);
   const reconciler = new SiteJobReconciler({
     client,
-    informers: { siteJobs, sites, benches, jobs },
+    informers: { siteJobs, sites, benches, backups, jobs },
     events,
     jobs: new JobRunner(client, jobs),
     defaults: () => operatorDefaults(config, client),

@@ -3,7 +3,7 @@
 // for its turn (Scheduled): SiteJobs of one site run one at a time, oldest first, and after the
 // site's own init, restore and migrate Jobs; then runs `<sitejob>-job` on the Job runner
 // (Complete). A finished SiteJob is never run again: its status is final.
-import type { FrappeBench, FrappeSite, SiteJob } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite, SiteBackup, SiteJob } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
@@ -26,6 +26,7 @@ import {
 import { withDefaults as benchWithDefaults } from '../bench/plan.ts';
 import type { OperatorDefaults } from '../shared/defaults.ts';
 import { resolveSite, withDefaults as siteWithDefaults, type SitePlan } from '../site/plan.ts';
+import { backupTarget, knownDestination, type BackupTarget } from '../backup/destination.ts';
 import { siteJobJobName, siteJobRequest } from './command.ts';
 import { siteJobStatus, transitions, type JobRecord } from './status.ts';
 
@@ -41,6 +42,8 @@ export interface SiteJobInformers {
   siteJobs: Informer<SiteJob>;
   sites: Informer<FrappeSite>;
   benches: Informer<FrappeBench>;
+  /** Read for the site's known destination (a `backup` without jobConfig.destination). */
+  backups: Informer<SiteBackup>;
   jobs: Informer<JobObject>;
 }
 
@@ -219,10 +222,31 @@ class SiteJobRun implements SiteJobSteps {
     return Promise.resolve(done('Scheduled', `its turn on FrappeSite ${siteName}`));
   }
 
+  /** Where a `backup` goes: jobConfig.destination, else the site's known destination. */
+  #backupTarget(site: SitePlan): BackupTarget | undefined {
+    if (this.#sj.spec.jobType !== 'backup') return undefined;
+    const dest =
+      this.#sj.spec.jobConfig?.destination ??
+      knownDestination(this.#deps.informers.backups.list(site.namespace), site.name)?.spec
+        .destination;
+    return dest === undefined
+      ? undefined
+      : backupTarget(dest, site.namespace, site.name, site.benchName);
+  }
+
   async job(): Promise<StepOutcome> {
     const site = this.#site;
     if (site?.pod === undefined) throw new Error('job step before the site step');
-    const req = siteJobRequest(this.#sj, site, site.pod);
+    const target = this.#backupTarget(site);
+    if (target !== undefined && site.operatorImage === undefined) {
+      const message =
+        'the operator does not know its own image (the backup agent uploads the set): set FRAPPE_OPERATOR_IMAGE';
+      return stop('OperatorImageUnknown', message);
+    }
+    const req = siteJobRequest(this.#sj, site, site.pod, {
+      target,
+      operatorImage: site.operatorImage,
+    });
     const jobName = req.job.metadata.name ?? '';
     const phase = await this.#deps.jobs.run(req, this.#log);
     if (phase.phase === 'Absent' || phase.phase === 'Stale') {

@@ -9,6 +9,7 @@ import type { FrappeSite } from '../../../src/api/v1alpha1/index.ts';
 import { OperatorConfigHolder } from '../../../src/config/holder.ts';
 import { setupBenchController } from '../../../src/controllers/bench/index.ts';
 import { setupSiteController } from '../../../src/controllers/site/index.ts';
+import { setupSiteBackupController } from '../../../src/controllers/backup/index.ts';
 import { setupSiteJobController } from '../../../src/controllers/sitejob/index.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -197,6 +198,7 @@ export async function startSiteOperator(
   const sites = setupSiteController(manager, holder);
   manager.addController(sites);
   manager.addController(setupSiteJobController(manager, holder));
+  manager.addController(setupSiteBackupController(manager, holder));
   await manager.start();
   return { client, holder, sites, stop: () => manager.stop() };
 }
