@@ -33,7 +33,7 @@ const LAYERS = [
       'src/deploy/',
       'src/dev/',
     ],
-    why: 'the backup agent runs in Job pods from the operator image: it talks to S3 only, never to the Kubernetes API, and loads none of the operator',
+    why: 'the backup agent runs in Job pods from the operator image: it talks to S3 or a mounted volume only, never to the Kubernetes API, and loads none of the operator',
   },
   {
     from: 'src/runtime/',

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { AgentError, explainS3Error, type StoreDescription } from './errors.ts';
+import { AgentError, type StoreDescription } from './errors.ts';
 
 export interface StoreOptions {
   /** http(s) URL of an S3-compatible store; undefined for AWS. */
@@ -26,16 +26,14 @@ export interface StoreOptions {
 }
 
 /** An S3 client with what the agent's messages need to know about the store. */
-export interface Store {
+export interface S3Connection {
   client: S3Client;
   description: StoreDescription;
-  /** explainS3Error() for this store. */
-  explain(err: unknown, what: string, bucket: string): AgentError;
 }
 
 const DEFAULT_REGION = 'us-east-1';
 
-export async function openStore(opts: StoreOptions): Promise<Store> {
+export async function openS3Client(opts: StoreOptions): Promise<S3Connection> {
   const region = opts.region === '' ? DEFAULT_REGION : opts.region;
   const config: S3ClientConfig = {
     region,
@@ -53,14 +51,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.timeoutMs !== undefined) {
     config.requestHandler = { connectionTimeout: opts.timeoutMs, requestTimeout: opts.timeoutMs };
   }
-  const description: StoreDescription = {
-    endpoint: config.endpoint === undefined ? undefined : opts.endpoint,
-    region,
-  };
   return {
     client: new S3Client(config),
-    description,
-    explain: (err, what, bucket) => explainS3Error(err, what, bucket, description),
+    description: { endpoint: config.endpoint === undefined ? undefined : opts.endpoint, region },
   };
 }
 

@@ -3,7 +3,14 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from './errors.ts';
-import type { Store } from './client.ts';
+import {
+  baseName,
+  child,
+  formatLocation,
+  isDirectory,
+  isDirectoryKey,
+  type Location,
+} from './location.ts';
 import type { AgentLogger } from './log.ts';
 import {
   isPlainFileName,
@@ -15,10 +22,10 @@ import {
   type ManifestFile,
 } from './manifest.ts';
 import { retentionDecision, type PruneReason } from './retention.ts';
-import { baseName, formatS3Url, isDirectory, type S3Location } from './s3-url.ts';
-import { deleteSets, describeSet, listObjects, listSets, readManifest } from './sets.ts';
+import { deleteSets, describeSet, listSets, readManifest } from './sets.ts';
+import type { Storage } from './storage.ts';
 import { formatSetTimestamp } from './timestamp.ts';
-import { checkObject, downloadFile, putBytes, uploadFile, type UploadTuning } from './transfer.ts';
+import { checkObject, downloadFile, uploadFile } from './transfer.ts';
 
 export type Report = Record<string, unknown>;
 
@@ -44,9 +51,8 @@ export interface Retention {
 export interface UploadOptions {
   source: string;
   /** The site's directory of sets (key ends in `/`). */
-  destination: S3Location;
+  destination: Location;
   identity: SetIdentity;
-  tuning: UploadTuning;
   /** Applied to the SiteBackup's sets once the new set is complete. */
   retention: Retention | undefined;
   now: () => Date;
@@ -92,21 +98,21 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-export async function upload(store: Store, opts: UploadOptions, log: AgentLogger): Promise<Report> {
+export async function upload(
+  storage: Storage,
+  opts: UploadOptions,
+  log: AgentLogger,
+): Promise<Report> {
   const started = opts.now();
   const names = await sourceFiles(opts.source);
   const timestamp = formatSetTimestamp(started);
-  const set: S3Location = {
-    bucket: opts.destination.bucket,
-    key: `${opts.destination.key}${timestamp}/`,
-  };
-  const location = formatS3Url(set);
+  const set = child(opts.destination, `${timestamp}/`);
+  const location = formatLocation(set);
   log.info({ location, files: names }, 'uploading backup set');
 
   const files: ManifestFile[] = [];
   for (const name of names) {
-    const dest = { bucket: set.bucket, key: `${set.key}${name}` };
-    const done = await uploadFile(store, join(opts.source, name), dest, opts.tuning, log);
+    const done = await uploadFile(storage, join(opts.source, name), child(set, name), log);
     files.push({ name, ...done });
     log.info({ file: name, sizeBytes: done.sizeBytes, sha256: done.sha256 }, 'uploaded');
   }
@@ -126,9 +132,8 @@ export async function upload(store: Store, opts: UploadOptions, log: AgentLogger
     files,
   };
   // Last: its presence is what makes the set complete.
-  await putBytes(
-    store,
-    { bucket: set.bucket, key: `${set.key}${MANIFEST_NAME}` },
+  await storage.putBytes(
+    child(set, MANIFEST_NAME),
     Buffer.from(serializeManifest(manifest)),
     'application/json',
   );
@@ -139,7 +144,7 @@ export async function upload(store: Store, opts: UploadOptions, log: AgentLogger
   if (opts.retention !== undefined && id.sitebackup !== undefined) {
     try {
       const pruned = await prune(
-        store,
+        storage,
         {
           destination: opts.destination,
           sitebackup: id.sitebackup,
@@ -162,28 +167,28 @@ export async function upload(store: Store, opts: UploadOptions, log: AgentLogger
 
 export interface DownloadOptions {
   /** A `.sql.gz` object, or a set directory (key ends in `/`). */
-  source: S3Location;
-  files: S3Location | undefined;
-  privateFiles: S3Location | undefined;
+  source: Location;
+  files: Location | undefined;
+  privateFiles: Location | undefined;
   destination: string;
 }
 
 export async function download(
-  store: Store,
+  storage: Storage,
   opts: DownloadOptions,
   log: AgentLogger,
 ): Promise<Report> {
   await mkdir(opts.destination, { recursive: true });
   const written = new Set<string>();
   let sizeBytes = 0;
-  const fetch = async (src: S3Location, name: string, expected?: ManifestFile) => {
+  const fetch = async (src: Location, name: string, expected?: ManifestFile) => {
     if (written.has(name)) {
       throw new AgentError(
         'InvalidArguments',
-        `${formatS3Url(src)}: a file named ${name} is already part of this restore; point --files/--private-files at other objects, or leave them out when the set has them`,
+        `${formatLocation(src)}: a file named ${name} is already part of this restore; point --files/--private-files at other objects, or leave them out when the set has them`,
       );
     }
-    const done = await downloadFile(store, src, join(opts.destination, name), name, expected);
+    const done = await downloadFile(storage, src, join(opts.destination, name), name, expected);
     written.add(name);
     sizeBytes += done.sizeBytes;
     log.info(
@@ -198,14 +203,12 @@ export async function download(
   };
 
   if (isDirectory(opts.source)) {
-    const manifest = await readManifest(store, opts.source);
+    const manifest = await readManifest(storage, opts.source);
     log.info(
-      { location: formatS3Url(opts.source), files: manifest.files.map((f) => f.name) },
+      { location: formatLocation(opts.source), files: manifest.files.map((f) => f.name) },
       'downloading backup set',
     );
-    for (const f of manifest.files) {
-      await fetch({ bucket: opts.source.bucket, key: `${opts.source.key}${f.name}` }, f.name, f);
-    }
+    for (const f of manifest.files) await fetch(child(opts.source, f.name), f.name, f);
   } else {
     await fetch(opts.source, plainName(opts.source, '--source'));
   }
@@ -215,24 +218,24 @@ export async function download(
   ] as const) {
     if (extra !== undefined) await fetch(extra, plainName(extra, flag));
   }
-  return { location: formatS3Url(opts.source), sizeBytes, files: written.size };
+  return { location: formatLocation(opts.source), sizeBytes, files: written.size };
 }
 
-function plainName(loc: S3Location, flag: string): string {
+function plainName(loc: Location, flag: string): string {
   const name = baseName(loc.key);
   if (!isPlainFileName(name)) {
-    throw new AgentError('InvalidArguments', `${flag}=${formatS3Url(loc)} does not name a file`);
+    throw new AgentError('InvalidArguments', `${flag}=${formatLocation(loc)} does not name a file`);
   }
   return name;
 }
 
 /** Re-reads every file of a set and checks its size and SHA-256 against the manifest. */
-export async function verify(store: Store, set: S3Location, log: AgentLogger): Promise<Report> {
-  const manifest = await readManifest(store, set);
+export async function verify(storage: Storage, set: Location, log: AgentLogger): Promise<Report> {
+  const manifest = await readManifest(storage, set);
   const problems: AgentError[] = [];
   for (const f of manifest.files) {
     try {
-      await checkObject(store, { bucket: set.bucket, key: `${set.key}${f.name}` }, f.name, f);
+      await checkObject(storage, child(set, f.name), f.name, f);
       log.info({ file: f.name, sizeBytes: f.sizeBytes }, 'verified');
     } catch (e) {
       if (!(e instanceof AgentError)) throw e;
@@ -249,11 +252,11 @@ export async function verify(store: Store, set: S3Location, log: AgentLogger): P
     );
   }
   const listed = new Set([...manifest.files.map((f) => f.name), MANIFEST_NAME]);
-  const unlisted = (await listObjects(store, set))
+  const unlisted = (await storage.list(set))
     .map((o) => o.key.slice(set.key.length))
-    .filter((name) => !listed.has(name));
+    .filter((name) => !isDirectoryKey(name) && !listed.has(name));
   return {
-    location: formatS3Url(set),
+    location: formatLocation(set),
     sizeBytes: manifestSize(manifest),
     files: manifest.files.length,
     verified: true,
@@ -261,20 +264,24 @@ export async function verify(store: Store, set: S3Location, log: AgentLogger): P
   };
 }
 
-export async function list(store: Store, dir: S3Location): Promise<Report> {
-  const sets = await listSets(store, dir);
-  return { location: formatS3Url(dir), sets: sets.map(describeSet) };
+export async function list(storage: Storage, dir: Location): Promise<Report> {
+  const sets = await listSets(storage, dir);
+  return { location: formatLocation(dir), sets: sets.map(describeSet) };
 }
 
 export interface PruneOptions extends Retention {
-  destination: S3Location;
+  destination: Location;
   sitebackup: string;
   dryRun: boolean;
   now: () => Date;
 }
 
-export async function prune(store: Store, opts: PruneOptions, log: AgentLogger): Promise<Report> {
-  const sets = await listSets(store, opts.destination);
+export async function prune(
+  storage: Storage,
+  opts: PruneOptions,
+  log: AgentLogger,
+): Promise<Report> {
+  const sets = await listSets(storage, opts.destination);
   for (const s of sets) {
     if (s.manifestError !== undefined) {
       log.warn(
@@ -294,14 +301,14 @@ export async function prune(store: Store, opts: PruneOptions, log: AgentLogger):
   }));
   if (!opts.dryRun && decision.delete.length > 0) {
     await deleteSets(
-      store,
-      opts.destination.bucket,
+      storage,
+      opts.destination.root,
       decision.delete.map((d) => d.set),
     );
   }
   log.info(
     {
-      location: formatS3Url(opts.destination),
+      location: formatLocation(opts.destination),
       retained: decision.retained.length,
       pruned: deleted.length,
       dryRun: opts.dryRun,
@@ -309,7 +316,7 @@ export async function prune(store: Store, opts: PruneOptions, log: AgentLogger):
     'retention applied',
   );
   return {
-    location: formatS3Url(opts.destination),
+    location: formatLocation(opts.destination),
     retained: decision.retained.length,
     pruned: deleted.length,
     dryRun: opts.dryRun,

@@ -1,7 +1,7 @@
 // The agent's errors: a reason (a CamelCase word the operator puts into a condition; S3's own
 // error code where S3 gave one, e.g. NoSuchBucket) and a message saying what went wrong and what
 // to do. Every failure the agent reports goes through here, so `{error, message}` in the
-// termination message never carries a bare stack or an SDK's generic text alone.
+// termination message never carries a bare stack, an SDK's generic text or a bare errno alone.
 
 /** The reasons of the agent's own checks (S3 error codes pass through as they are). */
 export type AgentReason =
@@ -20,6 +20,9 @@ export type AgentReason =
   | 'ChecksumMismatch'
   | 'Truncated'
   | 'S3Error'
+  | 'VolumeNotMounted'
+  | 'StorageFull'
+  | 'StorageError'
   | 'InternalError';
 
 export class AgentError extends Error {
@@ -176,4 +179,71 @@ export function explainS3Error(
     `${what}: ${storeName(store)} answered ${status === undefined ? '' : `HTTP ${status} `}${code}: ${detail}`,
     opts,
   );
+}
+
+/** What a file system error's message needs: what the files are, and what to do about space. */
+export interface FsPlace {
+  /** e.g. "claim acme-sites (mounted at /backups)", "the local directory /restore". */
+  description: string;
+  /** What frees or adds space there. */
+  whenFull: string;
+}
+
+/** The user and group the agent runs as, for permission messages. */
+function identity(): string {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  return uid === undefined ? 'the agent’s user' : `uid ${uid}, gid ${gid ?? '?'}`;
+}
+
+/**
+ * Turns a Node file system error into an AgentError. `what` says what was being done, e.g.
+ * "upload pvc://claim/…/x.tar"; `path` is the file or directory it was done to. ENOENT is left
+ * to the caller, which knows what a missing file means there (StorageError otherwise).
+ */
+export function explainFsError(
+  err: unknown,
+  what: string,
+  path: string,
+  place: FsPlace,
+): AgentError {
+  if (err instanceof AgentError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const detail = err instanceof Error ? err.message : String(err);
+  const opts = { cause: err };
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new AgentError(
+        'AccessDenied',
+        `${what}: permission denied (${code}) on ${path} in ${place.description}: the agent runs as ${identity()}; make the directory writable by it (the pod's fsGroup, or the files' ownership)`,
+        opts,
+      );
+    case 'EROFS':
+      return new AgentError(
+        'AccessDenied',
+        `${what}: ${place.description} is read-only (EROFS): mount it read-write`,
+        opts,
+      );
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new AgentError(
+        'StorageFull',
+        `${what}: ${place.description} is full (${code}): ${place.whenFull}`,
+        opts,
+      );
+    case 'EIO':
+      return new AgentError(
+        'StorageError',
+        `${what}: I/O error (EIO) on ${path} in ${place.description}: the volume is failing; check the node's and the storage provider's logs`,
+        opts,
+      );
+    default:
+      return new AgentError(
+        'StorageError',
+        `${what}: ${path} in ${place.description}: ${code === undefined ? detail : `${code} (${detail})`}`,
+        opts,
+      );
+  }
 }

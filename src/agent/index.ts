@@ -1,7 +1,9 @@
 // `frappe-operator backup-agent`: the backup agent that backup, SiteJob and restore Jobs run from
 // the operator's own image (API.md §3.4, §3.5). It moves Frappe's backup files between a pod's
-// directory and S3 (or an S3-compatible store) and keeps backup sets honest: a SHA-256 per file,
-// manifest.json written last, checksums verified on the way back.
+// directory and S3 (or an S3-compatible store) or a PersistentVolumeClaim the Job mounts, and
+// keeps backup sets honest: a SHA-256 per file, manifest.json written last, checksums verified on
+// the way back. The commands (commands.ts) are written once over a storage interface
+// (storage.ts); the URLs choose the backend: s3:// (s3-storage.ts) or pvc:// (fs-storage.ts).
 //
 // Output: progress as JSON lines on stderr; the report as one JSON line on stdout and, for
 // upload, download, verify and prune, in the container's termination message file
@@ -12,7 +14,6 @@
 // The agent never loads the Kubernetes client or the controllers (eslint's layering rule).
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { openStore, type Store } from './client.ts';
 import {
   download,
   list,
@@ -24,36 +25,50 @@ import {
   type SetIdentity,
 } from './commands.ts';
 import { AgentError } from './errors.ts';
+import { openPvcStorage } from './fs-storage.ts';
+import {
+  asDirectory,
+  formatLocation,
+  isDirectory,
+  parseLocation,
+  type Location,
+} from './location.ts';
 import { agentLogger } from './log.ts';
-import { asDirectory, isDirectory, parseS3Url, type S3Location } from './s3-url.ts';
-import { DEFAULT_TUNING, MIN_PART_SIZE, type UploadTuning } from './transfer.ts';
+import { DEFAULT_TUNING, MIN_PART_SIZE, openS3Storage, type UploadTuning } from './s3-storage.ts';
+import type { Storage } from './storage.ts';
 
 export const USAGE = `usage: frappe-operator backup-agent COMMAND [flags]
 
-  upload   --source=DIR --destination=s3://BUCKET/PREFIX/NAMESPACE/SITE/
+  upload   --source=DIR --destination=DIR-URL
            --namespace=NS --site=SITE --site-name=NAME (--sitebackup=NAME | --sitejob=NAME)
            [--image=IMAGE] [--frappe-version=V] [--apps=frappe,erpnext] [--start-time=RFC3339]
            [--keep-count=N] [--keep-days=N]
-           [--multipart-threshold=BYTES] [--part-size=BYTES] [--concurrency=N]  S3-FLAGS
+           [--multipart-threshold=BYTES] [--part-size=BYTES] [--concurrency=N]  STORAGE-FLAGS
       Uploads every file of DIR to a new set <destination><YYYYMMDDTHHMMSSZ>/, then its
       manifest.json; with --keep-count/--keep-days it then prunes the SiteBackup's sets.
       The manifest fields may come from the environment instead: FRAPPE_BACKUP_NAMESPACE,
       _SITE, _SITE_NAME, _SITEBACKUP, _SITEJOB, _IMAGE, _FRAPPE_VERSION, _APPS, _START_TIME.
-  download --source=s3://BUCKET/KEY.sql.gz|s3://BUCKET/…/SET/ [--files=s3://…] [--private-files=s3://…]
-           --destination=DIR  S3-FLAGS
+      The multipart flags are for S3 only.
+  download --source=URL/KEY.sql.gz|URL/…/SET/ [--files=URL] [--private-files=URL]
+           --destination=DIR  STORAGE-FLAGS
       Fetches a dump (and files tars), or every file a set's manifest names, verifying them.
-  list     --destination=s3://BUCKET/PREFIX/NAMESPACE/SITE/  S3-FLAGS
-      The sets under a site's prefix, newest first, complete or not.
-  verify   --source=s3://BUCKET/…/SET/  S3-FLAGS
+  list     --destination=DIR-URL  STORAGE-FLAGS
+      The sets under a site's directory, newest first, complete or not.
+  verify   --source=URL/…/SET/  STORAGE-FLAGS
       Re-reads every file of a set and checks its size and SHA-256 against the manifest.
-  prune    --destination=s3://BUCKET/PREFIX/NAMESPACE/SITE/ --sitebackup=NAME
-           [--keep-count=N] [--keep-days=N] [--dry-run]  S3-FLAGS
+  prune    --destination=DIR-URL --sitebackup=NAME [--keep-count=N] [--keep-days=N] [--dry-run]
+           STORAGE-FLAGS
       Applies retention to the sets whose manifest names NAME (the newest is always kept) and
       deletes incomplete sets older than 24 h.
 
-  S3-FLAGS: [--endpoint=URL] [--region=REGION (us-east-1)] [--force-path-style]
-            [--credentials-dir=DIR]  (files AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional
-            AWS_SESSION_TOKEN; without it the SDK's default chain, e.g. the pod's workload identity)`;
+  DIR-URL: a site's directory of sets, s3://BUCKET/PREFIX/NAMESPACE/SITE/ or
+           pvc://CLAIM/PATH/NAMESPACE/SITE/ (PATH: the prefix, "backups" by default).
+  STORAGE-FLAGS, for s3:// URLs:
+           [--endpoint=URL] [--region=REGION (us-east-1)] [--force-path-style]
+           [--credentials-dir=DIR]  (files AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional
+           AWS_SESSION_TOKEN; without it the SDK's default chain, e.g. the pod's workload identity)
+  STORAGE-FLAGS, for pvc:// URLs:
+           --pvc-mount=DIR  (where the Job mounts the claim's root: pvc://CLAIM/PATH is DIR/PATH)`;
 
 /** The termination message's size limit (the kubelet truncates longer ones). */
 export const TERMINATION_LIMIT = 4096;
@@ -65,6 +80,20 @@ const S3_FLAGS = {
   'force-path-style': { type: 'boolean', default: false },
   'credentials-dir': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
+
+const TUNING_FLAGS = {
+  'multipart-threshold': { type: 'string' },
+  'part-size': { type: 'string' },
+  concurrency: { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+const STORAGE_FLAGS = {
+  ...S3_FLAGS,
+  'pvc-mount': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** The flags that only mean something for S3. */
+const S3_ONLY = [...Object.keys(S3_FLAGS), ...Object.keys(TUNING_FLAGS)];
 
 const RETENTION_FLAGS = {
   'keep-count': { type: 'string' },
@@ -89,26 +118,24 @@ const COMMAND_FLAGS = {
     destination: { type: 'string' },
     ...IDENTITY_FLAGS,
     ...RETENTION_FLAGS,
-    'multipart-threshold': { type: 'string' },
-    'part-size': { type: 'string' },
-    concurrency: { type: 'string' },
-    ...S3_FLAGS,
+    ...TUNING_FLAGS,
+    ...STORAGE_FLAGS,
   },
   download: {
     source: { type: 'string' },
     files: { type: 'string' },
     'private-files': { type: 'string' },
     destination: { type: 'string' },
-    ...S3_FLAGS,
+    ...STORAGE_FLAGS,
   },
-  list: { destination: { type: 'string' }, ...S3_FLAGS },
-  verify: { source: { type: 'string' }, ...S3_FLAGS },
+  list: { destination: { type: 'string' }, ...STORAGE_FLAGS },
+  verify: { source: { type: 'string' }, ...STORAGE_FLAGS },
   prune: {
     destination: { type: 'string' },
     sitebackup: { type: 'string' },
     ...RETENTION_FLAGS,
     'dry-run': { type: 'boolean', default: false },
-    ...S3_FLAGS,
+    ...STORAGE_FLAGS,
   },
 } as const satisfies Record<string, ParseArgsOptionsConfig>;
 
@@ -174,13 +201,17 @@ function bytes(values: Values, flag: string, fallback: number, min: number): num
   return n;
 }
 
-function s3Dir(values: Values, command: Command, flag: string): S3Location {
-  return asDirectory(parseS3Url(required(values, command, flag), `--${flag}`));
+/** A given flag: a non-empty string, or a boolean set. */
+const given = (values: Values, flag: string): boolean =>
+  values[flag] === true || str(values, flag) !== undefined;
+
+function dirUrl(values: Values, command: Command, flag: string): Location {
+  return asDirectory(parseLocation(required(values, command, flag), `--${flag}`));
 }
 
-function s3Set(values: Values, command: Command, flag: string): S3Location {
+function setUrl(values: Values, command: Command, flag: string): Location {
   const url = required(values, command, flag);
-  const loc = parseS3Url(url, `--${flag}`);
+  const loc = parseLocation(url, `--${flag}`);
   if (!isDirectory(loc) || loc.key === '') {
     throw new AgentError(
       'InvalidArguments',
@@ -190,10 +221,10 @@ function s3Set(values: Values, command: Command, flag: string): S3Location {
   return loc;
 }
 
-function optionalS3(values: Values, flag: string): S3Location | undefined {
+function optionalObjectUrl(values: Values, flag: string): Location | undefined {
   const url = str(values, flag);
   if (url === undefined) return undefined;
-  const loc = parseS3Url(url, `--${flag}`);
+  const loc = parseLocation(url, `--${flag}`);
   if (isDirectory(loc)) {
     throw new AgentError(
       'InvalidArguments',
@@ -295,7 +326,7 @@ function tuning(values: Values): UploadTuning {
   };
 }
 
-function storeOptions(values: Values) {
+function s3Options(values: Values) {
   const endpoint = str(values, 'endpoint');
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
     throw new AgentError('InvalidArguments', `--endpoint=${endpoint}: expected an http(s) URL`);
@@ -308,6 +339,61 @@ function storeOptions(values: Values) {
   };
 }
 
+/**
+ * How to open the storage the command's URLs (flag → location) are on: one kind for all, and for
+ * pvc:// one claim, mounted at --pvc-mount. Checks the flags; opens nothing.
+ */
+function storageOpener(
+  values: Values,
+  urls: readonly [flag: string, loc: Location | undefined][],
+): () => Promise<Storage> {
+  const present = urls.filter((u): u is [string, Location] => u[1] !== undefined);
+  const first = present[0];
+  if (first === undefined) throw new Error('storageOpener: no URL');
+  const [firstFlag, loc] = first;
+  const firstUrl = `${firstFlag}=${formatLocation(loc)}`;
+  for (const [flag, other] of present.slice(1)) {
+    if (other.scheme !== loc.scheme) {
+      throw new AgentError(
+        'InvalidArguments',
+        `${flag}=${formatLocation(other)} and ${firstUrl}: one run of the agent works on one kind of storage`,
+      );
+    }
+    if (other.scheme === 'pvc' && other.root !== loc.root) {
+      throw new AgentError(
+        'InvalidArguments',
+        `${flag}=${formatLocation(other)} is on claim ${other.root}, ${firstUrl} on claim ${loc.root}: the agent works on the one claim mounted at --pvc-mount`,
+      );
+    }
+  }
+  const mount = str(values, 'pvc-mount');
+  if (loc.scheme === 'pvc') {
+    if (mount === undefined) {
+      throw new AgentError(
+        'InvalidArguments',
+        `${firstUrl} needs --pvc-mount=DIR: the directory where the Job mounts claim ${loc.root}`,
+      );
+    }
+    const s3Only = S3_ONLY.filter((f) => given(values, f));
+    if (s3Only.length > 0) {
+      throw new AgentError(
+        'InvalidArguments',
+        `${s3Only.map((f) => `--${f}`).join(', ')}: for s3:// URLs only, and ${firstUrl} is on a claim`,
+      );
+    }
+    return () => openPvcStorage({ claim: loc.root, mount });
+  }
+  if (mount !== undefined) {
+    throw new AgentError(
+      'InvalidArguments',
+      `--pvc-mount=${mount}: for pvc:// URLs only, and ${firstUrl} is in S3`,
+    );
+  }
+  const opts = s3Options(values);
+  const t = tuning(values);
+  return () => openS3Storage(opts, t);
+}
+
 /** Runs one command; its report, or an AgentError. */
 async function runCommand(
   command: Command,
@@ -316,12 +402,13 @@ async function runCommand(
   log: ReturnType<typeof agentLogger>,
 ): Promise<Report> {
   const now = () => new Date();
-  // Everything the flags say is checked before the store is touched.
-  let job: (store: Store) => Promise<Report>;
+  // Everything the flags say is checked before the storage is touched.
+  let job: (storage: Storage) => Promise<Report>;
+  let open: () => Promise<Storage>;
   switch (command) {
     case 'upload': {
       const source = required(values, command, 'source');
-      const destination = s3Dir(values, command, 'destination');
+      const destination = dirUrl(values, command, 'destination');
       const id = identity(values, env);
       const keep = retention(values);
       if (keep !== undefined && id.sitebackup === undefined) {
@@ -330,46 +417,54 @@ async function runCommand(
           '--keep-count/--keep-days need --sitebackup: retention only touches the SiteBackup’s own sets',
         );
       }
-      const t = tuning(values);
-      job = (store) =>
-        upload(store, { source, destination, identity: id, tuning: t, retention: keep, now }, log);
+      open = storageOpener(values, [['--destination', destination]]);
+      job = (storage) =>
+        upload(storage, { source, destination, identity: id, retention: keep, now }, log);
       break;
     }
     case 'download': {
-      const source = parseS3Url(required(values, command, 'source'), '--source');
+      const source = parseLocation(required(values, command, 'source'), '--source');
       const opts = {
         source,
-        files: optionalS3(values, 'files'),
-        privateFiles: optionalS3(values, 'private-files'),
+        files: optionalObjectUrl(values, 'files'),
+        privateFiles: optionalObjectUrl(values, 'private-files'),
         destination: required(values, command, 'destination'),
       };
-      job = (store) => download(store, opts, log);
+      open = storageOpener(values, [
+        ['--source', source],
+        ['--files', opts.files],
+        ['--private-files', opts.privateFiles],
+      ]);
+      job = (storage) => download(storage, opts, log);
       break;
     }
     case 'list': {
-      const dir = s3Dir(values, command, 'destination');
-      job = (store) => list(store, dir);
+      const dir = dirUrl(values, command, 'destination');
+      open = storageOpener(values, [['--destination', dir]]);
+      job = (storage) => list(storage, dir);
       break;
     }
     case 'verify': {
-      const set = s3Set(values, command, 'source');
-      job = (store) => verify(store, set, log);
+      const set = setUrl(values, command, 'source');
+      open = storageOpener(values, [['--source', set]]);
+      job = (storage) => verify(storage, set, log);
       break;
     }
     case 'prune': {
-      const destination = s3Dir(values, command, 'destination');
+      const destination = dirUrl(values, command, 'destination');
       const sitebackup = required(values, command, 'sitebackup');
       const keep = retention(values) ?? { keepCount: undefined, keepDays: undefined };
       const dryRun = values['dry-run'] === true;
-      job = (store) => prune(store, { destination, sitebackup, ...keep, dryRun, now }, log);
+      open = storageOpener(values, [['--destination', destination]]);
+      job = (storage) => prune(storage, { destination, sitebackup, ...keep, dryRun, now }, log);
       break;
     }
   }
-  const store = await openStore(storeOptions(values));
+  const storage = await open();
   try {
-    return await job(store);
+    return await job(storage);
   } finally {
-    store.client.destroy();
+    storage.close();
   }
 }
 

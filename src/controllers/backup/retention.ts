@@ -6,10 +6,11 @@
 //
 // The Secret's values are read with a GET when a pass runs, used for the S3 client of that pass
 // and dropped: never kept, logged or put in status (API.md §5.2).
-import { openStore, credentialValue, type StaticCredentials } from '../../agent/client.ts';
+import { credentialValue, type StaticCredentials } from '../../agent/client.ts';
 import { prune } from '../../agent/commands.ts';
 import { AgentError } from '../../agent/errors.ts';
-import { parseS3Url } from '../../agent/s3-url.ts';
+import { parseS3Url } from '../../agent/location.ts';
+import { openS3Storage } from '../../agent/s3-storage.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { KINDS, type Secret } from '../shared/objects.ts';
@@ -111,7 +112,7 @@ export async function applyRetention(
   if (secretName === undefined) throw new Error('operator retention needs a credentials Secret');
   const credentials = await readCredentials(client, namespace, secretName);
   if ('ok' in credentials) return credentials;
-  const store = await openStore({
+  const storage = await openS3Storage({
     endpoint: target.s3.endpoint,
     region: target.s3.region,
     forcePathStyle: target.s3.forcePathStyle,
@@ -121,7 +122,7 @@ export async function applyRetention(
   });
   try {
     const report = await prune(
-      store,
+      storage,
       {
         destination: parseS3Url(target.url, 'destination'),
         sitebackup,
@@ -137,6 +138,6 @@ export async function applyRetention(
     if (e instanceof AgentError) return { ok: false, code: e.reason, message: e.message };
     throw e;
   } finally {
-    store.client.destroy();
+    storage.close();
   }
 }

@@ -1,8 +1,8 @@
-// The backup agent's pure parts: set timestamps, s3:// URLs, the manifest's checks, what S3's
-// errors become, and the termination message's size limit.
+// The backup agent's pure parts: set timestamps, the manifest's checks, what S3's and the file
+// system's errors become, and the termination message's size limit. (URLs: location.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AgentError, explainS3Error } from '../../../src/agent/errors.ts';
+import { explainFsError, explainS3Error } from '../../../src/agent/errors.ts';
 import { terminationMessage, TERMINATION_LIMIT } from '../../../src/agent/index.ts';
 import {
   isPlainFileName,
@@ -10,7 +10,6 @@ import {
   serializeManifest,
   type Manifest,
 } from '../../../src/agent/manifest.ts';
-import { asDirectory, baseName, parseS3Url } from '../../../src/agent/s3-url.ts';
 import { formatSetTimestamp, parseSetTimestamp } from '../../../src/agent/timestamp.ts';
 
 describe('set timestamps', () => {
@@ -30,35 +29,6 @@ describe('set timestamps', () => {
       '',
     ]) {
       assert.equal(parseSetTimestamp(name), undefined, name);
-    }
-  });
-});
-
-describe('s3:// URLs', () => {
-  test('bucket and key; directories end in /', () => {
-    assert.deepEqual(parseS3Url('s3://frappe-backups/prod/ns/site/', '--x'), {
-      bucket: 'frappe-backups',
-      key: 'prod/ns/site/',
-    });
-    assert.deepEqual(parseS3Url('s3://b.example/k.sql.gz', '--x'), {
-      bucket: 'b.example',
-      key: 'k.sql.gz',
-    });
-    assert.deepEqual(asDirectory({ bucket: 'bb1', key: 'a/b' }), { bucket: 'bb1', key: 'a/b/' });
-    assert.deepEqual(asDirectory({ bucket: 'bb1', key: '' }), { bucket: 'bb1', key: '' });
-    assert.equal(baseName('a/b/c.tar'), 'c.tar');
-  });
-
-  test('a bad URL is InvalidArguments naming the flag', () => {
-    for (const url of ['http://b/k', 's3://B/k', 's3://b/k', 's3://bucket//k', 's3:/bucket/k']) {
-      assert.throws(
-        () => parseS3Url(url, '--source'),
-        (e) =>
-          e instanceof AgentError &&
-          e.reason === 'InvalidArguments' &&
-          e.message.includes('--source'),
-        url,
-      );
     }
   });
 });
@@ -163,6 +133,44 @@ describe('S3 errors', () => {
       region: 'eu-west-1',
     });
     assert.match(got.message, /AWS S3 \(region eu-west-1\)/);
+  });
+});
+
+describe('file system errors', () => {
+  const place = {
+    description: 'claim acme-sites (mounted at /backups)',
+    whenFull: 'grow the PersistentVolumeClaim acme-sites',
+  };
+  const errno = (code: string) =>
+    Object.assign(new Error(`${code}: something, open '/backups/x'`), { code });
+  const explain = (code: string) =>
+    explainFsError(errno(code), 'upload pvc://acme-sites/x', '/backups/x', place);
+
+  test('each errno becomes a reason and says what to do', () => {
+    const cases: [string, string, RegExp][] = [
+      ['EACCES', 'AccessDenied', /permission denied \(EACCES\) on \/backups\/x .*uid \d+.*fsGroup/],
+      ['EPERM', 'AccessDenied', /permission denied \(EPERM\)/],
+      ['EROFS', 'AccessDenied', /read-only \(EROFS\): mount it read-write/],
+      [
+        'ENOSPC',
+        'StorageFull',
+        /claim acme-sites \(mounted at \/backups\) is full \(ENOSPC\): grow/,
+      ],
+      ['EDQUOT', 'StorageFull', /is full \(EDQUOT\)/],
+      ['EIO', 'StorageError', /I\/O error \(EIO\)/],
+      ['ELOOP', 'StorageError', /\/backups\/x in claim acme-sites .*ELOOP/],
+    ];
+    for (const [code, reason, message] of cases) {
+      const got = explain(code);
+      assert.equal(got.reason, reason, code);
+      assert.match(got.message, message);
+      assert.match(got.message, /^upload pvc:\/\/acme-sites\/x: /);
+    }
+  });
+
+  test('an AgentError passes through', () => {
+    const e = explainFsError(errno('ENOSPC'), 'a', '/x', place);
+    assert.equal(explainFsError(e, 'b', '/y', place), e);
   });
 });
 
