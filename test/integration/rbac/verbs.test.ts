@@ -67,6 +67,8 @@ const ADMISSION_ONLY: Record<string, string> = {
   'update vyogo.tech/frappebenches/finalizers': 'blockOwnerDeletion on bench children',
   'update vyogo.tech/frappesites/finalizers': 'blockOwnerDeletion on site children',
   'update vyogo.tech/sitejobs/finalizers': 'blockOwnerDeletion on a SiteJob’s Job',
+  'update vyogo.tech/sitebackups/finalizers':
+    'blockOwnerDeletion on a SiteBackup’s CronJob and Job',
   // The plugin lets only a client that may delete an object change its ownerReferences.
   'delete /secrets': 'a Retain site strips the ownerReferences of its Secrets',
   'delete k8s.mariadb.com/mariadbs': 'a Retain site strips the ownerReference of its MariaDB',
@@ -262,6 +264,61 @@ describe('the operator’s RBAC is exactly what it uses', () => {
         assert.equal(sj.status.jobName, 'flush-job');
       },
       { timeout: 120_000, interval: 250, message: 'SiteJob flush Succeeded' },
+    );
+  });
+
+  it('backs a Ready site up on a schedule, then once (CronJob applied, patched, pruned)', async () => {
+    const backup = (spec: Record<string, unknown>) => ({
+      apiVersion: 'vyogo.tech/v1alpha1',
+      kind: 'SiteBackup',
+      // The reference operator's finalizer, which the controller removes.
+      metadata: { name: 'nightly', finalizers: ['vyogo.tech/finalizer'] },
+      spec: { siteRef: { name: 'kept' }, ...spec },
+    });
+    const cronJob = () => client.get<KubeObject>('batch/v1', 'CronJob', ns, 'nightly-backup');
+    await apply(backup({ schedule: '0 2 * * *' }), ns);
+    await eventually(
+      async () => {
+        const sb = await client.get<KubeObject & { status?: { phase?: string } }>(
+          'vyogo.tech/v1alpha1',
+          'SiteBackup',
+          ns,
+          'nightly',
+        );
+        assert.equal(sb?.status?.phase, 'Scheduled');
+        assert.deepEqual(sb.metadata.finalizers ?? [], []);
+        assert.ok((await cronJob()) !== undefined);
+      },
+      { timeout: 120_000, interval: 250, message: 'SiteBackup nightly Scheduled' },
+    );
+    await kubectl(
+      ['patch', 'sitebackup', 'nightly', '--type=merge', '-p', '{"spec":{"schedule":"0 3 * * *"}}'],
+      { namespace: ns },
+    );
+    // Without a schedule: the CronJob goes, one Job runs.
+    await kubectl(
+      [
+        'patch',
+        'sitebackup',
+        'nightly',
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/spec/schedule"}]',
+      ],
+      { namespace: ns },
+    );
+    await eventually(
+      async () => {
+        const sb = await client.get<KubeObject & { status?: { phase?: string } }>(
+          'vyogo.tech/v1alpha1',
+          'SiteBackup',
+          ns,
+          'nightly',
+        );
+        assert.equal(sb?.status?.phase, 'Succeeded');
+        assert.equal(await cronJob(), undefined);
+      },
+      { timeout: 120_000, interval: 250, message: 'SiteBackup nightly Succeeded once' },
     );
   });
 
