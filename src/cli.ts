@@ -174,6 +174,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const { backupAgent } = await import('./agent/index.ts');
       return backupAgent(rest);
     }
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
     default:
       process.stderr.write(`${USAGE}\n`);
       return 2;

@@ -3,10 +3,13 @@
 //            Gateway) ahead of time (with progress);
 //   cluster  the bare control plane (src/dev/cluster.ts): print how to reach it, also for the
 //            integration tests, and keep it running until Ctrl-C (or SIGTERM), then stop it
-//            cleanly.
+//            cleanly;
+//   image    build the operator's container image with podman (test/harness/image.ts): the
+//            Dockerfile's base images made locally and cached, then `podman build --pull=never`.
 import { ensureBinaries, ensureS3GatewayBinary } from '../../src/dev/build.ts';
 import { startCluster } from '../../src/dev/cluster.ts';
 import { clusterEnv } from './env.ts';
+import { buildOperatorImage, requireImageTools } from './image.ts';
 
 function say(line: string): void {
   process.stderr.write(`[test-cluster] ${line}\n`);
@@ -51,8 +54,18 @@ async function main(cmd: string | undefined): Promise<void> {
     case 'cluster':
       await bareCluster();
       return;
+    case 'image': {
+      await requireImageTools();
+      const image = await buildOperatorImage((l) => {
+        process.stderr.write(`[image] ${l}\n`);
+      });
+      process.stdout.write(`${image.tag} ${image.id}\n`);
+      return;
+    }
     default:
-      throw new Error(`usage: node test/harness/cli.ts build|cluster (got ${cmd ?? 'nothing'})`);
+      throw new Error(
+        `usage: node test/harness/cli.ts build|cluster|image (got ${cmd ?? 'nothing'})`,
+      );
   }
 }
 
