@@ -122,15 +122,15 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
       '--backup-path',
       '/backup',
     ]);
-    const upload = pod?.containers[0];
+    const upload = pod.containers[0];
     assert.equal(upload?.name, 'upload');
     assert.ok(
-      upload?.args?.includes(`--destination=s3://${BUCKET}/${env.ns}/prod-site/`),
-      JSON.stringify(upload?.args),
+      upload.args?.includes(`--destination=s3://${BUCKET}/${env.ns}/prod-site/`),
+      JSON.stringify(upload.args),
     );
     // The credentials reach only the upload container, as files.
-    assert.ok(!JSON.stringify(pod?.initContainers).includes(CREDENTIALS));
-    assert.ok(!JSON.stringify(upload?.env ?? []).includes('AWS_'));
+    assert.ok(!JSON.stringify(pod.initContainers).includes(CREDENTIALS));
+    assert.ok(!JSON.stringify(upload.env ?? []).includes('AWS_'));
 
     // The guide's patch, as the guide prints it.
     const body = await readFile(join(GUIDE_DIR, 'daily-backup-schedule.patch.json'), 'utf8');
@@ -345,7 +345,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
       '--with-files',
       '--compress',
     ]);
-    const args = spec?.containers[0]?.args ?? [];
+    const args = spec.containers[0]?.args ?? [];
     assert.ok(
       args.includes(`--destination=s3://${BUCKET}/prod/${env.ns}/prod-site/`),
       args.join(' '),
