@@ -139,7 +139,7 @@ export class SiteBackupReconciler {
     }
     if (stored.metadata.deletionTimestamp !== undefined) return undefined;
     const plan = await this.#plan(withDefaults(stored));
-    const run = new BackupRun(this.#deps, plan, this.#retentionFailedAt, rc.logger);
+    const run = new BackupReconcile(this.#deps, plan, this.#retentionFailedAt, rc.logger);
     let walk: Walk;
     try {
       walk = await walkSteps(SITEBACKUP_STEPS, run, isNamespaceTerminating);
@@ -178,7 +178,7 @@ export class SiteBackupReconciler {
 }
 
 /** One reconcile of one SiteBackup. */
-class BackupRun implements BackupSteps {
+class BackupReconcile implements BackupSteps {
   readonly #deps: BackupReconcilerDeps;
   readonly #plan: BackupPlan;
   readonly #failedAt: Map<string, number>;

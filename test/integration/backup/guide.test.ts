@@ -29,7 +29,15 @@ import { PodRun } from '../../harness/run-container.ts';
 import { startTestS3, type TestS3 } from '../../harness/s3.ts';
 import { endPods } from '../../harness/stages.ts';
 import { fabricateBackup, listKeys, putObject, sha256Of } from '../agent/support.ts';
-import { apply, mariadb, readyBench, site, useSiteOperator, waitForSite } from '../site/support.ts';
+import {
+  apply,
+  assertNoSecretValueShown,
+  mariadb,
+  readyBench,
+  site,
+  useSiteOperator,
+  waitForSite,
+} from '../site/support.ts';
 
 // (prefix `prod`: sets go to s3://frappe-backups/prod/<namespace>/prod-site/<timestamp>/)
 const BUCKET = 'frappe-backups';
@@ -433,5 +441,9 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
     }
     const s = await waitForSite(env.client, env.ns, 'restored', 'Restored', 'True');
     assert.equal(s.status?.restore?.source, setUrl);
+  });
+
+  it('no S3 secret (or other secret value) appears in any object, event or the operator log', async () => {
+    await assertNoSecretValueShown(env, 2);
   });
 });

@@ -9,13 +9,13 @@
 // generated or read: none may appear.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { KubeObject } from '../../../src/kube/client.ts';
 import type { Job, Secret } from '../../../src/controllers/shared/objects.ts';
 import { loadManifest, loadPatch, MANIFESTS, PATCHES } from '../../../src/dev/guide/guide.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { prodBenchManifest } from '../../unit/controllers/bench/fixtures.ts';
 import {
+  assertNoSecretValueShown,
   apply,
   getSite,
   mariadb,
@@ -153,33 +153,6 @@ describe('FrappeSite (Operations Guide)', () => {
   });
 
   it('no secret value it generated or read appears in any object, event or the operator log', async () => {
-    const secrets = (await env.client.list<Secret>('v1', 'Secret', { namespace: env.ns })).items;
-    const values = secrets.flatMap((s) =>
-      Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')),
-    );
-    assert.ok(values.length >= 6, `secret values to look for: ${String(values.length)}`);
-    const resources = (
-      await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name'])
-    ).stdout
-      .split('\n')
-      .filter((r) => r !== '' && r !== 'secrets');
-    const listed = await kubectl(['get', resources.join(','), '-o', 'json', '--ignore-not-found'], {
-      namespace: env.ns,
-    });
-    const objects = (JSON.parse(listed.stdout) as { items: KubeObject[] }).items;
-    assert.ok(
-      objects.some((o) => o.kind === 'Event'),
-      'events are scanned',
-    );
-    assert.ok(
-      objects.some((o) => o.kind === 'Job'),
-      'Jobs are scanned',
-    );
-    const haystacks = { objects: listed.stdout, log: env.log() };
-    for (const value of values.filter((v) => v.length >= 8)) {
-      for (const [where, text] of Object.entries(haystacks)) {
-        assert.ok(!text.includes(value), `a secret value appears in the ${where}`);
-      }
-    }
+    await assertNoSecretValueShown(env, 6);
   });
 });

@@ -3,6 +3,7 @@
 // put sites on, and the test's stand-in for the MariaDB Operator — in the spirit of kwok playing
 // the kubelet, it sets `Ready` on the MariaDB, Database, User and Grant objects of the watched
 // namespaces (or `Ready=False` with a reason, for the names it is told to hold back).
+import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
 import type { FrappeSite } from '../../../src/api/v1alpha1/index.ts';
@@ -11,12 +12,14 @@ import { setupBenchController } from '../../../src/controllers/bench/index.ts';
 import { setupSiteController } from '../../../src/controllers/site/index.ts';
 import { setupSiteBackupController } from '../../../src/controllers/backup/index.ts';
 import { setupSiteJobController } from '../../../src/controllers/sitejob/index.ts';
+import type { Secret } from '../../../src/controllers/shared/objects.ts';
 import { KubeClient, type KubeObject } from '../../../src/kube/client.ts';
 import { createLogger } from '../../../src/log.ts';
 import type { Controller } from '../../../src/runtime/controller.ts';
 import { Manager } from '../../../src/runtime/manager.ts';
 import { kubeConfig } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
+import { kubectl } from '../../harness/kubectl.ts';
 import {
   applyFixtureCrds,
   applyOurCrds,
@@ -273,4 +276,43 @@ export function site(name: string, bench: string, spec: Record<string, unknown> 
     metadata: { name },
     spec: { benchRef: { name: bench }, siteName: `${name}.example.com`, ...spec },
   };
+}
+
+/**
+ * No value of any Secret in the test's namespace (at least `atLeast` of them, 8 characters or
+ * longer) appears in any other object of the namespace — events and Jobs included — or in the
+ * operator's log.
+ */
+export async function assertNoSecretValueShown(
+  env: SiteTestEnv & { log(): string },
+  atLeast: number,
+): Promise<void> {
+  const secrets = (await env.client.list<Secret>('v1', 'Secret', { namespace: env.ns })).items;
+  const values = secrets.flatMap((s) =>
+    Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')),
+  );
+  assert.ok(values.length >= atLeast, `secret values to look for: ${String(values.length)}`);
+  const resources = (
+    await kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name'])
+  ).stdout
+    .split('\n')
+    .filter((r) => r !== '' && r !== 'secrets');
+  const listed = await kubectl(['get', resources.join(','), '-o', 'json', '--ignore-not-found'], {
+    namespace: env.ns,
+  });
+  const objects = (JSON.parse(listed.stdout) as { items: KubeObject[] }).items;
+  assert.ok(
+    objects.some((o) => o.kind === 'Event'),
+    'events are scanned',
+  );
+  assert.ok(
+    objects.some((o) => o.kind === 'Job'),
+    'Jobs are scanned',
+  );
+  const haystacks = { objects: listed.stdout, log: env.log() };
+  for (const value of values.filter((v) => v.length >= 8)) {
+    for (const [where, text] of Object.entries(haystacks)) {
+      assert.ok(!text.includes(value), `a secret value appears in the ${where}`);
+    }
+  }
 }
