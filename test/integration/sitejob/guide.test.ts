@@ -70,6 +70,15 @@ describe('SiteJob (Operations Guide)', () => {
     const migrate = await guideSiteJob('migrate-prod-site.yaml');
     const backup = await guideSiteJob('manual-backup.yaml');
     await apply(migrate, env.ns);
+    // Oldest first goes by creation time, to the second, then by name: created within the same
+    // second, manual-backup-… would go first. The backup is created once the migrate has its Job.
+    await eventually(
+      async () => {
+        const sj = await sitejob('migrate-prod-site');
+        if (sj?.status?.jobName === undefined) throw new Error('no Job yet');
+      },
+      { timeout: 90_000, interval: 250, message: 'SiteJob migrate-prod-site has its Job' },
+    );
     await apply(backup, env.ns);
     const m = await waitPhase('migrate-prod-site', 'Succeeded');
     const b = await waitPhase(backup.metadata.name ?? '', 'Succeeded');
