@@ -130,7 +130,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     verbs: ['patch'],
     usedBy: [
       { file: 'src/runtime/status.ts', mentions: "subresource: 'status'" },
-      { file: BENCH_RECONCILE, mentions: 'updateStatus(' },
+      { file: BENCH_RECONCILE, mentions: 'writeStatus(' },
     ],
   },
   // Children carry a controller ownerReference with blockOwnerDeletion: true. With the
@@ -158,7 +158,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     apiGroup: 'vyogo.tech',
     resource: 'frappesites/status',
     verbs: ['patch'],
-    usedBy: [{ file: SITE_RECONCILE, mentions: 'updateStatus(' }],
+    usedBy: [{ file: SITE_RECONCILE, mentions: 'writeStatus(' }],
   },
   {
     apiGroup: 'vyogo.tech',
@@ -178,7 +178,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     apiGroup: 'vyogo.tech',
     resource: 'sitejobs/status',
     verbs: ['patch'],
-    usedBy: [{ file: 'src/controllers/sitejob/reconcile.ts', mentions: 'updateStatus(' }],
+    usedBy: [{ file: 'src/controllers/sitejob/reconcile.ts', mentions: 'writeStatus(' }],
   },
   // Its Job's blockOwnerDeletion (OwnerReferencesPermissionEnforcement): an admission check.
   {
@@ -205,7 +205,7 @@ export const MANAGER_PERMISSIONS: readonly Permission[] = [
     apiGroup: 'vyogo.tech',
     resource: 'sitebackups/status',
     verbs: ['patch'],
-    usedBy: [{ file: 'src/controllers/backup/reconcile.ts', mentions: 'updateStatus(' }],
+    usedBy: [{ file: 'src/controllers/backup/reconcile.ts', mentions: 'writeStatus(' }],
   },
   // Its CronJob's and Job's blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
   {

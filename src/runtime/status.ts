@@ -8,7 +8,9 @@
 // second-precision (conditions.ts does that), or the stored value never matches.
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { jsonEqual } from '../kube/json.ts';
+import type { Logger } from '../kube/logger.ts';
 import { FIELD_MANAGER } from './apply.ts';
+import type { EventInput, EventRecorder } from './events.ts';
 
 /** Write `status` if it differs from `obj.status`; returns the object as written (or `obj`). */
 export async function updateStatus<T extends KubeObject & { status?: unknown }>(
@@ -24,4 +26,26 @@ export async function updateStatus<T extends KubeObject & { status?: unknown }>(
     force: true,
     subresource: 'status',
   });
+}
+
+/**
+ * `updateStatus`, then one event per transition `transitions` sees from the old status to the
+ * new (each also logged when `log` is given); nothing at all when the status did not change.
+ * Returns the object as written (or `obj`).
+ */
+export async function writeStatus<S, T extends KubeObject & { status?: S }>(
+  client: KubeClient,
+  events: EventRecorder,
+  obj: T,
+  status: S,
+  transitions: (before: S | undefined, after: S) => EventInput[],
+  log?: Logger,
+): Promise<T> {
+  if (jsonEqual(obj.status, status)) return obj;
+  const written = await updateStatus(client, obj, status);
+  for (const e of transitions(obj.status, status)) {
+    log?.info({ reason: e.reason }, e.note);
+    await events.record(obj, e);
+  }
+  return written;
 }

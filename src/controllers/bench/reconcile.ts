@@ -11,7 +11,7 @@
 // collection and the sites PVC follows `storageRetentionPolicy` (deleted only when it carries
 // the operator's labels: a foreign claim of that name is never ours to delete). In a terminating namespace the finalizer is released at once.
 import { createHash, randomBytes } from 'node:crypto';
-import type { FrappeBench, FrappeBenchStatus, FrappeSite } from '../../api/v1alpha1/index.ts';
+import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import { jsonEqual } from '../../kube/json.ts';
@@ -22,7 +22,7 @@ import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { ensureFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import type { JobObject, JobRunner } from '../../runtime/jobs.ts';
-import { updateStatus } from '../../runtime/status.ts';
+import { writeStatus } from '../../runtime/status.ts';
 import {
   stop,
   walkSteps,
@@ -229,7 +229,15 @@ export class BenchReconciler {
       );
     } catch (err) {
       if (!(err instanceof InvalidSpecError)) throw err;
-      await this.#writeStatus(bench, invalidSpecStatus(bench, err.reason, err.message), rc);
+      const status = invalidSpecStatus(bench, err.reason, err.message);
+      await writeStatus(
+        this.#deps.client,
+        this.#deps.events,
+        bench,
+        status,
+        transitions,
+        rc.logger,
+      );
       // Terminal: logged and counted, not retried until the bench changes.
       throw err;
     }
@@ -247,23 +255,10 @@ export class BenchReconciler {
     if (walk.error !== undefined) {
       rc.logger.warn({ err: walk.error.error, step: walk.error.step }, 'reconcile step failed');
     }
-    await this.#writeStatus(bench, benchStatus(bench, walk, run.observe()), rc);
+    const status = benchStatus(bench, walk, run.observe());
+    await writeStatus(this.#deps.client, this.#deps.events, bench, status, transitions, rc.logger);
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
-  }
-
-  /** Write `status` when it differs from the bench's, with events for its transitions. */
-  async #writeStatus(
-    bench: Stored<FrappeBench>,
-    status: FrappeBenchStatus,
-    rc: ReconcileContext,
-  ): Promise<void> {
-    if (jsonEqual(bench.status, status)) return;
-    await updateStatus(this.#deps.client, bench, status);
-    for (const e of transitions(bench.status, status)) {
-      rc.logger.info({ reason: e.reason }, e.note);
-      await this.#deps.events.record(bench, e);
-    }
   }
 
   /** What the builders need besides the bench: defaults, discovery, the Deployments' state. */
@@ -337,12 +332,15 @@ export class BenchReconciler {
     const ns = await client.get<KubeObject>('v1', 'Namespace', undefined, namespace);
     if (ns !== undefined && ns.metadata.deletionTimestamp === undefined) {
       const sites = sitesOfBench(informers.sites, namespace, name);
-      const status = terminatingStatus(bench, sites);
-      if (!jsonEqual(bench.status, status)) {
-        for (const e of transitions(bench.status, status)) await events.record(bench, e);
-        // The finalizer patch below must carry the resourceVersion this write produced.
-        bench = await updateStatus(client, bench, status);
-      }
+      // The finalizer patch below must carry the resourceVersion this write produced.
+      bench = await writeStatus(
+        client,
+        events,
+        bench,
+        terminatingStatus(bench, sites),
+        transitions,
+        log,
+      );
       if (sites.length > 0) {
         log.info({ sites: sites.length }, 'deletion waits for the sites on this bench');
         return undefined;

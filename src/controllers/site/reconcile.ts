@@ -9,7 +9,6 @@ import { IMAGE_ANNOTATION, JOB_TYPE_ANNOTATION } from '../shared/annotations.ts'
 import type { FrappeSite } from '../../api/v1alpha1/index.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import type { Stored } from '../../kube/informer.ts';
-import { jsonEqual } from '../../kube/json.ts';
 import { toMetaTime } from '../../kube/time.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { applyChild, pruneChildren } from '../../runtime/apply.ts';
@@ -23,7 +22,7 @@ import {
   jobTime,
   type JobPhase,
 } from '../../runtime/jobs.ts';
-import { updateStatus } from '../../runtime/status.ts';
+import { writeStatus } from '../../runtime/status.ts';
 import {
   done,
   stop,
@@ -126,13 +125,7 @@ export class SiteReconciler {
     }
     const site = plan.site;
     const status = siteStatus(site, walk, run.records());
-    if (!jsonEqual(site.status, status)) {
-      await updateStatus(this.#deps.client, site, status);
-      for (const e of transitions(site.status, status)) {
-        rc.logger.info({ reason: e.reason }, e.note);
-        await this.#deps.events.record(site, e);
-      }
-    }
+    await writeStatus(this.#deps.client, this.#deps.events, site, status, transitions, rc.logger);
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
   }
