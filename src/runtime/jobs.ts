@@ -152,17 +152,29 @@ export function jobPhase<R>(
       report: report ?? { ok: false, reason: NO_REPORT, message: 'the Job left no report' },
     };
   }
-  const failed = finished(job, 'Failed');
-  if (failed === undefined) return { phase: 'Running', job };
-  // A failed Job's own account wins; a missing one leaves the Job controller's.
+  if (finished(job, 'Failed') === undefined) return { phase: 'Running', job };
+  return { phase: 'Failed', job, ...jobFailure(job, report) };
+}
+
+/** `Job <name> failed: <reason>[: <message>]`, for status messages and events. */
+export const failureText = (name: string, f: { reason: string; message: string }): string =>
+  `Job ${name} failed: ${f.reason}${f.message === '' || f.message === f.reason ? '' : `: ${f.message}`}`;
+
+/**
+ * Why failed `job` failed: its own report's account wins; a missing one leaves the Job
+ * controller's reason and message (e.g. BackoffLimitExceeded, DeadlineExceeded).
+ */
+export function jobFailure<R>(
+  job: JobObject,
+  report: Report<R> | undefined,
+): { reason: string; message: string } {
   if (report !== undefined && !report.ok && report.reason !== NO_REPORT) {
-    return { phase: 'Failed', job, reason: report.reason, message: report.message };
+    return { reason: report.reason, message: report.message };
   }
+  const failed = finished(job, 'Failed');
   return {
-    phase: 'Failed',
-    job,
-    reason: failed.reason ?? 'JobFailed',
-    message: failed.message ?? `Job ${job.metadata.name ?? ''} failed`,
+    reason: failed?.reason ?? 'JobFailed',
+    message: failed?.message ?? `Job ${job.metadata.name ?? ''} failed`,
   };
 }
 

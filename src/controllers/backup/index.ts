@@ -36,6 +36,8 @@ const metricLabels = (sb: SiteBackup) => ({
   sitebackup: sb.metadata.name ?? '',
 });
 
+/** Index of SiteBackups by the site they name: `<namespace>/<siteRef.name or site>`. */
+const BY_SITE = 'site';
 /** Index of SiteBackups by the credentials Secret of their destination: `<namespace>/<name>`. */
 const BY_SECRET = 'credentials';
 
@@ -61,10 +63,16 @@ export function setupSiteBackupController(
     const secret = sb.spec.destination?.config?.credentialsSecret;
     return secret === undefined ? [] : [`${sb.metadata.namespace}/${secret}`];
   });
-  // Every SiteBackup of the namespace: `site` may match a site by siteName or by name.
-  const sites = b.watches<FrappeSite>({ apiVersion: API_VERSION, kind: KIND.FrappeSite }, (s) =>
-    backups.list(s.metadata.namespace).map(keyOf),
-  );
+  // The SiteBackups that may name a site: by siteRef or `site` equal to its name, or by `site`
+  // equal to its siteName (a second site of that siteName makes them ambiguous).
+  backups.addIndexer(BY_SITE, (sb) => [
+    `${sb.metadata.namespace}/${sb.spec.siteRef?.name ?? sb.spec.site ?? ''}`,
+  ]);
+  const sites = b.watches<FrappeSite>({ apiVersion: API_VERSION, kind: KIND.FrappeSite }, (s) => {
+    const ns = s.metadata.namespace ?? '';
+    const names = new Set([s.metadata.name ?? '', s.spec.siteName]);
+    return [...names].flatMap((n) => backups.byIndex(BY_SITE, `${ns}/${n}`).map(keyOf));
+  });
   // Only read for the pod settings: a bench change reaches SiteBackups through their sites.
   const benches = b.watches<FrappeBench>(
     { apiVersion: API_VERSION, kind: KIND.FrappeBench },

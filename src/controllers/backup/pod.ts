@@ -27,6 +27,7 @@ import {
 } from '../shared/pod.ts';
 import type { SitePlan } from '../site/plan.ts';
 import type { BackupTarget } from './destination.ts';
+import type { RetentionPolicy } from './retention.ts';
 
 const SCRATCH_DIR = '/backup';
 const SCRATCH_VOLUME = 'backup';
@@ -55,8 +56,11 @@ export interface BackupPodInput {
   /** The operator's image (the agent); required with a target. */
   operatorImage: string | undefined;
   owner: BackupOwner;
-  /** Retention the agent applies after the upload (pvc, or S3 without a credentials Secret). */
-  agentRetention: { count: number | undefined; days: number | undefined } | undefined;
+  /**
+   * Retention the agent applies after the upload (pvc, or S3 without a credentials Secret): the
+   * plan's policy, whose limits are above 0 or undefined.
+   */
+  agentRetention: RetentionPolicy | undefined;
 }
 
 /** `bench --site <siteName> backup [--backup-path DIR] [--with-files] [--compress]`. */
@@ -82,7 +86,6 @@ const frappeVersion = (bench: FrappeBench | undefined): string | undefined =>
 function identityFlags(input: BackupPodInput): string[] {
   const { site, owner, agentRetention } = input;
   const version = frappeVersion(site.bench);
-  const positive = (n: number | undefined): n is number => n !== undefined && n > 0;
   return [
     `--namespace=${site.namespace}`,
     `--site=${site.name}`,
@@ -91,8 +94,10 @@ function identityFlags(input: BackupPodInput): string[] {
     `--image=${input.pod.image}`,
     ...(version === undefined ? [] : [`--frappe-version=${version}`]),
     ...(site.installedApps.length === 0 ? [] : [`--apps=${site.installedApps.join(',')}`]),
-    ...(positive(agentRetention?.count) ? [`--keep-count=${String(agentRetention.count)}`] : []),
-    ...(positive(agentRetention?.days) ? [`--keep-days=${String(agentRetention.days)}`] : []),
+    ...(agentRetention?.count === undefined
+      ? []
+      : [`--keep-count=${String(agentRetention.count)}`]),
+    ...(agentRetention?.days === undefined ? [] : [`--keep-days=${String(agentRetention.days)}`]),
   ];
 }
 

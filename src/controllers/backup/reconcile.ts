@@ -19,7 +19,6 @@
 import type { FrappeBench, FrappeSite, SiteBackup } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
-import { jsonEqual } from '../../kube/json.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { toMetaTime } from '../../kube/time.ts';
 import { applyChild, pruneChildren } from '../../runtime/apply.ts';
@@ -27,8 +26,14 @@ import type { ReconcileContext, Request, Result } from '../../runtime/controller
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { jobFinished, jobSucceeded, type JobObject, type JobRunner } from '../../runtime/jobs.ts';
-import { updateStatus } from '../../runtime/status.ts';
+import {
+  jobFinished,
+  jobSucceeded,
+  jobTime,
+  type JobObject,
+  type JobRunner,
+} from '../../runtime/jobs.ts';
+import { writeStatus } from '../../runtime/status.ts';
 import {
   done,
   stop,
@@ -45,7 +50,7 @@ import { resolveSite, withDefaults as siteWithDefaults } from '../site/plan.ts';
 import { backupCronJob, oneShotRequest, type ReadySite } from './children.ts';
 import { matchSite } from './destination.ts';
 import { resolveBackup, withDefaults, type BackupPlan } from './plan.ts';
-import { parseBackupReport, reportContainer, type BackupReport } from './pod.ts';
+import { parseBackupReport, reportContainer } from './pod.ts';
 import {
   applyRetention,
   RETENTION_INTERVAL_MS,
@@ -148,10 +153,7 @@ export class SiteBackupReconciler {
       return undefined;
     }
     const status = siteBackupStatus(stored, walk, run.record(), this.#now());
-    if (!jsonEqual(stored.status, status)) {
-      await updateStatus(this.#deps.client, stored, status);
-      for (const e of transitions(stored.status, status)) await this.#deps.events.record(stored, e);
-    }
+    await writeStatus(this.#deps.client, this.#deps.events, stored, status, transitions, rc.logger);
     this.#deps.lastSuccess({ ...stored, status });
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
@@ -185,7 +187,7 @@ class BackupReconcile implements BackupSteps {
   readonly #log: Logger;
   #site: ReadySite | undefined;
   #cronJob: CronJob | undefined;
-  #observed: { run: ObservedRun; report: BackupReport | undefined }[] = [];
+  #observed: ObservedRun[] = [];
   #retention: BackupRecord['retention'];
 
   constructor(
@@ -211,7 +213,7 @@ class BackupReconcile implements BackupSteps {
       site: 'found' in this.#plan.match ? this.#plan.match.found.metadata.name : undefined,
       cronJobName: this.#plan.schedule === undefined ? undefined : this.#plan.childName,
       lastScheduleTime: typeof last === 'string' ? last : undefined,
-      runs: this.#observed.map((o) => runOf(o.run)),
+      runs: this.#observed.map(runOf),
       scheduled: this.#plan.schedule !== undefined,
       suspended: this.#plan.suspend,
       retention: this.#retention,
@@ -333,14 +335,12 @@ class BackupReconcile implements BackupSteps {
       return wait('Creating', `Job ${plan.childName} is being created`);
     }
     this.#observed.push({
-      run: {
-        job: phase.job,
-        state: phase.phase,
-        ...(phase.phase === 'Failed'
-          ? { failure: { reason: phase.reason, message: phase.message } }
-          : {}),
-      },
-      report: phase.phase === 'Succeeded' && phase.report.ok ? phase.report.value : undefined,
+      job: phase.job,
+      state: phase.phase,
+      ...(phase.phase === 'Failed'
+        ? { failure: { reason: phase.reason, message: phase.message } }
+        : {}),
+      ...(phase.phase === 'Succeeded' ? { report: phase.report } : {}),
     });
     return done('JobCreated', `Job ${plan.childName} takes one backup`);
   }
@@ -353,23 +353,9 @@ class BackupReconcile implements BackupSteps {
       .list(this.#plan.namespace)
       .filter((j) => controllerName(j, 'CronJob') === cron.metadata.name);
     for (const job of jobs) {
-      const failed = job.status?.conditions?.find(
-        (c) => c.type === 'Failed' && c.status === 'True',
-      );
       this.#observed.push({
-        run: {
-          job,
-          state: jobSucceeded(job) ? 'Succeeded' : jobFinished(job) ? 'Failed' : 'Running',
-          ...(failed === undefined
-            ? {}
-            : {
-                failure: {
-                  reason: failed.reason ?? 'JobFailed',
-                  message: failed.message ?? '',
-                },
-              }),
-        },
-        report: undefined,
+        job,
+        state: jobSucceeded(job) ? 'Succeeded' : jobFinished(job) ? 'Failed' : 'Running',
       });
     }
   }
@@ -377,23 +363,18 @@ class BackupReconcile implements BackupSteps {
   async #readReports(): Promise<void> {
     const container = reportContainer(this.#plan.target);
     for (const o of this.#observed) {
-      if (o.run.state === 'Running') continue;
-      const report = await this.#deps.jobs.report(
-        o.run.job as Stored<JobObject>,
+      if (o.state === 'Running') continue;
+      o.report = await this.#deps.jobs.report(
+        o.job as Stored<JobObject>,
         container,
         parseBackupReport,
       );
-      o.run = { ...o.run, report };
-      o.report = report.ok ? report.value : undefined;
     }
   }
 
   /** The runs as status will have them: newest first. */
   #runs() {
-    return mergeRuns(
-      this.#plan.backup.status?.recentBackups,
-      this.#observed.map((o) => runOf(o.run)),
-    );
+    return mergeRuns(this.#plan.backup.status?.recentBackups, this.#observed.map(runOf));
   }
 
   lastBackup(): Promise<StepOutcome> {
@@ -486,12 +467,11 @@ class BackupReconcile implements BackupSteps {
 
   /** What the agent reported of the retention it applied after the newest successful upload. */
   #agentRetention(): Promise<StepOutcome> {
+    const completion = (o: ObservedRun): string => jobTime(o.job, 'completionTime') ?? '';
     const newest = this.#observed
-      .filter((o) => o.run.state === 'Succeeded')
-      .sort((a, b) =>
-        (runOf(b.run).completionTime ?? '').localeCompare(runOf(a.run).completionTime ?? ''),
-      )[0];
-    const r = newest?.report?.retention;
+      .filter((o) => o.state === 'Succeeded')
+      .sort((a, b) => completion(b).localeCompare(completion(a)))[0];
+    const r = newest?.report?.ok === true ? newest.report.value.retention : undefined;
     const previous = this.#plan.backup.status?.conditions?.find(
       (c) => c.type === 'RetentionApplied',
     );
@@ -505,7 +485,7 @@ class BackupReconcile implements BackupSteps {
           : done(previous.reason, previous.message, { status: previous.status, holdsReady: false }),
       );
     }
-    const job = newest.run.job.metadata.name ?? '';
+    const job = newest.job.metadata.name ?? '';
     if ('error' in r) {
       return Promise.resolve(
         done(

@@ -17,7 +17,13 @@ import {
 } from '../../runtime/conditions.ts';
 import { transitionEvents, type EventInput } from '../../runtime/events.ts';
 import { errorMessage } from '../../runtime/errors.ts';
-import { jobTime, type JobObject, type Report } from '../../runtime/jobs.ts';
+import {
+  failureText,
+  jobFailure,
+  jobTime,
+  type JobObject,
+  type Report,
+} from '../../runtime/jobs.ts';
 import {
   errorReason,
   notReadyCondition,
@@ -34,9 +40,10 @@ const MAX_RECENT = 10;
 export interface ObservedRun {
   job: JobObject;
   state: BackupRun['state'];
-  /** Job controller's reason and message of a failed Job. */
-  failure?: { reason: string; message: string };
+  /** What `upload` reported (read once the Job has finished). */
   report?: Report<BackupReport>;
+  /** Why a failed Job failed (its report's account, else the Job controller's). */
+  failure?: { reason: string; message: string };
 }
 
 const failedAt = (job: JobObject): string | undefined => {
@@ -45,28 +52,24 @@ const failedAt = (job: JobObject): string | undefined => {
   return typeof t === 'string' ? t : t instanceof Date ? t.toISOString() : undefined;
 };
 
+function runMessage(o: ObservedRun, name: string, value: BackupReport | undefined): string {
+  if (o.state === 'Running') return `Job ${name} is running`;
+  if (o.state === 'Failed') {
+    return failureText(name, o.failure ?? jobFailure(o.job, o.report));
+  }
+  const retention = value?.retention;
+  return retention !== undefined && 'error' in retention
+    ? `Job ${name} succeeded; the agent's retention failed (${retention.error}: ${retention.message})`
+    : `Job ${name} succeeded`;
+}
+
 /** One run of `recentBackups` from what was seen of its Job. */
 export function runOf(o: ObservedRun): BackupRun {
   const name = o.job.metadata.name ?? '';
   const startTime = jobTime(o.job, 'startTime') ?? o.job.metadata.creationTimestamp;
   const completionTime =
-    o.state === 'Failed'
-      ? (jobTime(o.job, 'completionTime') ?? failedAt(o.job))
-      : jobTime(o.job, 'completionTime');
+    jobTime(o.job, 'completionTime') ?? (o.state === 'Failed' ? failedAt(o.job) : undefined);
   const value = o.report?.ok === true ? o.report.value : undefined;
-  const reportFailure = o.report?.ok === false ? o.report : undefined;
-  const message =
-    o.state === 'Running'
-      ? `Job ${name} is running`
-      : o.state === 'Succeeded'
-        ? value?.retention !== undefined && 'error' in value.retention
-          ? `Job ${name} succeeded; the agent's retention failed (${value.retention.error}: ${value.retention.message})`
-          : `Job ${name} succeeded`
-        : `Job ${name} failed: ${
-            reportFailure !== undefined && reportFailure.reason !== 'NoReport'
-              ? `${reportFailure.reason}: ${reportFailure.message}`
-              : `${o.failure?.reason ?? 'JobFailed'}${o.failure?.message === undefined ? '' : `: ${o.failure.message}`}`
-          }`;
   return {
     jobName: name,
     ...(startTime === undefined ? {} : { startTime }),
@@ -74,7 +77,7 @@ export function runOf(o: ObservedRun): BackupRun {
     state: o.state,
     ...(value?.location === undefined ? {} : { location: value.location }),
     ...(value?.sizeBytes === undefined ? {} : { sizeBytes: value.sizeBytes }),
-    message,
+    message: runMessage(o, name, value),
   };
 }
 

@@ -7,16 +7,16 @@
 // A failed Job keeps the finalizer, with Terminating=False naming it: data is never lost silently.
 import type { FrappeSite } from '../../api/v1alpha1/index.ts';
 import type { KubeObject } from '../../kube/client.ts';
-import { jsonEqual } from '../../kube/json.ts';
 import type { Logger } from '../../kube/logger.ts';
 import type { Result } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import { updateStatus } from '../../runtime/status.ts';
+import { writeStatus } from '../../runtime/status.ts';
 import { KINDS } from '../shared/objects.ts';
 import { dedicatedMariaDB, externalEndpoint, MARIADB_API_VERSION } from './database.ts';
 import { applyDatabaseObjects, type SiteReconcilerDeps } from './deps.ts';
 import { backupTarget, knownDestination } from '../backup/destination.ts';
 import { deleteRequest, finalBackupRequest, type DatabaseEndpoint } from './jobs.ts';
+import type { PodSettings } from '../shared/pod.ts';
 import type { SitePlan } from './plan.ts';
 import { generatedSecrets } from './secrets.ts';
 import { terminatingStatus, transitions } from './status.ts';
@@ -49,15 +49,18 @@ export class SiteDeletion {
       return release('the bench is gone: finalizer released, files and database untouched');
     }
     const record = async (terminating: Parameters<typeof terminatingStatus>[1]) => {
-      const status = terminatingStatus(site, terminating);
-      if (!jsonEqual(site.status, status)) {
-        for (const e of transitions(site.status, status)) await events.record(site, e);
-        site = await updateStatus(client, site, status);
-      }
+      site = await writeStatus(
+        client,
+        events,
+        site,
+        terminatingStatus(site, terminating),
+        transitions,
+        log,
+      );
     };
     const keep = plan.spec.deletionPolicy !== 'Delete';
     if (!keep) {
-      const backedUp = await this.#finalBackup(plan, log, record);
+      const backedUp = await this.#finalBackup(plan, plan.pod, log, record);
       if (backedUp !== true) return backedUp;
     }
     const needsJob = !keep || plan.domain !== plan.siteName;
@@ -107,6 +110,7 @@ export class SiteDeletion {
    */
   async #finalBackup(
     plan: SitePlan,
+    pod: PodSettings,
     log: Logger,
     record: (t: Parameters<typeof terminatingStatus>[1]) => Promise<void>,
   ): Promise<true | Result> {
@@ -114,8 +118,6 @@ export class SiteDeletion {
     if (known === undefined || plan.site.metadata.annotations?.[SKIP_FINAL_BACKUP] !== undefined) {
       return true;
     }
-    const pod = plan.pod;
-    if (pod === undefined) return true;
     const req = finalBackupRequest(
       plan,
       pod,

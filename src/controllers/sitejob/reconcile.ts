@@ -6,14 +6,19 @@
 import type { FrappeBench, FrappeSite, SiteBackup, SiteJob } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
-import { jsonEqual } from '../../kube/json.ts';
 import { toMetaTime } from '../../kube/time.ts';
 import type { Logger } from '../../kube/logger.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { jobFinished, jobTime, type JobObject, type JobRunner } from '../../runtime/jobs.ts';
-import { updateStatus } from '../../runtime/status.ts';
+import {
+  failureText,
+  jobFinished,
+  jobTime,
+  type JobObject,
+  type JobRunner,
+} from '../../runtime/jobs.ts';
+import { writeStatus } from '../../runtime/status.ts';
 import {
   done,
   stop,
@@ -101,10 +106,7 @@ export class SiteJobReconciler {
       return undefined;
     }
     const status = siteJobStatus(sj, walk, run.record(walk));
-    if (!jsonEqual(sj.status, status)) {
-      await updateStatus(this.#deps.client, sj, status);
-      for (const e of transitions(sj.status, status)) await this.#deps.events.record(sj, e);
-    }
+    await writeStatus(this.#deps.client, this.#deps.events, sj, status, transitions, rc.logger);
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
   }
@@ -284,7 +286,7 @@ class SiteJobRun implements SiteJobSteps {
       };
       return done('Succeeded', message);
     }
-    const message = `Job ${jobName} failed: ${phase.reason}${phase.message === '' || phase.message === phase.reason ? '' : `: ${phase.message}`}`;
+    const message = failureText(jobName, phase);
     this.#record = {
       phase: 'Failed',
       jobName,
