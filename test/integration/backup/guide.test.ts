@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SiteBackup, SiteJob } from '../../../src/api/v1alpha1/index.ts';
 import type { CronJob, Job } from '../../../src/controllers/shared/objects.ts';
 import type { PodSpec } from '../../../src/controllers/shared/k8s.ts';
+import type { KubeObject } from '../../../src/kube/client.ts';
 import { loadManifest, MANIFESTS } from '../../../src/dev/guide/guide.ts';
 import { MANIFEST_NAME, serializeManifest } from '../../../src/agent/manifest.ts';
 import { eventually } from '../../harness/eventually.ts';
@@ -70,6 +71,16 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
     );
   const condition = (b: SiteBackup, type: string) =>
     b.status?.conditions?.find((c) => c.type === type);
+  /** Object `name` of `kind` in the test's namespace, once it exists. */
+  const created = <T extends KubeObject>(apiVersion: string, kind: string, name: string) =>
+    eventually(
+      async () => {
+        const o = await env.client.get<T>(apiVersion, kind, env.ns, name);
+        if (o === undefined) throw new Error(`no ${kind} ${name} yet`);
+        return o;
+      },
+      { timeout: 90_000, interval: 250, message: `${kind} ${name}` },
+    );
 
   before(async () => {
     s3 = await startTestS3();
@@ -101,19 +112,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
 
   it('makes the guide daily-backup CronJob and the guide patch changes it in place', async () => {
     await apply(await guideManifest<SiteBackup>('daily-backup.yaml'), env.ns);
-    const cron = await eventually(
-      async () => {
-        const c = await env.client.get<CronJob>(
-          'batch/v1',
-          'CronJob',
-          env.ns,
-          'daily-backup-backup',
-        );
-        if (c === undefined) throw new Error('no CronJob yet');
-        return c;
-      },
-      { timeout: 60_000, interval: 250, message: 'CronJob daily-backup-backup' },
-    );
+    const cron = await created<CronJob>('batch/v1', 'CronJob', 'daily-backup-backup');
     assert.equal(cron.spec.schedule, '0 2 * * *');
     assert.equal(cron.spec.timeZone, 'Etc/UTC');
     assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
@@ -238,14 +237,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
       toTestS3('nightly', { schedule: '0 1 * * *', withFiles: true, retention: { count: 2 } }),
       env.ns,
     );
-    const cron = await eventually(
-      async () => {
-        const c = await env.client.get<CronJob>('batch/v1', 'CronJob', env.ns, 'nightly-backup');
-        if (c === undefined) throw new Error('no CronJob yet');
-        return c;
-      },
-      { timeout: 60_000, interval: 250, message: 'CronJob nightly-backup' },
-    );
+    const cron = await created<CronJob>('batch/v1', 'CronJob', 'nightly-backup');
     const spec = cron.spec.jobTemplate.spec?.template.spec as PodSpec;
     // The pod as the CronJob would start it: `bench backup` (fabricated: kwok runs no
     // containers) writes into the emptyDir, then the upload container runs for real.
@@ -329,19 +321,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
   it('a backup SiteJob uploads to the known destination, its manifest naming the SiteJob', async () => {
     const sj = await guideManifest<SiteJob>('manual-backup.yaml');
     await apply(sj, env.ns);
-    const job = await eventually(
-      async () => {
-        const j = await env.client.get<Job>(
-          'batch/v1',
-          'Job',
-          env.ns,
-          `${sj.metadata.name ?? ''}-job`,
-        );
-        if (j === undefined) throw new Error('no Job yet');
-        return j;
-      },
-      { timeout: 60_000, interval: 250, message: 'the backup SiteJob Job' },
-    );
+    const job = await created<Job>('batch/v1', 'Job', `${sj.metadata.name ?? ''}-job`);
     const spec = job.spec.template.spec;
     assert.deepEqual(spec?.initContainers?.[0]?.command, [
       'bench',
@@ -416,14 +396,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
       }),
       env.ns,
     );
-    const job = await eventually(
-      async () => {
-        const j = await env.client.get<Job>('batch/v1', 'Job', env.ns, 'restored-restore');
-        if (j === undefined) throw new Error('no restore Job yet');
-        return j;
-      },
-      { timeout: 90_000, interval: 250, message: 'Job restored-restore' },
-    );
+    const job = await created<Job>('batch/v1', 'Job', 'restored-restore');
     const pod = await PodRun.create(job.spec.template.spec as PodSpec, {
       namespace: env.ns,
       podName: 'restored-restore-local',

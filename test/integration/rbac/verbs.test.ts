@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { KINDS, type SiteJob } from '../../../src/api/v1alpha1/index.ts';
+import { KINDS, type SiteBackup, type SiteJob } from '../../../src/api/v1alpha1/index.ts';
 import {
   CONFIGMAP_NAME,
   MANAGER_NAME,
@@ -275,16 +275,19 @@ describe('the operator’s RBAC is exactly what it uses', () => {
       metadata: { name: 'nightly', finalizers: ['vyogo.tech/finalizer'] },
       spec: { siteRef: { name: 'kept' }, ...spec },
     });
-    const cronJob = () => client.get<KubeObject>('batch/v1', 'CronJob', ns, 'nightly-backup');
+    const cronJob = () =>
+      client.get<KubeObject & { spec: { schedule: string } }>(
+        'batch/v1',
+        'CronJob',
+        ns,
+        'nightly-backup',
+      );
+    const nightly = () =>
+      client.get<SiteBackup>('vyogo.tech/v1alpha1', 'SiteBackup', ns, 'nightly');
     await apply(backup({ schedule: '0 2 * * *' }), ns);
     await eventually(
       async () => {
-        const sb = await client.get<KubeObject & { status?: { phase?: string } }>(
-          'vyogo.tech/v1alpha1',
-          'SiteBackup',
-          ns,
-          'nightly',
-        );
+        const sb = await nightly();
         assert.equal(sb?.status?.phase, 'Scheduled');
         assert.deepEqual(sb.metadata.finalizers ?? [], []);
         assert.ok((await cronJob()) !== undefined);
@@ -294,6 +297,13 @@ describe('the operator’s RBAC is exactly what it uses', () => {
     await kubectl(
       ['patch', 'sitebackup', 'nightly', '--type=merge', '-p', '{"spec":{"schedule":"0 3 * * *"}}'],
       { namespace: ns },
+    );
+    // The CronJob patched in place before the schedule goes (so the patch is seen).
+    await eventually(
+      async () => {
+        assert.equal((await cronJob())?.spec.schedule, '0 3 * * *');
+      },
+      { timeout: 120_000, interval: 250, message: 'CronJob nightly-backup at 0 3 * * *' },
     );
     // Without a schedule: the CronJob goes, one Job runs.
     await kubectl(
@@ -309,13 +319,7 @@ describe('the operator’s RBAC is exactly what it uses', () => {
     );
     await eventually(
       async () => {
-        const sb = await client.get<KubeObject & { status?: { phase?: string } }>(
-          'vyogo.tech/v1alpha1',
-          'SiteBackup',
-          ns,
-          'nightly',
-        );
-        assert.equal(sb?.status?.phase, 'Succeeded');
+        assert.equal((await nightly())?.status?.phase, 'Succeeded');
         assert.equal(await cronJob(), undefined);
       },
       { timeout: 120_000, interval: 250, message: 'SiteBackup nightly Succeeded once' },
