@@ -5,13 +5,12 @@
 // (server-side apply of the same object); its Jobs come from the CronJob controller.
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type CronJob, type Job } from '../shared/objects.ts';
-import { podTemplateMeta } from '../shared/pod.ts';
+import { childJob, jobSpec } from '../shared/job.ts';
 import type { JobRequest } from '../../runtime/jobs.ts';
 import { siteLabels, type SitePlan } from '../site/plan.ts';
 import type { BackupPlan } from './plan.ts';
 import { backupPodSpec, parseBackupReport, reportContainer, type BackupReport } from './pod.ts';
 
-const JOB_TTL_SECONDS = 86_400;
 const STARTING_DEADLINE_SECONDS = 3_600;
 const HISTORY_LIMIT = 3;
 
@@ -19,7 +18,7 @@ const HISTORY_LIMIT = 3;
 export type ReadySite = SitePlan & { pod: NonNullable<SitePlan['pod']> };
 
 /** The backup Job's spec (the CronJob's template, or the one-shot Job's). */
-function backupJobSpec(plan: BackupPlan, site: ReadySite, backoffLimit: number) {
+function backupJobSpec(plan: BackupPlan, site: ReadySite) {
   const labels = siteLabels(site, 'backup');
   const spec = backupPodSpec({
     site: { ...site, installedApps: site.site.status?.installedApps ?? [] },
@@ -31,20 +30,13 @@ function backupJobSpec(plan: BackupPlan, site: ReadySite, backoffLimit: number) 
     owner: { sitebackup: plan.name },
     agentRetention: plan.retentionBy === 'agent' ? plan.retention : undefined,
   });
-  return {
-    labels,
-    spec: {
-      backoffLimit,
-      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: { metadata: podTemplateMeta(site.pod, labels), spec },
-    },
-  };
+  return { labels, spec: jobSpec(site.pod, labels, spec, { backoffLimit: 1 }) };
 }
 
 /** CronJob `<backup>-backup` of a scheduled SiteBackup. */
 export function backupCronJob(plan: BackupPlan, site: ReadySite): CronJob {
   if (plan.schedule === undefined) throw new Error('backupCronJob needs a schedule');
-  const job = backupJobSpec(plan, site, 1);
+  const job = backupJobSpec(plan, site);
   return {
     ...KINDS.CronJob,
     metadata: childMeta(plan.backup, plan.childName, job.labels),
@@ -63,14 +55,10 @@ export function backupCronJob(plan: BackupPlan, site: ReadySite): CronJob {
 
 /** Job `<backup>-backup` of a one-shot SiteBackup: its inputs are what the backup does. */
 export function oneShotRequest(plan: BackupPlan, site: ReadySite): JobRequest<BackupReport, Job> {
-  const job = backupJobSpec(plan, site, 1);
+  const job = backupJobSpec(plan, site);
   return {
     owner: plan.backup,
-    job: {
-      ...KINDS.Job,
-      metadata: childMeta(plan.backup, plan.childName, job.labels),
-      spec: job.spec,
-    },
+    job: childJob(plan.backup, plan.childName, job.labels, undefined, job.spec),
     inputs: {
       site: site.name,
       withFiles: plan.withFiles,

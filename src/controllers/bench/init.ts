@@ -28,7 +28,8 @@ import { parseReport, type JobRequest, type Report } from '../../runtime/jobs.ts
 import { InvalidSpecError } from '../shared/invalid-spec.ts';
 import { childMeta } from '../shared/meta.ts';
 import { KINDS, type ConfigMap, type Job } from '../shared/objects.ts';
-import { BENCH_DIR, frappeContainer, podSpec, podTemplateMeta } from '../shared/pod.ts';
+import { childJob, jobSpec } from '../shared/job.ts';
+import { BENCH_DIR, frappeContainer, podSpec } from '../shared/pod.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 import type { RedisEndpoints } from './redis.ts';
 
@@ -37,7 +38,6 @@ const CONTAINER = 'bench-init';
 const PASSWORD_DIR = '/var/run/secrets/frappe/redis';
 const CONFIG_DIR = '/var/run/frappe/bench-init';
 const CONFIG_KEY = 'common_site_config.json';
-const JOB_TTL_SECONDS = 86_400;
 
 /** An app the bench requires, with the version it expects (leading `v` ignored). */
 export interface RequiredApp {
@@ -261,23 +261,19 @@ function benchInitJob(plan: BenchPlan): Job {
     terminationMessagePolicy: 'File',
     volumeMounts: mounts,
   });
-  return {
-    ...KINDS.Job,
-    metadata: childMeta(plan.bench, initJobName(plan), labels, { [IMAGE_ANNOTATION]: image }),
-    spec: {
-      backoffLimit: 2,
-      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: {
-        metadata: podTemplateMeta(settings, labels),
-        spec: podSpec(settings, {
-          containers: [container],
-          volumes,
-          mountsSites: true,
-          restartPolicy: 'Never',
-        }),
-      },
-    },
-  };
+  const spec = podSpec(settings, {
+    containers: [container],
+    volumes,
+    mountsSites: true,
+    restartPolicy: 'Never',
+  });
+  return childJob(
+    plan.bench,
+    initJobName(plan),
+    labels,
+    { [IMAGE_ANNOTATION]: image },
+    jobSpec(settings, labels, spec, { backoffLimit: 2 }),
+  );
 }
 
 /** The apps and versions of the image, as bench-init reports them. */

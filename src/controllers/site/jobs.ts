@@ -21,16 +21,10 @@ import {
   type BackupReport,
 } from '../backup/pod.ts';
 import type { Container, EnvVar, Volume, VolumeMount } from '../shared/k8s.ts';
-import { childMeta } from '../shared/meta.ts';
-import { KINDS, type Job } from '../shared/objects.ts';
+import { childJob, jobSpec } from '../shared/job.ts';
+import type { Job } from '../shared/objects.ts';
 import type { Component } from '../shared/labels.ts';
-import {
-  BENCH_DIR,
-  frappeContainer,
-  podSpec,
-  podTemplateMeta,
-  type PodSettings,
-} from '../shared/pod.ts';
+import { BENCH_DIR, frappeContainer, podSpec, type PodSettings } from '../shared/pod.ts';
 import type { JobRequest, RetryBackoff } from '../../runtime/jobs.ts';
 import { migratePurpose } from './names.ts';
 import { jobName, siteLabels, type SecretKey, type SitePlan } from './plan.ts';
@@ -48,7 +42,6 @@ import {
 
 /** The admin Secret's resourceVersion a Job set the password from. */
 export const ADMIN_VERSION_ANNOTATION = 'vyogo.tech/admin-secret-version';
-const JOB_TTL_SECONDS = 86_400;
 const RESTORE_DIR = '/restore';
 /** Site-init and restore are retried after 1, 2, 4 … 30 minutes (API.md §3.3). */
 export const SITE_JOB_RETRY: RetryBackoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
@@ -164,27 +157,20 @@ function siteJob(plan: SitePlan, pod: PodSettings, parts: SiteJobParts): Job {
     terminationMessagePolicy: 'File',
     volumeMounts: [...files.map((f) => secretMount(f.file)), ...(parts.extraMounts ?? [])],
   });
-  return {
-    ...KINDS.Job,
-    metadata: childMeta(plan.site, jobName(plan, parts.purpose), labels, {
-      [IMAGE_ANNOTATION]: pod.image,
-      ...parts.annotations,
-    }),
-    spec: {
-      backoffLimit: parts.backoffLimit,
-      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: {
-        metadata: podTemplateMeta(pod, labels),
-        spec: podSpec(pod, {
-          containers: [container],
-          ...(parts.initContainers === undefined ? {} : { initContainers: parts.initContainers }),
-          volumes: [...files.map((f) => secretVolume(f.file)), ...(parts.extraVolumes ?? [])],
-          mountsSites: true,
-          restartPolicy: 'Never',
-        }),
-      },
-    },
-  };
+  const spec = podSpec(pod, {
+    containers: [container],
+    ...(parts.initContainers === undefined ? {} : { initContainers: parts.initContainers }),
+    volumes: [...files.map((f) => secretVolume(f.file)), ...(parts.extraVolumes ?? [])],
+    mountsSites: true,
+    restartPolicy: 'Never',
+  });
+  return childJob(
+    plan.site,
+    jobName(plan, parts.purpose),
+    labels,
+    { [IMAGE_ANNOTATION]: pod.image, ...parts.annotations },
+    jobSpec(pod, labels, spec, { backoffLimit: parts.backoffLimit }),
+  );
 }
 
 /** The request of a site Job: its inputs are everything in it but the generated Job. */
@@ -408,27 +394,23 @@ export function finalBackupRequest(
 ): JobRequest<BackupReport, Job> {
   const labels = siteLabels(plan, 'backup');
   const name = jobName(plan, 'final-backup');
-  const job: Job = {
-    ...KINDS.Job,
-    metadata: childMeta(plan.site, name, labels, { [IMAGE_ANNOTATION]: pod.image }),
-    spec: {
-      backoffLimit: 1,
-      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: {
-        metadata: podTemplateMeta(pod, labels),
-        spec: backupPodSpec({
-          site: { ...plan, installedApps: plan.site.status?.installedApps ?? [] },
-          pod,
-          withFiles: true,
-          compress: true,
-          target,
-          operatorImage: plan.operatorImage,
-          owner: { sitejob: name },
-          agentRetention: undefined,
-        }),
-      },
-    },
-  };
+  const spec = backupPodSpec({
+    site: { ...plan, installedApps: plan.site.status?.installedApps ?? [] },
+    pod,
+    withFiles: true,
+    compress: true,
+    target,
+    operatorImage: plan.operatorImage,
+    owner: { sitejob: name },
+    agentRetention: undefined,
+  });
+  const job = childJob(
+    plan.site,
+    name,
+    labels,
+    { [IMAGE_ANNOTATION]: pod.image },
+    jobSpec(pod, labels, spec, { backoffLimit: 1 }),
+  );
   return {
     owner: plan.site,
     job,

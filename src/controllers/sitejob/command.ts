@@ -10,15 +10,9 @@
 // and app names reach a shell only as env and positional arguments, never spliced into it.
 import { IMAGE_ANNOTATION, JOB_TYPE_ANNOTATION } from '../shared/annotations.ts';
 import type { JobType, SiteJob } from '../../api/v1alpha1/index.ts';
-import { childMeta } from '../shared/meta.ts';
-import { KINDS, type Job } from '../shared/objects.ts';
-import {
-  BENCH_DIR,
-  frappeContainer,
-  podSpec,
-  podTemplateMeta,
-  type PodSettings,
-} from '../shared/pod.ts';
+import { childJob, jobSpec } from '../shared/job.ts';
+import type { Job } from '../shared/objects.ts';
+import { BENCH_DIR, frappeContainer, podSpec, type PodSettings } from '../shared/pod.ts';
 import type { BackupTarget } from '../backup/destination.ts';
 import {
   backupPodSpec,
@@ -32,7 +26,6 @@ import { childName } from '../shared/naming.ts';
 import type { JobRequest } from '../../runtime/jobs.ts';
 
 const CONTAINER = 'sitejob';
-const JOB_TTL_SECONDS = 86_400;
 
 export const siteJobJobName = (sj: Pick<SiteJob, 'metadata'>): string =>
   childName(sj.metadata.name ?? '', 'job');
@@ -121,20 +114,17 @@ export function siteJobRequest(
 ): JobRequest<BackupReport, Job> {
   const labels = { ...siteLabels(site, 'sitejob') };
   const { container, spec } = siteJobPod(sj, site, pod, backup);
-  const job: Job = {
-    ...KINDS.Job,
-    metadata: childMeta(sj, siteJobJobName(sj), labels, {
-      [JOB_TYPE_ANNOTATION]: sj.spec.jobType,
-      [IMAGE_ANNOTATION]: pod.image,
-    }),
-    spec: {
+  const job = childJob(
+    sj,
+    siteJobJobName(sj),
+    labels,
+    { [JOB_TYPE_ANNOTATION]: sj.spec.jobType, [IMAGE_ANNOTATION]: pod.image },
+    jobSpec(pod, labels, spec, {
       backoffLimit: 0,
       // Filled from the schema's default.
       activeDeadlineSeconds: sj.spec.activeDeadlineSeconds ?? 0,
-      ttlSecondsAfterFinished: JOB_TTL_SECONDS,
-      template: { metadata: podTemplateMeta(pod, labels), spec },
-    },
-  };
+    }),
+  );
   // The spec is immutable: the Job is made once; the inputs only name it (a later change of the
   // site's known destination does not replace a SiteJob's Job).
   return { owner: sj, job, inputs: { spec: sj.spec }, container, parseReport: parseBackupReport };
