@@ -57,7 +57,8 @@ const isControlledBy = (obj: KubeObject, uid: string | undefined): boolean =>
   uid !== undefined &&
   (obj.metadata.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
 
-const controllerOf = (obj: KubeObject) =>
+/** The controller ownerReference of `obj`, if it has one. */
+export const controllerOf = (obj: KubeObject) =>
   (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 
 /**

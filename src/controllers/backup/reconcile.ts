@@ -21,7 +21,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { Informer, Stored } from '../../kube/informer.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { toMetaTime } from '../../kube/time.ts';
-import { applyChild, pruneChildren } from '../../runtime/apply.ts';
+import { applyChild, controllerOf, pruneChildren } from '../../runtime/apply.ts';
 import type { ReconcileContext, Request, Result } from '../../runtime/controller.ts';
 import { isNamespaceTerminating } from '../../runtime/errors.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
@@ -117,8 +117,10 @@ const condition = (site: FrappeSite, type: string) =>
   site.status?.conditions?.find((c) => c.type === type);
 
 /** The SiteBackup that controls `obj`, by its controller reference of kind `kind`. */
-export const controllerName = (obj: JobObject | CronJob, kind: string): string | undefined =>
-  obj.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === kind)?.name;
+export const controllerName = (obj: JobObject | CronJob, kind: string): string | undefined => {
+  const ref = controllerOf(obj);
+  return ref?.kind === kind ? ref.name : undefined;
+};
 
 export class SiteBackupReconciler {
   readonly #deps: BackupReconcilerDeps;
