@@ -20,8 +20,6 @@ import { formatLocation, type Location } from './location.ts';
 import type { AgentLogger } from './log.ts';
 import type { Source, Storage, Transferred } from './storage.ts';
 
-export type { Transferred } from './storage.ts';
-
 /** An error of the local file `path` (the backup's source, a restore's destination) in `what`. */
 const localFileError = (e: unknown, what: string, path: string): AgentError =>
   explainFsError(e, what, path, {
