@@ -42,14 +42,13 @@ export interface PvcOptions {
 
 /** The storage of a mounted claim; VolumeNotMounted when `mount` is not a directory. */
 export async function openPvcStorage(opts: PvcOptions): Promise<FsStorage> {
-  const mount = resolve(opts.mount);
-  const storage = new FsStorage(opts.claim, mount);
+  const storage = new FsStorage(opts.claim, opts.mount);
   let isDir: boolean;
   try {
-    isDir = (await stat(mount)).isDirectory();
+    isDir = (await stat(storage.mount)).isDirectory();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw explainFsError(e, `--pvc-mount=${opts.mount}`, mount, storage.place);
+      throw explainFsError(e, `--pvc-mount=${opts.mount}`, storage.mount, storage.place);
     }
     throw new AgentError(
       'VolumeNotMounted',
@@ -107,28 +106,29 @@ export class FsStorage implements Storage {
   async list(dir: Location, only?: (name: string) => boolean): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
     const walk = async (path: string, prefix: string): Promise<void> => {
-      let entries;
+      let names;
       try {
-        entries = await readdir(path, { withFileTypes: true });
+        names = await readdir(path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         // Nothing there (or deleted while listed): no objects, as S3 would say.
         if (code === 'ENOENT' || code === 'ENOTDIR') return;
         throw this.explain(e, `list ${formatLocation(dir)}`, { ...dir, key: prefix });
       }
-      for (const entry of entries) {
-        if (only !== undefined && prefix === dir.key && !only(entry.name)) continue;
-        const key = `${prefix}${entry.name}`;
+      // lstat, not the entries' types: it gives the size and mtime as well.
+      for (const name of names) {
+        if (only !== undefined && prefix === dir.key && !only(name)) continue;
+        const key = `${prefix}${name}`;
         let st;
         try {
-          st = await lstat(join(path, entry.name));
+          st = await lstat(join(path, name));
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
           throw this.explain(e, `list ${formatLocation(dir)}`, { ...dir, key });
         }
         if (st.isDirectory()) {
           out.push({ key: `${key}/`, sizeBytes: 0, lastModified: st.mtime });
-          await walk(join(path, entry.name), `${key}/`);
+          await walk(join(path, name), `${key}/`);
         } else {
           out.push({ key, sizeBytes: st.size, lastModified: st.mtime });
         }
@@ -165,18 +165,15 @@ export class FsStorage implements Storage {
     }
   }
 
-  async putFile(source: Source, dest: Location): Promise<Transferred> {
-    let done: Transferred | undefined;
-    await this.#write(dest, async (fh) => {
+  putFile(source: Source, dest: Location): Promise<Transferred> {
+    return this.#write(dest, async (fh) => {
       for (let left = source.size; left > 0;) {
         const chunk = await source.next(Math.min(CHUNK, left));
         await writeAll(fh, chunk);
         left -= chunk.length;
       }
-      done = await source.finish();
+      return source.finish();
     });
-    if (done === undefined) throw new Error(`${source.path}: not finished`);
-    return done;
   }
 
   /** The content type is S3's concern. */
@@ -184,8 +181,11 @@ export class FsStorage implements Storage {
     await this.#write(dest, (fh) => writeAll(fh, body));
   }
 
-  /** `<path>.part` filled by `fill`, fsynced, renamed to `<path>`; the directory fsynced. */
-  async #write(dest: Location, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  /**
+   * `<path>.part` filled by `fill`, fsynced, renamed to `<path>`; the directory fsynced. What
+   * `fill` resolved with.
+   */
+  async #write<T>(dest: Location, fill: (fh: FileHandle) => Promise<T>): Promise<T> {
     const path = this.pathOf(dest);
     const part = `${path}.part`;
     const what = `upload ${formatLocation(dest)}`;
@@ -196,12 +196,13 @@ export class FsStorage implements Storage {
       // planted in its place.
       await rm(part, { force: true });
       fh = await open(part, 'wx', FILE_MODE);
-      await fill(fh);
+      const filled = await fill(fh);
       await fh.sync();
       await fh.close();
       fh = undefined;
       await rename(part, path);
       await syncDir(dirname(path));
+      return filled;
     } catch (e) {
       await fh?.close().catch(() => undefined);
       await rm(part, { force: true }).catch(() => undefined);

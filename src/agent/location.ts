@@ -50,7 +50,7 @@ export function parseS3Url(url: string, flag: string): Location {
  * Parses `pvc://claim/path`: the claim's name, and a relative path on it that cannot leave the
  * claim (no empty, `.` or `..` segment).
  */
-export function parsePvcUrl(url: string, flag: string): Location {
+function parsePvcUrl(url: string, flag: string): Location {
   const m = PVC_URL.exec(url);
   if (m === null || (m[1] ?? '').length > MAX_CLAIM_NAME) {
     throw new AgentError(

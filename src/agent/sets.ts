@@ -3,7 +3,7 @@
 // Listing the sets under a site's directory with their manifests, reading one set's manifest,
 // and deleting sets.
 import { AgentError } from './errors.ts';
-import { formatLocation, isDirectoryKey, type Location } from './location.ts';
+import { child, formatLocation, isDirectoryKey, type Location } from './location.ts';
 import { MANIFEST_NAME, manifestSize, parseManifest, type Manifest } from './manifest.ts';
 import type { RetentionCandidate } from './retention.ts';
 import type { Storage, StoredObject } from './storage.ts';
@@ -30,29 +30,28 @@ export interface BackupSet extends RetentionCandidate {
  * Objects that are not inside a `<timestamp>/` directory are ignored.
  */
 export async function listSets(storage: Storage, dir: Location): Promise<BackupSet[]> {
-  const groups = new Map<string, StoredObject[]>();
+  const groups = new Map<string, { time: Date; objects: StoredObject[] }>();
   const isSetName = (name: string) => parseSetTimestamp(name) !== undefined;
   for (const o of await storage.list(dir, isSetName)) {
     const rest = o.key.slice(dir.key.length);
     const slash = rest.indexOf('/');
     if (slash <= 0) continue;
     const name = rest.slice(0, slash);
-    if (parseSetTimestamp(name) === undefined) continue;
-    const group = groups.get(name) ?? [];
-    group.push(o);
+    const time = parseSetTimestamp(name);
+    if (time === undefined) continue;
+    const group = groups.get(name) ?? { time, objects: [] };
+    group.objects.push(o);
     groups.set(name, group);
   }
   const sets: BackupSet[] = [];
-  for (const [timestamp, objects] of groups) {
-    const time = parseSetTimestamp(timestamp);
-    if (time === undefined) continue;
-    const prefix = `${dir.key}${timestamp}/`;
-    const complete = objects.some((o) => o.key === `${prefix}${MANIFEST_NAME}`);
+  for (const [timestamp, { time, objects }] of groups) {
+    const set = child(dir, `${timestamp}/`);
+    const complete = objects.some((o) => o.key === `${set.key}${MANIFEST_NAME}`);
     let manifest: Manifest | undefined;
     let manifestError: string | undefined;
     if (complete) {
       try {
-        manifest = await readManifest(storage, { ...dir, key: prefix });
+        manifest = await readManifest(storage, set);
       } catch (e) {
         if (!(e instanceof AgentError) || e.reason !== 'InvalidManifest') throw e;
         manifestError = e.message;
@@ -68,8 +67,8 @@ export async function listSets(storage: Storage, dir: Location): Promise<BackupS
     sets.push({
       timestamp,
       time,
-      location: formatLocation({ ...dir, key: prefix }),
-      prefix,
+      location: formatLocation(set),
+      prefix: set.key,
       objects,
       complete,
       sitebackup: manifest?.sitebackup,
@@ -86,7 +85,7 @@ export async function listSets(storage: Storage, dir: Location): Promise<BackupS
  * unreadable one InvalidManifest.
  */
 export async function readManifest(storage: Storage, set: Location): Promise<Manifest> {
-  const loc = { ...set, key: `${set.key}${MANIFEST_NAME}` };
+  const loc = child(set, MANIFEST_NAME);
   let text: string;
   try {
     text = await readText(storage, loc);

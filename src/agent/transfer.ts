@@ -15,23 +15,23 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgentError, explainFsError, type FsPlace } from './errors.ts';
+import { AgentError, explainFsError } from './errors.ts';
 import { formatLocation, type Location } from './location.ts';
 import type { AgentLogger } from './log.ts';
 import type { Source, Storage, Transferred } from './storage.ts';
 
-export type { Transferred } from './storage.ts';
-
-/** A local directory (the backup's source, a restore's destination), for messages. */
-const localPlace = (dir: string): FsPlace => ({
-  description: `the local directory ${dir}`,
-  whenFull: 'give the volume mounted there more room (e.g. the emptyDir’s sizeLimit)',
-});
+/** An error of the local file `path` (the backup's source, a restore's destination) in `what`. */
+const localFileError = (e: unknown, what: string, path: string): AgentError =>
+  explainFsError(e, what, path, {
+    description: `the local directory ${dirname(path)}`,
+    whenFull: 'give the volume mounted there more room (e.g. the emptyDir’s sizeLimit)',
+  });
 
 /** A local file being uploaded (storage.ts: Source). */
 export class SourceFile implements Source {
   readonly #fh: FileHandle;
-  readonly #url: string;
+  /** `upload <path> → <url>`: what messages say was being done. */
+  readonly #what: string;
   readonly #hash: Hash = createHash('sha256');
   #position = 0;
   #result: Transferred | undefined;
@@ -39,26 +39,27 @@ export class SourceFile implements Source {
   readonly path: string;
   readonly size: number;
 
-  private constructor(path: string, size: number, fh: FileHandle, url: string) {
+  private constructor(path: string, size: number, fh: FileHandle, what: string) {
     this.path = path;
     this.size = size;
     this.#fh = fh;
-    this.#url = url;
+    this.#what = what;
   }
 
   /** Opens `path` to be stored at `url` (named in messages). */
   static async open(path: string, url: string): Promise<SourceFile> {
+    const what = `upload ${path} → ${url}`;
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      throw explainFsError(e, `upload ${path} → ${url}`, path, localPlace(dirname(path)));
+      throw localFileError(e, what, path);
     }
     try {
-      return new SourceFile(path, (await fh.stat()).size, fh, url);
+      return new SourceFile(path, (await fh.stat()).size, fh, what);
     } catch (e) {
       await fh.close();
-      throw explainFsError(e, `upload ${path} → ${url}`, path, localPlace(dirname(path)));
+      throw localFileError(e, what, path);
     }
   }
 
@@ -71,7 +72,7 @@ export class SourceFile implements Source {
       if (bytesRead === 0) {
         throw new AgentError(
           'Truncated',
-          `upload ${this.path} → ${this.#url}: the file ended at ${position + got} of the ${this.size} bytes it had when the upload began (it changed underneath); the set stays incomplete: run the backup again`,
+          `${this.#what}: the file ended at ${position + got} of the ${this.size} bytes it had when the upload began (it changed underneath); the set stays incomplete: run the backup again`,
         );
       }
       got += bytesRead;
@@ -92,7 +93,7 @@ export class SourceFile implements Source {
     if (bytesRead !== 0) {
       throw new AgentError(
         'InvalidSource',
-        `upload ${this.path} → ${this.#url}: the file grew while it was uploaded (it had ${this.size} bytes at the start): run the backup again once nothing writes to it`,
+        `${this.#what}: the file grew while it was uploaded (it had ${this.size} bytes at the start): run the backup again once nothing writes to it`,
       );
     }
     this.#result = { sizeBytes: this.size, sha256: this.#hash.digest('hex') };
@@ -107,12 +108,7 @@ export class SourceFile implements Source {
     try {
       return await this.#fh.read(buf, offset, length, position);
     } catch (e) {
-      throw explainFsError(
-        e,
-        `upload ${this.path} → ${this.#url}`,
-        this.path,
-        localPlace(dirname(this.path)),
-      );
+      throw localFileError(e, this.#what, this.path);
     }
   }
 }
@@ -182,7 +178,7 @@ async function fetchObject(
   } catch (e) {
     if (e instanceof AgentError) throw e;
     if (dest !== undefined && sinkError !== undefined && e === sinkError) {
-      throw explainFsError(e, `download ${url}`, dest, localPlace(dirname(dest)));
+      throw localFileError(e, `download ${url}`, dest);
     }
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== undefined && CUT_OFF.has(code)) {

@@ -14,19 +14,32 @@ import { formatSetTimestamp } from '../../../src/agent/timestamp.ts';
 import { runAgent, type AgentResult } from '../../harness/agent.ts';
 import { startTestS3, writeCredentials, type TestS3 } from '../../harness/s3.ts';
 import {
-  checksums,
+  DAY,
+  deletedOf,
+  expectDownloadsObjects,
+  expectDownloadsSet,
+  expectFailure,
+  expectListsSet,
+  expectNewSet,
+  expectUploadedManifest,
+  expectVerifies,
   fabricateBackup,
+  fabricateRetentionSets,
+  fabricatedManifest,
   getObjectBytes,
   listKeys,
   MiB,
+  pruneArgs,
   putObject,
   sha256Of,
+  uploadArgs as agentUploadArgs,
+  uploadCopy as agentUploadCopy,
+  type AgentOnStorage,
   type FabricatedBackup,
 } from './support.ts';
 
 const BUCKET = 'frappe-backups';
 const SITE_DIR = `s3://${BUCKET}/prod/production/acme/`;
-const SET_URL = new RegExp(`^s3://${BUCKET}/prod/production/acme/(\\d{8}T\\d{6}Z)/$`);
 
 let s3: TestS3;
 let work: string;
@@ -42,26 +55,10 @@ async function agent(args: string[], env?: Record<string, string>): Promise<Agen
   return r;
 }
 
-const uploadArgs = (source: string, destination: string, extra: string[] = []) => [
-  'upload',
-  `--source=${source}`,
-  `--destination=${destination}`,
-  '--namespace=production',
-  '--site=acme',
-  '--site-name=acme.example.com',
-  '--sitebackup=daily',
-  '--image=docker.io/frappe/erpnext:v15.38.0',
-  '--frappe-version=15.38.0',
-  '--apps=frappe,erpnext',
-  ...extra,
-  ...s3.agentFlags(),
-];
+const onS3: AgentOnStorage = { run: (args) => agent(args), flags: () => s3.agentFlags() };
 
-function expectFailure(r: AgentResult, reason: string, message: RegExp): void {
-  assert.equal(r.exitCode, 1, `exit code; stderr:\n${r.stderr}`);
-  assert.equal(r.report?.['error'], reason, r.terminationMessage);
-  assert.match(String(r.report['message']), message);
-}
+const uploadArgs = (source: string, destination: string, extra: string[] = []) =>
+  agentUploadArgs(onS3, source, destination, extra);
 
 before(async () => {
   s3 = await startTestS3();
@@ -82,43 +79,14 @@ describe('backup-agent on a real S3 server', () => {
     const r = await agent(
       uploadArgs(backup.dir, SITE_DIR, ['--multipart-threshold=5MiB', '--part-size=5MiB']),
     );
-    assert.equal(r.exitCode, 0, r.stderr);
-    const location = String(r.report?.['location']);
-    const stamp = SET_URL.exec(location)?.[1];
-    assert.ok(stamp !== undefined, `location ${location}`);
-    const stampMs = Date.parse(
-      stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
-    );
-    assert.ok(stampMs >= Math.floor(before / 1000) * 1000 && stampMs <= Date.now(), stamp);
-    assert.deepEqual(r.report, { location, sizeBytes: backup.sizeBytes });
-    assert.deepEqual(JSON.parse(r.stdout.trim()), r.report, 'the report is on stdout too');
+    const { location, stamp } = expectNewSet(r, SITE_DIR, before, backup);
     assert.match(r.stderr, /"parts":3,.*"msg":"multipart upload"/);
     setUrl = location;
 
     const prefix = `prod/production/acme/${stamp}/`;
-    const manifest = JSON.parse(
+    expectUploadedManifest(
       (await getObjectBytes(s3, BUCKET, `${prefix}manifest.json`)).toString('utf8'),
-    ) as Record<string, unknown>;
-    assert.deepEqual(
-      { ...manifest, startTime: undefined, completionTime: undefined },
-      {
-        version: 1,
-        namespace: 'production',
-        site: 'acme',
-        siteName: 'acme.example.com',
-        sitebackup: 'daily',
-        startTime: undefined,
-        completionTime: undefined,
-        image: 'docker.io/frappe/erpnext:v15.38.0',
-        frappeVersion: '15.38.0',
-        apps: ['frappe', 'erpnext'],
-        files: Object.keys(backup.sha256)
-          .sort()
-          .map((name) => ({ name, sizeBytes: backup.sizes[name], sha256: backup.sha256[name] })),
-      },
-    );
-    assert.ok(
-      Date.parse(String(manifest['completionTime'])) >= Date.parse(String(manifest['startTime'])),
+      backup,
     );
     // Every object is exactly the file, byte for byte.
     for (const name of Object.keys(backup.sha256)) {
@@ -133,68 +101,19 @@ describe('backup-agent on a real S3 server', () => {
   });
 
   test('list shows the set, complete, with its owner and files', async () => {
-    const r = await agent(['list', `--destination=${SITE_DIR}`, ...s3.agentFlags()]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    const listed = JSON.parse(r.stdout) as { sets: Record<string, unknown>[] };
-    assert.equal(listed.sets.length, 1);
-    assert.deepEqual(
-      { ...listed.sets[0], completionTime: undefined },
-      {
-        location: setUrl,
-        timestamp: SET_URL.exec(setUrl)?.[1],
-        complete: true,
-        objects: 5,
-        sizeBytes: backup.sizeBytes,
-        sitebackup: 'daily',
-        completionTime: undefined,
-        files: Object.keys(backup.sha256).sort(),
-      },
-    );
+    await expectListsSet(onS3, SITE_DIR, setUrl, backup);
   });
 
   test('download of a set fetches every file the manifest names, checksums verified', async () => {
-    const dest = join(work, 'restore-set');
-    const r = await agent([
-      'download',
-      `--source=${setUrl}`,
-      `--destination=${dest}`,
-      ...s3.agentFlags(),
-    ]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual(r.report, { location: setUrl, sizeBytes: backup.sizeBytes, files: 4 });
-    assert.deepEqual(await checksums(dest), backup.sha256);
-    assert.match(r.stderr, /"verified":true/);
+    await expectDownloadsSet(onS3, setUrl, join(work, 'restore-set'), backup);
   });
 
   test('download of one dump with --files and --private-files', async () => {
-    const dest = join(work, 'restore-objects');
-    const r = await agent([
-      'download',
-      `--source=${setUrl}${backup.names.database}`,
-      `--files=${setUrl}${backup.names.files}`,
-      `--private-files=${setUrl}${backup.names.privateFiles}`,
-      `--destination=${dest}`,
-      ...s3.agentFlags(),
-    ]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.equal(r.report?.['files'], 3);
-    const got = await checksums(dest);
-    assert.deepEqual(got, {
-      [backup.names.database]: backup.sha256[backup.names.database],
-      [backup.names.files]: backup.sha256[backup.names.files],
-      [backup.names.privateFiles]: backup.sha256[backup.names.privateFiles],
-    });
+    await expectDownloadsObjects(onS3, setUrl, join(work, 'restore-objects'), backup);
   });
 
   test('verify re-reads the set and finds it whole', async () => {
-    const r = await agent(['verify', `--source=${setUrl}`, ...s3.agentFlags()]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual(r.report, {
-      location: setUrl,
-      sizeBytes: backup.sizeBytes,
-      files: 4,
-      verified: true,
-    });
+    await expectVerifies(onS3, setUrl, backup);
   });
 
   test('a corrupted object: verify and download fail with ChecksumMismatch naming the file', async () => {
@@ -382,7 +301,6 @@ describe('backup-agent on a real S3 server', () => {
 describe('backup-agent prune on a real S3 server', () => {
   const DIR_KEY = 'retention/production/acme/';
   const DIR = `s3://${BUCKET}/${DIR_KEY}`;
-  const DAY = 86_400_000;
 
   /**
    * A set `daysAgo` old under `dirKey`, made by `owner` (a SiteBackup, or a SiteJob when null),
@@ -403,22 +321,7 @@ describe('backup-agent prune on a real S3 server', () => {
     // as LastModified (retention leaves an incomplete set alone while it is being written).
     await utimes(join(s3.gateway.dataDir, BUCKET, dump), time, time);
     if (complete) {
-      await putObject(
-        s3,
-        BUCKET,
-        `${prefix}manifest.json`,
-        JSON.stringify({
-          version: 1,
-          namespace: 'production',
-          site: 'acme',
-          siteName: 'acme.example.com',
-          ...(owner === null ? { sitejob: 'manual' } : { sitebackup: owner }),
-          startTime: new Date().toISOString(),
-          completionTime: new Date().toISOString(),
-          apps: [],
-          files: [{ name: 'x-database.sql.gz', sizeBytes: 4, sha256: 'a'.repeat(64) }],
-        }),
-      );
+      await putObject(s3, BUCKET, `${prefix}manifest.json`, fabricatedManifest(owner, new Date()));
     }
     return stamp;
   }
@@ -429,47 +332,21 @@ describe('backup-agent prune on a real S3 server', () => {
   }
 
   test('deletes exactly the sets the rules say, never the newest, never another owner’s', async () => {
-    const keep1 = await fabricateSet(1, 'daily');
-    const keep2 = await fabricateSet(2, 'daily');
-    const keep3 = await fabricateSet(3, 'daily');
-    const count = await fabricateSet(4, 'daily'); // 4th newest with keep-count 3
-    const old = await fabricateSet(40, 'daily'); // older than keep-days 30
-    const weekly = await fabricateSet(50, 'weekly'); // another SiteBackup's
-    const job = await fabricateSet(60, null); // a SiteJob's
-    const stale = await fabricateSet(2.5, null, false); // incomplete, 2½ days old
-    const fresh = await fabricateSet(0.01, null, false); // incomplete, 15 minutes old
-    const r = await agent([
-      'prune',
-      `--destination=${DIR}`,
-      '--sitebackup=daily',
-      '--keep-count=3',
-      '--keep-days=30',
-      ...s3.agentFlags(),
-    ]);
+    const { keep1, keep2, keep3, count, old, weekly, job, stale, fresh } =
+      await fabricateRetentionSets(fabricateSet);
+    const r = await agent(pruneArgs(onS3, DIR, ['--keep-count=3', '--keep-days=30']));
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.report?.['retained'], 3, r.stdout);
     assert.equal(r.report['pruned'], 3, r.stdout);
-    assert.deepEqual(
-      (r.report['deleted'] as { location: string; reason: string }[]).map((d) => [
-        d.location,
-        d.reason,
-      ]),
-      [
-        [`${DIR}${old}/`, 'Count'],
-        [`${DIR}${count}/`, 'Count'],
-        [`${DIR}${stale}/`, 'Incomplete'],
-      ],
-    );
+    assert.deepEqual(deletedOf(r), [
+      [`${DIR}${old}/`, 'Count'],
+      [`${DIR}${count}/`, 'Count'],
+      [`${DIR}${stale}/`, 'Incomplete'],
+    ]);
     assert.deepEqual(await stamps(), [keep1, keep2, keep3, weekly, job, fresh].sort());
 
     // keep-count 1 leaves the newest only; again, the others are untouched.
-    const again = await agent([
-      'prune',
-      `--destination=${DIR}`,
-      '--sitebackup=daily',
-      '--keep-count=1',
-      ...s3.agentFlags(),
-    ]);
+    const again = await agent(pruneArgs(onS3, DIR, ['--keep-count=1']));
     assert.equal(again.exitCode, 0, again.stderr);
     assert.deepEqual(await stamps(), [keep1, weekly, job, fresh].sort());
   });
@@ -493,8 +370,6 @@ describe('backup-agent prune on a real S3 server', () => {
 
 /** Uploads the fabricated backup again under another prefix; its set's URL and key prefix. */
 async function uploadCopy(name: string): Promise<{ url: string; prefix: string }> {
-  const r = await agent(uploadArgs(backup.dir, `s3://${BUCKET}/${name}/production/acme/`));
-  assert.equal(r.exitCode, 0, r.stderr);
-  const url = String(r.report?.['location']);
+  const url = await agentUploadCopy(onS3, backup, `s3://${BUCKET}/${name}/production/acme/`);
   return { url, prefix: url.slice(`s3://${BUCKET}/`.length) };
 }

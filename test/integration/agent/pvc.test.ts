@@ -11,13 +11,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatSetTimestamp } from '../../../src/agent/timestamp.ts';
-import { runAgent, type AgentResult } from '../../harness/agent.ts';
-import { checksums, fabricateBackup, MiB, type FabricatedBackup } from './support.ts';
+import { runAgent } from '../../harness/agent.ts';
+import {
+  checksums,
+  DAY,
+  deletedOf,
+  expectDownloadsObjects,
+  expectDownloadsSet,
+  expectFailure,
+  expectListsSet,
+  expectNewSet,
+  expectUploadedManifest,
+  expectVerifies,
+  fabricateBackup,
+  fabricateRetentionSets,
+  fabricatedManifest,
+  MiB,
+  pruneArgs,
+  uploadArgs as agentUploadArgs,
+  uploadCopy as agentUploadCopy,
+  type AgentOnStorage,
+  type FabricatedBackup,
+} from './support.ts';
 
 const CLAIM = 'acme-sites';
 const SITE_KEY = 'backups/production/acme/';
 const SITE_DIR = `pvc://${CLAIM}/${SITE_KEY}`;
-const SET_URL = new RegExp(`^pvc://${CLAIM}/backups/production/acme/(\\d{8}T\\d{6}Z)/$`);
 
 let work: string;
 /** The claim's root, as the Job mounts it. */
@@ -29,26 +48,10 @@ let setDir: string;
 
 const mountFlag = () => `--pvc-mount=${mount}`;
 
-const uploadArgs = (source: string, destination: string, extra: string[] = []) => [
-  'upload',
-  `--source=${source}`,
-  `--destination=${destination}`,
-  '--namespace=production',
-  '--site=acme',
-  '--site-name=acme.example.com',
-  '--sitebackup=daily',
-  '--image=docker.io/frappe/erpnext:v15.38.0',
-  '--frappe-version=15.38.0',
-  '--apps=frappe,erpnext',
-  mountFlag(),
-  ...extra,
-];
+const onClaim: AgentOnStorage = { run: (args) => runAgent(args), flags: () => [mountFlag()] };
 
-function expectFailure(r: AgentResult, reason: string, message: RegExp, exitCode = 1): void {
-  assert.equal(r.exitCode, exitCode, `exit code; stderr:\n${r.stderr}`);
-  assert.equal(r.report?.['error'], reason, r.terminationMessage);
-  assert.match(String(r.report['message']), message);
-}
+const uploadArgs = (source: string, destination: string, extra: string[] = []) =>
+  agentUploadArgs(onClaim, source, destination, extra);
 
 /** Every path under `dir`, relative, directories with a trailing `/`. */
 async function tree(dir: string, prefix = ''): Promise<string[]> {
@@ -79,18 +82,7 @@ describe('backup-agent on a pvc destination', () => {
   test('upload copies every file to <mount>/<path>/<timestamp>/, then manifest.json, and reports the set', async () => {
     const before = Date.now();
     const r = await runAgent(uploadArgs(backup.dir, SITE_DIR));
-    assert.equal(r.exitCode, 0, r.stderr);
-    const location = String(r.report?.['location']);
-    const stamp = SET_URL.exec(location)?.[1];
-    assert.ok(stamp !== undefined, `location ${location}`);
-    assert.ok(
-      Date.parse(
-        stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
-      ) >=
-        Math.floor(before / 1000) * 1000,
-    );
-    assert.deepEqual(r.report, { location, sizeBytes: backup.sizeBytes });
-    assert.deepEqual(JSON.parse(r.stdout.trim()), r.report, 'the report is on stdout too');
+    const { location, stamp } = expectNewSet(r, SITE_DIR, before, backup);
     setUrl = location;
     setDir = join(mount, SITE_KEY, stamp);
 
@@ -110,28 +102,7 @@ describe('backup-agent on a pvc destination', () => {
       ),
       backup.sha256,
     );
-    const manifest = JSON.parse(await readFile(join(setDir, 'manifest.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    assert.deepEqual(
-      { ...manifest, startTime: undefined, completionTime: undefined },
-      {
-        version: 1,
-        namespace: 'production',
-        site: 'acme',
-        siteName: 'acme.example.com',
-        sitebackup: 'daily',
-        startTime: undefined,
-        completionTime: undefined,
-        image: 'docker.io/frappe/erpnext:v15.38.0',
-        frappeVersion: '15.38.0',
-        apps: ['frappe', 'erpnext'],
-        files: Object.keys(backup.sha256)
-          .sort()
-          .map((name) => ({ name, sizeBytes: backup.sizes[name], sha256: backup.sha256[name] })),
-      },
-    );
+    expectUploadedManifest(await readFile(join(setDir, 'manifest.json'), 'utf8'), backup);
     // manifest.json came last; nobody but the pod's user and group may read the set.
     const manifestTime = (await stat(join(setDir, 'manifest.json'))).mtimeMs;
     for (const name of Object.keys(backup.sha256)) {
@@ -142,67 +113,16 @@ describe('backup-agent on a pvc destination', () => {
   });
 
   test('list shows the set, complete, with its owner and files', async () => {
-    const r = await runAgent(['list', `--destination=${SITE_DIR}`, mountFlag()]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    const listed = JSON.parse(r.stdout) as { location: string; sets: Record<string, unknown>[] };
-    assert.equal(listed.location, SITE_DIR);
-    assert.deepEqual(
-      listed.sets.map((s) => ({ ...s, completionTime: undefined })),
-      [
-        {
-          location: setUrl,
-          timestamp: SET_URL.exec(setUrl)?.[1],
-          complete: true,
-          objects: 5,
-          sizeBytes: backup.sizeBytes,
-          sitebackup: 'daily',
-          completionTime: undefined,
-          files: Object.keys(backup.sha256).sort(),
-        },
-      ],
-    );
+    await expectListsSet(onClaim, SITE_DIR, setUrl, backup);
   });
 
   test('verify re-reads the set and finds it whole', async () => {
-    const r = await runAgent(['verify', `--source=${setUrl}`, mountFlag()]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual(r.report, {
-      location: setUrl,
-      sizeBytes: backup.sizeBytes,
-      files: 4,
-      verified: true,
-    });
+    await expectVerifies(onClaim, setUrl, backup);
   });
 
   test('download of a set, and of one dump with --files and --private-files, checksums verified', async () => {
-    const dest = join(work, 'restore-set');
-    const r = await runAgent([
-      'download',
-      `--source=${setUrl}`,
-      `--destination=${dest}`,
-      mountFlag(),
-    ]);
-    assert.equal(r.exitCode, 0, r.stderr);
-    assert.deepEqual(r.report, { location: setUrl, sizeBytes: backup.sizeBytes, files: 4 });
-    assert.deepEqual(await checksums(dest), backup.sha256);
-    assert.match(r.stderr, /"verified":true/);
-
-    const one = join(work, 'restore-objects');
-    const o = await runAgent([
-      'download',
-      `--source=${setUrl}${backup.names.database}`,
-      `--files=${setUrl}${backup.names.files}`,
-      `--private-files=${setUrl}${backup.names.privateFiles}`,
-      `--destination=${one}`,
-      mountFlag(),
-    ]);
-    assert.equal(o.exitCode, 0, o.stderr);
-    assert.equal(o.report?.['files'], 3);
-    assert.deepEqual(await checksums(one), {
-      [backup.names.database]: backup.sha256[backup.names.database],
-      [backup.names.files]: backup.sha256[backup.names.files],
-      [backup.names.privateFiles]: backup.sha256[backup.names.privateFiles],
-    });
+    await expectDownloadsSet(onClaim, setUrl, join(work, 'restore-set'), backup);
+    await expectDownloadsObjects(onClaim, setUrl, join(work, 'restore-objects'), backup);
   });
 
   test('damaged files: ChecksumMismatch and Truncated naming the file; nothing damaged is restored', async () => {
@@ -322,8 +242,6 @@ describe('backup-agent on a pvc destination', () => {
 });
 
 describe('backup-agent prune on a pvc destination', () => {
-  const DAY = 86_400_000;
-
   /**
    * A set `daysAgo` old under `dirKey` on the claim, made by `owner` (a SiteBackup, or a SiteJob
    * when null), complete (with a manifest) or not, its files and directory last written back then.
@@ -345,20 +263,7 @@ describe('backup-agent prune on a pvc destination', () => {
       written.push('x-database.sql.gz');
     }
     if (complete) {
-      await writeFile(
-        join(dir, 'manifest.json'),
-        JSON.stringify({
-          version: 1,
-          namespace: 'production',
-          site: 'acme',
-          siteName: 'acme.example.com',
-          ...(owner === null ? { sitejob: 'manual' } : { sitebackup: owner }),
-          startTime: time.toISOString(),
-          completionTime: time.toISOString(),
-          apps: [],
-          files: [{ name: 'x-database.sql.gz', sizeBytes: 4, sha256: 'a'.repeat(64) }],
-        }),
-      );
+      await writeFile(join(dir, 'manifest.json'), fabricatedManifest(owner, time));
       written.push('manifest.json');
     }
     for (const name of written) await utimes(join(dir, name), time, time);
@@ -371,66 +276,34 @@ describe('backup-agent prune on a pvc destination', () => {
 
   test('deletes exactly the sets the rules say, never the newest, never another owner’s', async () => {
     const DIR = `pvc://${CLAIM}/retention/production/acme/`;
-    const keep1 = await fabricateSet(1, 'daily');
-    const keep2 = await fabricateSet(2, 'daily');
-    const keep3 = await fabricateSet(3, 'daily');
-    const count = await fabricateSet(4, 'daily'); // 4th newest with keep-count 3
-    const old = await fabricateSet(40, 'daily'); // older than keep-days 30
-    const weekly = await fabricateSet(50, 'weekly'); // another SiteBackup's
-    const job = await fabricateSet(60, null); // a SiteJob's
-    const stale = await fabricateSet(2.5, null, false); // incomplete, 2½ days old
+    const { keep1, keep2, keep3, count, old, weekly, job, stale, fresh } =
+      await fabricateRetentionSets(fabricateSet);
     const staleEmpty = await fabricateSet(3.5, null, false, undefined, false); // an empty directory
-    const fresh = await fabricateSet(0.01, null, false); // incomplete, 15 minutes old
     // An old timestamp, but written to a moment ago: an upload still going.
     const writing = await fabricateSet(5, null, false);
     await writeFile(join(mount, 'retention/production/acme', writing, 'y-files.tar.part'), 'y');
 
-    const dry = await runAgent([
-      'prune',
-      `--destination=${DIR}`,
-      '--sitebackup=daily',
-      '--keep-count=3',
-      '--keep-days=30',
-      '--dry-run',
-      mountFlag(),
-    ]);
+    const dry = await runAgent(
+      pruneArgs(onClaim, DIR, ['--keep-count=3', '--keep-days=30', '--dry-run']),
+    );
     assert.equal(dry.exitCode, 0, dry.stderr);
     assert.equal(dry.report?.['pruned'], 4);
     assert.equal((await stamps()).length, 11, 'a dry run deletes nothing');
 
-    const r = await runAgent([
-      'prune',
-      `--destination=${DIR}`,
-      '--sitebackup=daily',
-      '--keep-count=3',
-      '--keep-days=30',
-      mountFlag(),
-    ]);
+    const r = await runAgent(pruneArgs(onClaim, DIR, ['--keep-count=3', '--keep-days=30']));
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.report?.['retained'], 3, r.stdout);
     assert.equal(r.report['pruned'], 4, r.stdout);
-    assert.deepEqual(
-      (r.report['deleted'] as { location: string; reason: string }[]).map((d) => [
-        d.location,
-        d.reason,
-      ]),
-      [
-        [`${DIR}${old}/`, 'Count'],
-        [`${DIR}${count}/`, 'Count'],
-        [`${DIR}${staleEmpty}/`, 'Incomplete'],
-        [`${DIR}${stale}/`, 'Incomplete'],
-      ],
-    );
+    assert.deepEqual(deletedOf(r), [
+      [`${DIR}${old}/`, 'Count'],
+      [`${DIR}${count}/`, 'Count'],
+      [`${DIR}${staleEmpty}/`, 'Incomplete'],
+      [`${DIR}${stale}/`, 'Incomplete'],
+    ]);
     assert.deepEqual(await stamps(), [keep1, keep2, keep3, weekly, job, fresh, writing].sort());
 
     // keep-count 1 leaves the newest only; again, the others are untouched.
-    const again = await runAgent([
-      'prune',
-      `--destination=${DIR}`,
-      '--sitebackup=daily',
-      '--keep-count=1',
-      mountFlag(),
-    ]);
+    const again = await runAgent(pruneArgs(onClaim, DIR, ['--keep-count=1']));
     assert.equal(again.exitCode, 0, again.stderr);
     assert.deepEqual(await stamps(), [keep1, weekly, job, fresh, writing].sort());
     // The kept sets are whole.
@@ -462,8 +335,6 @@ describe('backup-agent prune on a pvc destination', () => {
 
 /** Uploads the fabricated backup again under another path; its set's URL and directory. */
 async function uploadCopy(name: string): Promise<{ url: string; dir: string }> {
-  const r = await runAgent(uploadArgs(backup.dir, `pvc://${CLAIM}/${name}/production/acme/`));
-  assert.equal(r.exitCode, 0, r.stderr);
-  const url = String(r.report?.['location']);
+  const url = await agentUploadCopy(onClaim, backup, `pvc://${CLAIM}/${name}/production/acme/`);
   return { url, dir: join(mount, url.slice(`pvc://${CLAIM}/`.length)) };
 }
