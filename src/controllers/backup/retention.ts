@@ -6,11 +6,13 @@
 //
 // The Secret's values are read with a GET when a pass runs, used for the S3 client of that pass
 // and dropped: never kept, logged or put in status (API.md §5.2).
-import { credentialValue, type StaticCredentials } from '../../agent/client.ts';
+//
+// The AWS SDK (the agent's client.ts and s3-storage.ts) is loaded by the first pass, not at
+// start-up: an operator whose SiteBackups never need it does not carry it.
+import type { StaticCredentials } from '../../agent/client.ts';
 import { prune } from '../../agent/commands.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { parseS3Url } from '../../agent/location.ts';
-import { openS3Storage } from '../../agent/s3-storage.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../kube/logger.ts';
 import { KINDS, type Secret } from '../shared/objects.ts';
@@ -77,6 +79,7 @@ async function readCredentials(
       message: `Secret ${namespace}/${name} (destination.config.credentialsSecret) does not exist`,
     };
   }
+  const { credentialValue } = await import('../../agent/client.ts');
   const value = (key: string): string | undefined => {
     const v = secret.data?.[key];
     if (v === undefined) return undefined;
@@ -112,6 +115,7 @@ export async function applyRetention(
   if (secretName === undefined) throw new Error('operator retention needs a credentials Secret');
   const credentials = await readCredentials(client, namespace, secretName);
   if ('ok' in credentials) return credentials;
+  const { openS3Storage } = await import('../../agent/s3-storage.ts');
   const storage = await openS3Storage({
     endpoint: target.s3.endpoint,
     region: target.s3.region,
