@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { credentialsFrom, type StaticCredentials } from './credentials.ts';
 import { AgentError, type StoreDescription } from './errors.ts';
 
 export interface StoreOptions {
@@ -57,55 +58,26 @@ export async function openS3Client(opts: StoreOptions): Promise<S3Connection> {
   };
 }
 
-export interface StaticCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-/** The keys of a mounted credentials Secret; a trailing newline (from `echo`) is dropped. */
-async function readCredentials(dir: string): Promise<StaticCredentials> {
-  const accessKeyId = await secretFile(dir, 'AWS_ACCESS_KEY_ID', true);
-  const secretAccessKey = await secretFile(dir, 'AWS_SECRET_ACCESS_KEY', true);
-  const sessionToken = await secretFile(dir, 'AWS_SESSION_TOKEN', false);
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new Error('unreachable: required credential files are checked by secretFile');
-  }
-  return sessionToken === undefined
-    ? { accessKeyId, secretAccessKey }
-    : { accessKeyId, secretAccessKey, sessionToken };
-}
-
-/** A credential as a Secret holds it: a trailing newline (from `echo`) is not part of it. */
-export const credentialValue = (text: string): string => text.replace(/\r?\n$/, '');
-
-async function secretFile(
-  dir: string,
-  key: string,
-  required: boolean,
-): Promise<string | undefined> {
-  const path = join(dir, key);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !required) return undefined;
-    throw new AgentError(
-      'CredentialsNotFound',
-      code === 'ENOENT'
-        ? `--credentials-dir=${dir} has no ${key} file: the credentials Secret needs keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN optional)`
-        : `cannot read ${path} (${code ?? String(e)}): check the credentials Secret's volume`,
-      { cause: e },
-    );
-  }
-  const value = credentialValue(text);
-  if (value.trim() === '') {
-    if (!required) return undefined;
-    throw new AgentError(
-      'CredentialsNotFound',
-      `${path} is empty: set ${key} in the credentials Secret`,
-    );
-  }
-  return value;
+/** The keys of a mounted credentials Secret, one file each (credentials.ts). */
+function readCredentials(dir: string): Promise<StaticCredentials> {
+  return credentialsFrom(
+    async (key) => {
+      const path = join(dir, key);
+      try {
+        return await readFile(path, 'utf8');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return undefined;
+        throw new AgentError(
+          'CredentialsNotFound',
+          `cannot read ${path} (${code ?? String(e)}): check the credentials Secret's volume`,
+          { cause: e },
+        );
+      }
+    },
+    (key, empty) =>
+      empty
+        ? `${join(dir, key)} is empty: set ${key} in the credentials Secret`
+        : `--credentials-dir=${dir} has no ${key} file: the credentials Secret needs keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN optional)`,
+  );
 }

@@ -7,9 +7,9 @@
 // The Secret's values are read with a GET when a pass runs, used for the S3 client of that pass
 // and dropped: never kept, logged or put in status (API.md §5.2).
 //
-// The AWS SDK (the agent's client.ts and s3-storage.ts) is loaded by the first pass, not at
+// The AWS SDK (the agent's s3-storage.ts and client.ts) is loaded by the first pass, not at
 // start-up: an operator whose SiteBackups never need it does not carry it.
-import type { StaticCredentials } from '../../agent/client.ts';
+import { credentialsFrom, type StaticCredentials } from '../../agent/credentials.ts';
 import { prune } from '../../agent/commands.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { parseS3Url } from '../../agent/location.ts';
@@ -60,12 +60,12 @@ export function retentionDue(clock: RetentionClock, now: number): { due: true } 
   return inMs <= 0 ? { due: true } : { inMs };
 }
 
-/** The credentials Secret's keys, or the outcome saying what is wrong with it. */
+/** The credentials Secret's keys (a missing Secret or key: AgentError CredentialsNotFound). */
 async function readCredentials(
   client: KubeClient,
   namespace: string,
   name: string,
-): Promise<StaticCredentials | RetentionOutcome> {
+): Promise<StaticCredentials> {
   const secret = await client.get<Secret>(
     KINDS.Secret.apiVersion,
     KINDS.Secret.kind,
@@ -73,32 +73,21 @@ async function readCredentials(
     name,
   );
   if (secret === undefined) {
-    return {
-      ok: false,
-      code: 'CredentialsNotFound',
-      message: `Secret ${namespace}/${name} (destination.config.credentialsSecret) does not exist`,
-    };
+    throw new AgentError(
+      'CredentialsNotFound',
+      `Secret ${namespace}/${name} (destination.config.credentialsSecret) does not exist`,
+    );
   }
-  const { credentialValue } = await import('../../agent/client.ts');
-  const value = (key: string): string | undefined => {
-    const v = secret.data?.[key];
-    if (v === undefined) return undefined;
-    const text = credentialValue(Buffer.from(v, 'base64').toString('utf8'));
-    return text.trim() === '' ? undefined : text;
-  };
-  const accessKeyId = value('AWS_ACCESS_KEY_ID');
-  const secretAccessKey = value('AWS_SECRET_ACCESS_KEY');
-  const sessionToken = value('AWS_SESSION_TOKEN');
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    return {
-      ok: false,
-      code: 'CredentialsNotFound',
-      message: `Secret ${namespace}/${name} needs keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN optional)`,
-    };
-  }
-  return sessionToken === undefined
-    ? { accessKeyId, secretAccessKey }
-    : { accessKeyId, secretAccessKey, sessionToken };
+  return credentialsFrom(
+    (key) => {
+      const v = secret.data?.[key];
+      return Promise.resolve(
+        v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8'),
+      );
+    },
+    (key, empty) =>
+      `Secret ${namespace}/${name} ${empty ? `has an empty ${key}` : `has no ${key}`}: it needs keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN optional)`,
+  );
 }
 
 /** One retention pass over `target`'s sets of SiteBackup `sitebackup`. */
@@ -113,18 +102,17 @@ export async function applyRetention(
 ): Promise<RetentionOutcome> {
   const secretName = target.s3.credentialsSecret;
   if (secretName === undefined) throw new Error('operator retention needs a credentials Secret');
-  const credentials = await readCredentials(client, namespace, secretName);
-  if ('ok' in credentials) return credentials;
   const { openS3Storage } = await import('../../agent/s3-storage.ts');
-  const storage = await openS3Storage({
-    endpoint: target.s3.endpoint,
-    region: target.s3.region,
-    forcePathStyle: target.s3.forcePathStyle,
-    credentialsDir: undefined,
-    credentials,
-    timeoutMs: S3_TIMEOUT_MS,
-  });
+  let storage: Awaited<ReturnType<typeof openS3Storage>> | undefined;
   try {
+    storage = await openS3Storage({
+      endpoint: target.s3.endpoint,
+      region: target.s3.region,
+      forcePathStyle: target.s3.forcePathStyle,
+      credentialsDir: undefined,
+      credentials: await readCredentials(client, namespace, secretName),
+      timeoutMs: S3_TIMEOUT_MS,
+    });
     const report = await prune(
       storage,
       {
@@ -142,6 +130,6 @@ export async function applyRetention(
     if (e instanceof AgentError) return { ok: false, code: e.reason, message: e.message };
     throw e;
   } finally {
-    storage.close();
+    storage?.close();
   }
 }
