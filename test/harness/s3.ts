@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Gateway, type S3Gateway } from '../../src/dev/s3-gateway.ts';
 import { ENV } from './env.ts';
+import { kubectl } from './kubectl.ts';
 
 export interface TestS3 {
   gateway: S3Gateway;
@@ -21,6 +22,8 @@ export interface TestS3 {
   /** The agent's store flags for this server, with the credentials directory. */
   agentFlags(credentialsDir?: string): string[];
   createBucket(name: string): Promise<void>;
+  /** Creates Secret `name` in `namespace` with this server's keys, as a user's credentials Secret. */
+  createCredentialsSecret(namespace: string, name: string): Promise<void>;
   /**
    * Adds a plain user (role `user`, owning nothing: every bucket of the root user is denied to
    * it) to the gateway's internal IAM, which reads its users.json on every request.
@@ -68,6 +71,20 @@ export async function startTestS3(): Promise<TestS3> {
     ],
     createBucket: async (name) => {
       await client.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    createCredentialsSecret: async (namespace, name) => {
+      await kubectl(['create', '-f', '-'], {
+        namespace,
+        input: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name },
+          stringData: {
+            AWS_ACCESS_KEY_ID: gateway.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: gateway.secretAccessKey,
+          },
+        }),
+      });
     },
     addUser: async (access, secret) => {
       const file = join(gateway.workDir, 'iam', 'users.json');

@@ -98,18 +98,7 @@ before(async () => {
   assert.equal(up.exitCode, 0, up.stderr);
   setUrl = String(up.report?.['location']);
   // The credentials Secret the user names in restoreFrom.credentialsSecret.
-  await kubectl(['create', '-f', '-'], {
-    namespace,
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: CREDENTIALS_SECRET },
-      stringData: {
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      },
-    }),
-  });
+  await s3.createCredentialsSecret(namespace, CREDENTIALS_SECRET);
 });
 
 after(async () => {

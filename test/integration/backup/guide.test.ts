@@ -92,18 +92,7 @@ describe('SiteBackup (Operations Guide) on a real S3 server', () => {
       env.ns,
     );
     await waitForSite(env.client, env.ns, 'prod-site', 'Ready', 'True');
-    await kubectl(['create', '-f', '-'], {
-      namespace: env.ns,
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: CREDENTIALS },
-        stringData: {
-          AWS_ACCESS_KEY_ID: s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        },
-      }),
-    });
+    await s3.createCredentialsSecret(env.ns, CREDENTIALS);
   });
 
   after(async () => {
