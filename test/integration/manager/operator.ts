@@ -11,14 +11,17 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MANAGER_NAME, NAMESPACE, OPERATOR_IMAGE } from '../../../src/deploy/names.ts';
 import type { LogLine } from '../../../src/dev/operator-log.ts';
 import { writeKubeconfig } from '../../../src/dev/pki.ts';
+import type { Supervisor } from '../../../src/dev/supervisor.ts';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/operator-process.ts', import.meta.url));
+const OPERATOR_CLI = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
 
 export interface OperatorProcess extends SpawnedOperator {
   identity: string;
@@ -253,4 +256,30 @@ export async function tokenKubeconfig(token: string): Promise<string> {
   const file = path.join(dir, 'config');
   await writeKubeconfig(file, cluster.server, ca, { token });
   return file;
+}
+
+/**
+ * Starts `frappe-operator run` (this checkout's src/cli.ts) as process `name` of `supervisor`,
+ * as the install bundle runs it: under the manager ServiceAccount's token, with leader election,
+ * in the bundle's namespace; metrics and health on ports it picks (its log says which).
+ */
+export async function startBundleOperator(supervisor: Supervisor, name: string): Promise<void> {
+  const token = await serviceAccountToken(NAMESPACE, MANAGER_NAME);
+  await supervisor.start(
+    name,
+    process.execPath,
+    [
+      OPERATOR_CLI,
+      'run',
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--leader-elect=true',
+    ],
+    {
+      PATH: process.env.PATH,
+      KUBECONFIG: await tokenKubeconfig(token),
+      FRAPPE_OPERATOR_NAMESPACE: NAMESPACE,
+      FRAPPE_OPERATOR_IMAGE: OPERATOR_IMAGE,
+    },
+  );
 }

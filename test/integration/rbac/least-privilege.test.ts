@@ -24,7 +24,6 @@ import {
   MANAGER_NAME,
   METRICS_READER_ROLE,
   NAMESPACE,
-  OPERATOR_IMAGE,
 } from '../../../src/deploy/names.ts';
 import { DEFAULT_LEASE_NAME } from '../../../src/runtime/leaderelection.ts';
 import { startCluster, type Cluster } from '../../../src/dev/cluster.ts';
@@ -48,12 +47,11 @@ import {
   cleanUp,
   scrape,
   serviceAccountToken,
-  tokenKubeconfig,
+  startBundleOperator,
 } from '../manager/operator.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
 const INSTALL = fileURLToPath(new URL('config/install.yaml', ROOT));
-const CLI = fileURLToPath(new URL('src/cli.ts', ROOT));
 const OPERATOR = 'frappe-operator';
 const OPERATOR_USER = `system:serviceaccount:${NAMESPACE}:${MANAGER_NAME}`;
 const FORBIDDEN = /forbidden|"code":403/i;
@@ -209,24 +207,7 @@ describe('the operator with only the bundle’s RBAC', () => {
 
   before(async () => {
     await applyFixtureCrds(['keda']);
-    const token = await serviceAccountToken(NAMESPACE, MANAGER_NAME);
-    await supervisor().start(
-      OPERATOR,
-      process.execPath,
-      [
-        CLI,
-        'run',
-        '--metrics-bind-address=127.0.0.1:0',
-        '--health-probe-bind-address=127.0.0.1:0',
-        '--leader-elect=true',
-      ],
-      {
-        PATH: process.env.PATH,
-        KUBECONFIG: await tokenKubeconfig(token),
-        FRAPPE_OPERATOR_NAMESPACE: NAMESPACE,
-        FRAPPE_OPERATOR_IMAGE: OPERATOR_IMAGE,
-      },
-    );
+    await startBundleOperator(supervisor(), OPERATOR);
     identity = String((await waitForLog('manager started')).identity);
     const metrics = await waitForLog('serving metrics over HTTPS');
     metricsPort = (metrics.address as { port: number }).port;

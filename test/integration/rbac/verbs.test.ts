@@ -17,12 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KINDS, type SiteBackup, type SiteJob } from '../../../src/api/v1alpha1/index.ts';
-import {
-  CONFIGMAP_NAME,
-  MANAGER_NAME,
-  NAMESPACE,
-  OPERATOR_IMAGE,
-} from '../../../src/deploy/names.ts';
+import { CONFIGMAP_NAME, MANAGER_NAME, NAMESPACE } from '../../../src/deploy/names.ts';
 import {
   leaderElectionRole,
   managerClusterRole,
@@ -46,14 +41,12 @@ import {
   cleanUp,
   metricsReaderToken,
   scrape,
-  serviceAccountToken,
-  tokenKubeconfig,
+  startBundleOperator,
 } from '../manager/operator.ts';
 import { mariadb, playMariaDBOperator, site, waitForSite } from '../site/support.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
 const INSTALL = fileURLToPath(new URL('config/install.yaml', ROOT));
-const CLI = fileURLToPath(new URL('src/cli.ts', ROOT));
 const OPERATOR = 'frappe-operator';
 const OPERATOR_USER = `system:serviceaccount:${NAMESPACE}:${MANAGER_NAME}`;
 
@@ -115,24 +108,7 @@ before(async () => {
   await kubectl(['apply', '--server-side', '-f', INSTALL]);
   await waitForCrdsEstablished(KINDS.map((k) => `${k.plural}.${k.group}`));
   await applyFixtureCrds(['keda', 'mariadb', 'cert-manager']);
-  const token = await serviceAccountToken(NAMESPACE, MANAGER_NAME);
-  await supervisor().start(
-    OPERATOR,
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--metrics-bind-address=127.0.0.1:0',
-      '--health-probe-bind-address=127.0.0.1:0',
-      '--leader-elect=true',
-    ],
-    {
-      PATH: process.env.PATH,
-      KUBECONFIG: await tokenKubeconfig(token),
-      FRAPPE_OPERATOR_NAMESPACE: NAMESPACE,
-      FRAPPE_OPERATOR_IMAGE: OPERATOR_IMAGE,
-    },
-  );
+  await startBundleOperator(supervisor(), OPERATOR);
   await waitForOperatorLog(supervisor(), OPERATOR, 'controllers started');
 });
 
