@@ -344,7 +344,8 @@ export interface OperatorImage {
   base: BaseImages;
   /** Wall time of `podman build`. */
   buildSeconds: number;
-  sizeBytes: number;
+  /** `podman image inspect` of the built image. */
+  info: ImageInfo;
 }
 
 /**
@@ -400,7 +401,7 @@ export async function buildOperatorImage(log: Log, tag = OPERATOR_IMAGE): Promis
     }
     const info = await inspectImage(id);
     log(`built ${tag} (${id.slice(0, 19)}) in ${formatDuration(buildSeconds)}, ${mib(info.Size)}`);
-    return { id, tag, base, buildSeconds, sizeBytes: info.Size };
+    return { id, tag, base, buildSeconds, info };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -37,7 +37,6 @@ import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import {
   buildOperatorImage,
-  inspectImage,
   podman,
   podmanSecurityFlags,
   removeContainers,
@@ -76,7 +75,7 @@ function say(line: string): void {
 before(async () => {
   await requireImageTools();
   image = await buildOperatorImage(say);
-  info = await inspectImage(image.id);
+  info = image.info;
   bundle = parseAllDocuments(await readFile(INSTALL, 'utf8'))
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null);
@@ -110,7 +109,7 @@ function frappeOperator(args: string[], flags: string[] = []) {
 describe('the image of the Dockerfile', () => {
   it('is built with --pull=never on the local base images, runs frappe-operator as UID 65532', () => {
     say(
-      `image ${image.tag} ${image.id.slice(0, 19)}: ${(image.sizeBytes / 2 ** 20).toFixed(0)} MiB, ` +
+      `image ${image.tag} ${image.id.slice(0, 19)}: ${(info.Size / 2 ** 20).toFixed(0)} MiB, ` +
         `build ${image.buildSeconds}s; base ${image.base.source} ${image.base.key}`,
     );
     assert.deepEqual(info.Config.Entrypoint, ['frappe-operator']);
