@@ -21,7 +21,6 @@
 // podman missing is a failure with what to install (.ci/run installs it), never a skip.
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +50,7 @@ import { applyOurCrds, createTestNamespace, deleteNamespace } from '../../harnes
 import { startTestS3, type TestS3 } from '../../harness/s3.ts';
 import { fabricateBackup } from '../agent/support.ts';
 import { apply, waitForCondition } from '../bench/support.ts';
-import { adminClient, serviceAccountToken } from '../manager/operator.ts';
+import { adminClient, probe, serviceAccountToken } from '../manager/operator.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
 const INSTALL = fileURLToPath(new URL('config/install.yaml', ROOT));
@@ -415,11 +414,11 @@ describe('frappe-operator run in the container', () => {
     const started = await waitForLog('manager started');
     assert.equal(started['namespace'], home);
     // The kubelet's probes of install.yaml, on the health port.
-    for (const probe of [manager.readinessProbe, manager.livenessProbe]) {
-      const path = probe?.httpGet?.path ?? assert.fail('an httpGet probe');
+    for (const kubeletProbe of [manager.readinessProbe, manager.livenessProbe]) {
+      const path = kubeletProbe?.httpGet?.path ?? assert.fail('an httpGet probe');
       await eventually(
         async () => {
-          assert.equal(await httpStatus(healthPort, path), 200);
+          assert.equal((await probe(healthPort, path)).status, 200);
         },
         { timeout: 30_000, message: `GET ${path} on the health port` },
       );
@@ -461,14 +460,3 @@ describe('frappe-operator run in the container', () => {
     assert.equal(signal?.['signal'], 'SIGTERM');
   });
 });
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
-      .on('error', reject);
-  });
-}
