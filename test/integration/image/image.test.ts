@@ -29,7 +29,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Container, PodSpec } from '../../../src/controllers/shared/k8s.ts';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
 import { MANAGER_CONTAINER, MANAGER_NAME } from '../../../src/deploy/names.ts';
-import type { LogLine } from '../../../src/dev/operator-log.ts';
+import { parseLogLines, type LogLine } from '../../../src/dev/operator-log.ts';
 import { freePorts } from '../../../src/dev/ports.ts';
 import type { KubeObject } from '../../../src/kube/client.ts';
 import { kubeConfig, testCluster } from '../../harness/env.ts';
@@ -387,10 +387,7 @@ describe('frappe-operator run in the container', () => {
 
     const logLines = async (): Promise<LogLine[]> => {
       const out = await podman(['logs', id]);
-      return `${out.stdout}\n${out.stderr}`
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as LogLine);
+      return parseLogLines(`${out.stdout}\n${out.stderr}`);
     };
     const state = async (): Promise<{ Running: boolean; ExitCode: number }> =>
       JSON.parse((await podman(['inspect', '--format', '{{json .State}}', id])).stdout) as {
