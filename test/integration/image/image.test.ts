@@ -394,19 +394,26 @@ describe('frappe-operator run in the container', () => {
         Running: boolean;
         ExitCode: number;
       };
-    const waitForLog = (msg: string, timeout = 60_000): Promise<LogLine> =>
-      eventually(
+    // The first line with `msg`; fails at once if the container exited (eventually() retries
+    // whatever the check throws, so the exit is returned and thrown here, as waitForLog of
+    // src/dev/operator-log.ts does).
+    const waitForLog = async (msg: string): Promise<LogLine> => {
+      const found = await eventually(
         async () => {
           const lines = await logLines();
           const line = lines.find((l) => l.msg === msg);
           if (line !== undefined) return line;
           const s = await state();
           const tail = JSON.stringify(lines.slice(-8));
-          if (!s.Running) assert.fail(`the container exited (${s.ExitCode}); last lines: ${tail}`);
+          if (!s.Running)
+            return new Error(`the container exited (${s.ExitCode}); last lines: ${tail}`);
           throw new Error(`no "${msg}" yet; last lines: ${tail}`);
         },
-        { timeout, interval: 500, message: `container log "${msg}"` },
+        { timeout: 60_000, interval: 500, message: `container log "${msg}"` },
       );
+      if (found instanceof Error) throw found;
+      return found;
+    };
 
     const started = await waitForLog('manager started');
     assert.equal(started['namespace'], home);
