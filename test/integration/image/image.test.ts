@@ -459,8 +459,9 @@ describe('frappe-operator run in the container', () => {
     const grace = pod.terminationGracePeriodSeconds ?? 30;
     await podman(['stop', '-t', String(grace), id]);
     const stopped = await state();
-    assert.equal(stopped.ExitCode, 0, JSON.stringify((await logLines()).slice(-8)));
-    const signal = (await logLines()).find((l) => l.msg === 'signal received: shutting down');
+    const last = await logLines();
+    assert.equal(stopped.ExitCode, 0, JSON.stringify(last.slice(-8)));
+    const signal = last.find((l) => l.msg === 'signal received: shutting down');
     assert.equal(signal?.['signal'], 'SIGTERM');
   });
 });
