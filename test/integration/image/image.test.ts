@@ -293,7 +293,6 @@ describe('frappe-operator run in the container', () => {
 
   /** The bundle's ServiceAccount, RBAC and ConfigMap, moved to namespace `home`. */
   function rehomedBundle(): KubeObject[] {
-    const renamed = new Map<string, string>();
     const objects = bundle.filter((o) =>
       [
         'ServiceAccount',
@@ -305,20 +304,19 @@ describe('frappe-operator run in the container', () => {
       ].includes(o.kind),
     );
     // Only the manager's cluster role (the aggregated -edit/-view and the metrics reader are
-    // for people, not for the operator).
+    // for people, not for the operator); it and its binding are both named `clusterRole`.
     const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as
       (KubeObject & { roleRef: { name: string } }) | undefined;
     assert.ok(binding, 'install.yaml binds a ClusterRole');
-    renamed.set(binding.roleRef.name, clusterRole);
-    renamed.set(binding.metadata.name ?? '', clusterRole);
+    const managerRole = binding.roleRef.name;
     return objects
-      .filter((o) => o.kind !== 'ClusterRole' || renamed.has(o.metadata.name ?? ''))
+      .filter((o) => o.kind !== 'ClusterRole' || o.metadata.name === managerRole)
       .map((o) => {
         const copy = structuredClone(o) as KubeObject & {
           roleRef?: { name: string };
           subjects?: { namespace?: string }[];
         };
-        if (o.kind.startsWith('Cluster')) copy.metadata.name = renamed.get(o.metadata.name ?? '');
+        if (o.kind.startsWith('Cluster')) copy.metadata.name = clusterRole;
         else copy.metadata.namespace = home;
         if (copy.roleRef !== undefined && o.kind === 'ClusterRoleBinding') {
           copy.roleRef.name = clusterRole;
