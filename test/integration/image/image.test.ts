@@ -32,7 +32,6 @@ import { MANAGER_CONTAINER, MANAGER_NAME } from '../../../src/deploy/names.ts';
 import { parseLogLines, type LogLine } from '../../../src/dev/operator-log.ts';
 import { freePorts } from '../../../src/dev/ports.ts';
 import type { KubeObject } from '../../../src/kube/client.ts';
-import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import {
   buildOperatorImage,
@@ -50,7 +49,12 @@ import { applyOurCrds, createTestNamespace, deleteNamespace } from '../../harnes
 import { startTestS3, type TestS3 } from '../../harness/s3.ts';
 import { fabricateBackup } from '../agent/support.ts';
 import { apply, waitForCondition } from '../bench/support.ts';
-import { adminClient, probe, serviceAccountToken } from '../manager/operator.ts';
+import {
+  adminClient,
+  probe,
+  serviceAccountToken,
+  testClusterEndpoint,
+} from '../manager/operator.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
 const INSTALL = fileURLToPath(new URL('config/install.yaml', ROOT));
@@ -332,20 +336,16 @@ describe('frappe-operator run in the container', () => {
     });
     // What a pod of the Deployment has at /var/run/secrets/kubernetes.io/serviceaccount.
     const sa = await tempDir('image-sa-');
-    const cluster = kubeConfig().getCurrentCluster() ?? assert.fail('no current cluster');
-    const ca =
-      cluster.caData !== undefined
-        ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-        : await readFile(cluster.caFile ?? assert.fail('no cluster CA'), 'utf8');
+    const endpoint = testClusterEndpoint();
     const files = {
       token: await serviceAccountToken(home, MANAGER_NAME),
-      'ca.crt': ca,
+      'ca.crt': endpoint.ca,
       namespace: home,
     };
     for (const [name, content] of Object.entries(files)) {
       await writeFile(join(sa, name), content, { mode: 0o644 });
     }
-    const server = new URL(testCluster().server);
+    const server = new URL(endpoint.server);
 
     // install.yaml's args with free ports (host network), its env with the fieldRef resolved.
     const [metricsPort = 0, healthPort = 0] = await freePorts(2);

@@ -240,17 +240,22 @@ export async function metricsReaderToken(namespace: string): Promise<string> {
   return serviceAccountToken(namespace, 'reader');
 }
 
-/** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
-export async function tokenKubeconfig(token: string): Promise<string> {
+/** The current cluster of the test kubeconfig: its server and CA certificate (PEM). */
+export function testClusterEndpoint(): { server: string; ca: Buffer } {
   const cluster = kubeConfig().getCurrentCluster();
   if (cluster === null) throw new Error('the test kubeconfig has no current cluster');
-  const ca =
-    cluster.caData ??
-    (cluster.caFile === undefined ? undefined : fs.readFileSync(cluster.caFile).toString('base64'));
+  const { server, caData, caFile } = cluster;
+  if (caData !== undefined) return { server, ca: Buffer.from(caData, 'base64') };
+  if (caFile !== undefined) return { server, ca: fs.readFileSync(caFile) };
+  throw new Error('the test kubeconfig has no cluster CA');
+}
+
+/** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
+export async function tokenKubeconfig(token: string): Promise<string> {
+  const { server, ca } = testClusterEndpoint();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kubeconfig-'));
   tempDirs.add(dir);
-  if (ca === undefined) throw new Error('the test kubeconfig has no cluster CA');
   const file = path.join(dir, 'config');
-  await writeKubeconfig(file, cluster.server, ca, { token });
+  await writeKubeconfig(file, server, ca.toString('base64'), { token });
   return file;
 }
