@@ -20,7 +20,7 @@
 //
 // podman missing is a failure with what to install (.ci/run installs it), never a skip.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -334,17 +334,25 @@ describe('frappe-operator run in the container', () => {
     await kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rehomedBundle() }),
     });
-    // What a pod of the Deployment has at /var/run/secrets/kubernetes.io/serviceaccount.
-    const sa = await tempDir('image-sa-');
+    // What a pod of the Deployment has at /var/run/secrets/kubernetes.io/serviceaccount. The
+    // token is a credential of the shared cluster: its dir and files belong to the image's user
+    // (0700, 0400), so no other user of the machine reads it, and it expires after the API's
+    // minimum of 10 minutes, should a killed run leave it behind.
+    const [uid = NaN, gid = uid] = (info.Config.User ?? '').split(':').map(Number);
+    assert.ok(Number.isInteger(uid) && Number.isInteger(gid), `image user ${info.Config.User}`);
+    const sa = await mkdtemp(join(tmpdir(), 'image-sa-'));
+    work.push(sa);
     const endpoint = testClusterEndpoint();
     const files = {
-      token: await serviceAccountToken(home, MANAGER_NAME),
+      token: await serviceAccountToken(home, MANAGER_NAME, 600),
       'ca.crt': endpoint.ca,
       namespace: home,
     };
     for (const [name, content] of Object.entries(files)) {
-      await writeFile(join(sa, name), content, { mode: 0o644 });
+      await writeFile(join(sa, name), content, { mode: 0o400 });
+      await chown(join(sa, name), uid, gid);
     }
+    await chown(sa, uid, gid);
     const server = new URL(endpoint.server);
 
     // install.yaml's args with free ports (host network), its env with the fieldRef resolved.

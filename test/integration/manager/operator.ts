@@ -197,14 +197,18 @@ export function adminClient(): KubeClient {
   return KubeClient.fromKubeConfig(kubeConfig(), { userAgent: 'frappe-operator-tests' });
 }
 
-/** A token of ServiceAccount `sa`, from the TokenRequest API. */
-export async function serviceAccountToken(namespace: string, sa: string): Promise<string> {
+/** A token of ServiceAccount `sa`, from the TokenRequest API (the API's minimum life is 600 s). */
+export async function serviceAccountToken(
+  namespace: string,
+  sa: string,
+  expirationSeconds = 3600,
+): Promise<string> {
   const res = (await adminClient().createRaw(
     `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`,
     {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
+      spec: { expirationSeconds },
     },
   )) as { status?: { token?: string } };
   const token = res.status?.token;
