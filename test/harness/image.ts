@@ -484,11 +484,18 @@ export function podmanSecurityFlags(
   return flags;
 }
 
+/**
+ * `podman run --timeout`: conmon (not the test process) kills a container after this long, so a
+ * test process killed before its `after` hooks (an interrupted run) leaves none running — an
+ * operator container would go on calling the cluster. Well above what any test here waits for.
+ */
+const CONTAINER_TIMEOUT = '--timeout=900';
+
 const started = new Set<string>();
 
 /** `podman run -d`: the container's ID; removed by removeContainers(). */
 export async function startContainer(args: string[]): Promise<string> {
-  const r = await podman(['run', '-d', ...args]);
+  const r = await podman(['run', '-d', CONTAINER_TIMEOUT, ...args]);
   const id = r.stdout.trim();
   started.add(id);
   return id;
@@ -496,7 +503,7 @@ export async function startContainer(args: string[]): Promise<string> {
 
 /** `podman run --rm` to completion (not rejecting on a non-zero exit code). */
 export async function runContainer(args: string[]): Promise<RunResult> {
-  return podman(['run', '--rm', ...args], { allowFailure: true });
+  return podman(['run', '--rm', CONTAINER_TIMEOUT, ...args], { allowFailure: true });
 }
 
 /** For `after` hooks: `podman rm -f` every container startContainer() started. */
