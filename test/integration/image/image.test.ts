@@ -167,6 +167,8 @@ describe('the image of the Dockerfile', () => {
       'command -v npm npx; ls /usr/local/lib/node_modules',
     ]);
     assert.equal(npm.stdout.trim(), '', 'npm is not in the final image');
+    // Empty output also comes from a container that never ran the shell: it did, and looked.
+    assert.match(npm.stderr, /ls: cannot access '\/usr\/local\/lib\/node_modules'/);
   });
 
   it('answers frappe-operator --help as install.yaml runs it: non-root, read-only, no capabilities', async () => {
