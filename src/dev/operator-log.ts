@@ -11,13 +11,17 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** The JSON log lines of supervised process `name` so far (other output skipped). */
-export async function readLogLines(sup: Supervisor, name: string): Promise<LogLine[]> {
-  const text = await readFile(sup.logPath(name), 'utf8');
+/** The JSON log lines of an operator's output (other output skipped). */
+export function parseLogLines(text: string): LogLine[] {
   return text
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LogLine);
+}
+
+/** The JSON log lines of supervised process `name` so far (other output skipped). */
+export async function readLogLines(sup: Supervisor, name: string): Promise<LogLine[]> {
+  return parseLogLines(await readFile(sup.logPath(name), 'utf8'));
 }
 
 /** The first log line with `msg`; fails at once if the process exited, quoting its last lines. */

@@ -37,9 +37,9 @@ import type { Container, PodSpec } from '../../src/controllers/shared/k8s.ts';
 import { parseQuantity } from '../../src/controllers/shared/quantity.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DOCKERFILE = join(ROOT, 'Dockerfile');
+const DOCKERFILE = join(ROOT, 'Dockerfile');
 /** podman's configuration for these tests: runc, explicit ulimits (see the file). */
-export const CONTAINERS_CONF = fileURLToPath(new URL('containers.conf', import.meta.url));
+const CONTAINERS_CONF = fileURLToPath(new URL('containers.conf', import.meta.url));
 /** The `node` npm package (a devDependency): the Node binary of the base image. */
 const NODE_PACKAGE = join(ROOT, 'node_modules', 'node');
 
@@ -49,7 +49,7 @@ const DEBIAN_MIRROR = process.env['FRAPPE_DEBIAN_MIRROR'] || 'http://deb.debian.
  * The npm of the Node image: the one the pinned Node release bundles (Node 24.21.0 ships npm
  * 11.19.0, per its changelog), as the official image has. Bump it with the `node` devDependency.
  */
-export const NPM_VERSION = '11.19.0';
+const NPM_VERSION = '11.19.0';
 /** On both base images: the cache key they were made with. */
 export const BASE_KEY_LABEL = 'tech.vyogo.frappe-operator.test-base-key';
 
@@ -89,14 +89,14 @@ const NODE_CONTAINERFILE = (runtimeImage: string, nodeVersion: string): string =
     '',
   ].join('\n');
 
-export type Log = (line: string) => void;
+type Log = (line: string) => void;
 
 /** podman with this harness's configuration. */
 export function podman(args: string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
   return run('podman', args, { env: podmanEnv(), ...opts });
 }
 
-export function podmanEnv(): NodeJS.ProcessEnv {
+function podmanEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CONTAINERS_CONF };
 }
 
@@ -125,7 +125,7 @@ export async function requireImageTools(): Promise<void> {
   }
 }
 
-export interface BaseImages {
+interface BaseImages {
   /** The Dockerfile's NODE_IMAGE and RUNTIME_IMAGE, as tagged here. */
   nodeImage: string;
   runtimeImage: string;
@@ -182,7 +182,7 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** The Dockerfile's base images in podman's storage: present, loaded from the cache, or built. */
-export async function ensureBaseImages(log: Log): Promise<BaseImages> {
+async function ensureBaseImages(log: Log): Promise<BaseImages> {
   const started = Date.now();
   const args = await dockerfileArgs();
   const nodeImage = args['NODE_IMAGE'];
@@ -344,7 +344,8 @@ export interface OperatorImage {
   base: BaseImages;
   /** Wall time of `podman build`. */
   buildSeconds: number;
-  sizeBytes: number;
+  /** `podman image inspect` of the built image. */
+  info: ImageInfo;
 }
 
 /**
@@ -400,7 +401,7 @@ export async function buildOperatorImage(log: Log, tag = OPERATOR_IMAGE): Promis
     }
     const info = await inspectImage(id);
     log(`built ${tag} (${id.slice(0, 19)}) in ${formatDuration(buildSeconds)}, ${mib(info.Size)}`);
-    return { id, tag, base, buildSeconds, sizeBytes: info.Size };
+    return { id, tag, base, buildSeconds, info };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -413,7 +414,7 @@ export interface ImageInfo {
   Labels?: Record<string, string> | null;
 }
 
-export async function inspectImage(image: string): Promise<ImageInfo> {
+async function inspectImage(image: string): Promise<ImageInfo> {
   const [info] = JSON.parse((await podman(['image', 'inspect', image])).stdout) as ImageInfo[];
   if (info === undefined) throw new Error(`podman image inspect ${image}: nothing`);
   return info;
@@ -483,11 +484,18 @@ export function podmanSecurityFlags(
   return flags;
 }
 
+/**
+ * `podman run --timeout`: conmon (not the test process) kills a container after this long, so a
+ * test process killed before its `after` hooks (an interrupted run) leaves none running — an
+ * operator container would go on calling the cluster. Well above what any test here waits for.
+ */
+const CONTAINER_TIMEOUT = '--timeout=900';
+
 const started = new Set<string>();
 
 /** `podman run -d`: the container's ID; removed by removeContainers(). */
 export async function startContainer(args: string[]): Promise<string> {
-  const r = await podman(['run', '-d', ...args]);
+  const r = await podman(['run', '-d', CONTAINER_TIMEOUT, ...args]);
   const id = r.stdout.trim();
   started.add(id);
   return id;
@@ -495,7 +503,7 @@ export async function startContainer(args: string[]): Promise<string> {
 
 /** `podman run --rm` to completion (not rejecting on a non-zero exit code). */
 export async function runContainer(args: string[]): Promise<RunResult> {
-  return podman(['run', '--rm', ...args], { allowFailure: true });
+  return podman(['run', '--rm', CONTAINER_TIMEOUT, ...args], { allowFailure: true });
 }
 
 /** For `after` hooks: `podman rm -f` every container startContainer() started. */

@@ -20,8 +20,7 @@
 //
 // podman missing is a failure with what to install (.ci/run installs it), never a skip.
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,14 +29,12 @@ import { parseAllDocuments } from 'yaml';
 import type { Container, PodSpec } from '../../../src/controllers/shared/k8s.ts';
 import type { Deployment } from '../../../src/controllers/shared/objects.ts';
 import { MANAGER_CONTAINER, MANAGER_NAME } from '../../../src/deploy/names.ts';
-import type { LogLine } from '../../../src/dev/operator-log.ts';
+import { parseLogLines, type LogLine } from '../../../src/dev/operator-log.ts';
 import { freePorts } from '../../../src/dev/ports.ts';
 import type { KubeObject } from '../../../src/kube/client.ts';
-import { kubeConfig, testCluster } from '../../harness/env.ts';
 import { eventually } from '../../harness/eventually.ts';
 import {
   buildOperatorImage,
-  inspectImage,
   podman,
   podmanSecurityFlags,
   removeContainers,
@@ -52,7 +49,12 @@ import { applyOurCrds, createTestNamespace, deleteNamespace } from '../../harnes
 import { startTestS3, type TestS3 } from '../../harness/s3.ts';
 import { fabricateBackup } from '../agent/support.ts';
 import { apply, waitForCondition } from '../bench/support.ts';
-import { adminClient, serviceAccountToken } from '../manager/operator.ts';
+import {
+  adminClient,
+  probe,
+  serviceAccountToken,
+  testClusterEndpoint,
+} from '../manager/operator.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
 const INSTALL = fileURLToPath(new URL('config/install.yaml', ROOT));
@@ -76,7 +78,7 @@ function say(line: string): void {
 before(async () => {
   await requireImageTools();
   image = await buildOperatorImage(say);
-  info = await inspectImage(image.id);
+  info = image.info;
   bundle = parseAllDocuments(await readFile(INSTALL, 'utf8'))
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null);
@@ -110,7 +112,7 @@ function frappeOperator(args: string[], flags: string[] = []) {
 describe('the image of the Dockerfile', () => {
   it('is built with --pull=never on the local base images, runs frappe-operator as UID 65532', () => {
     say(
-      `image ${image.tag} ${image.id.slice(0, 19)}: ${(image.sizeBytes / 2 ** 20).toFixed(0)} MiB, ` +
+      `image ${image.tag} ${image.id.slice(0, 19)}: ${(info.Size / 2 ** 20).toFixed(0)} MiB, ` +
         `build ${image.buildSeconds}s; base ${image.base.source} ${image.base.key}`,
     );
     assert.deepEqual(info.Config.Entrypoint, ['frappe-operator']);
@@ -165,6 +167,8 @@ describe('the image of the Dockerfile', () => {
       'command -v npm npx; ls /usr/local/lib/node_modules',
     ]);
     assert.equal(npm.stdout.trim(), '', 'npm is not in the final image');
+    // Empty output also comes from a container that never ran the shell: it did, and looked.
+    assert.match(npm.stderr, /ls: cannot access '\/usr\/local\/lib\/node_modules'/);
   });
 
   it('answers frappe-operator --help as install.yaml runs it: non-root, read-only, no capabilities', async () => {
@@ -295,7 +299,6 @@ describe('frappe-operator run in the container', () => {
 
   /** The bundle's ServiceAccount, RBAC and ConfigMap, moved to namespace `home`. */
   function rehomedBundle(): KubeObject[] {
-    const renamed = new Map<string, string>();
     const objects = bundle.filter((o) =>
       [
         'ServiceAccount',
@@ -307,20 +310,19 @@ describe('frappe-operator run in the container', () => {
       ].includes(o.kind),
     );
     // Only the manager's cluster role (the aggregated -edit/-view and the metrics reader are
-    // for people, not for the operator).
+    // for people, not for the operator); it and its binding are both named `clusterRole`.
     const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as
       (KubeObject & { roleRef: { name: string } }) | undefined;
     assert.ok(binding, 'install.yaml binds a ClusterRole');
-    renamed.set(binding.roleRef.name, clusterRole);
-    renamed.set(binding.metadata.name ?? '', clusterRole);
+    const managerRole = binding.roleRef.name;
     return objects
-      .filter((o) => o.kind !== 'ClusterRole' || renamed.has(o.metadata.name ?? ''))
+      .filter((o) => o.kind !== 'ClusterRole' || o.metadata.name === managerRole)
       .map((o) => {
         const copy = structuredClone(o) as KubeObject & {
           roleRef?: { name: string };
           subjects?: { namespace?: string }[];
         };
-        if (o.kind.startsWith('Cluster')) copy.metadata.name = renamed.get(o.metadata.name ?? '');
+        if (o.kind.startsWith('Cluster')) copy.metadata.name = clusterRole;
         else copy.metadata.namespace = home;
         if (copy.roleRef !== undefined && o.kind === 'ClusterRoleBinding') {
           copy.roleRef.name = clusterRole;
@@ -334,22 +336,26 @@ describe('frappe-operator run in the container', () => {
     await kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rehomedBundle() }),
     });
-    // What a pod of the Deployment has at /var/run/secrets/kubernetes.io/serviceaccount.
-    const sa = await tempDir('image-sa-');
-    const cluster = kubeConfig().getCurrentCluster() ?? assert.fail('no current cluster');
-    const ca =
-      cluster.caData !== undefined
-        ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-        : await readFile(cluster.caFile ?? assert.fail('no cluster CA'), 'utf8');
+    // What a pod of the Deployment has at /var/run/secrets/kubernetes.io/serviceaccount. The
+    // token is a credential of the shared cluster: its dir and files belong to the image's user
+    // (0700, 0400), so no other user of the machine reads it, and it expires after the API's
+    // minimum of 10 minutes, should a killed run leave it behind.
+    const [uid = NaN, gid = uid] = (info.Config.User ?? '').split(':').map(Number);
+    assert.ok(Number.isInteger(uid) && Number.isInteger(gid), `image user ${info.Config.User}`);
+    const sa = await mkdtemp(join(tmpdir(), 'image-sa-'));
+    work.push(sa);
+    const endpoint = testClusterEndpoint();
     const files = {
-      token: await serviceAccountToken(home, MANAGER_NAME),
-      'ca.crt': ca,
+      token: await serviceAccountToken(home, MANAGER_NAME, 600),
+      'ca.crt': endpoint.ca,
       namespace: home,
     };
     for (const [name, content] of Object.entries(files)) {
-      await writeFile(join(sa, name), content, { mode: 0o644 });
+      await writeFile(join(sa, name), content, { mode: 0o400 });
+      await chown(join(sa, name), uid, gid);
     }
-    const server = new URL(testCluster().server);
+    await chown(sa, uid, gid);
+    const server = new URL(endpoint.server);
 
     // install.yaml's args with free ports (host network), its env with the fieldRef resolved.
     const [metricsPort = 0, healthPort = 0] = await freePorts(2);
@@ -389,38 +395,42 @@ describe('frappe-operator run in the container', () => {
 
     const logLines = async (): Promise<LogLine[]> => {
       const out = await podman(['logs', id]);
-      return `${out.stdout}\n${out.stderr}`
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as LogLine);
+      return parseLogLines(`${out.stdout}\n${out.stderr}`);
     };
     const state = async (): Promise<{ Running: boolean; ExitCode: number }> =>
       JSON.parse((await podman(['inspect', '--format', '{{json .State}}', id])).stdout) as {
         Running: boolean;
         ExitCode: number;
       };
-    const waitForLog = (msg: string, timeout = 60_000): Promise<LogLine> =>
-      eventually(
+    // The first line with `msg`; fails at once if the container exited (eventually() retries
+    // whatever the check throws, so the exit is returned and thrown here, as waitForLog of
+    // src/dev/operator-log.ts does).
+    const waitForLog = async (msg: string): Promise<LogLine> => {
+      const found = await eventually(
         async () => {
           const lines = await logLines();
           const line = lines.find((l) => l.msg === msg);
           if (line !== undefined) return line;
           const s = await state();
           const tail = JSON.stringify(lines.slice(-8));
-          if (!s.Running) assert.fail(`the container exited (${s.ExitCode}); last lines: ${tail}`);
+          if (!s.Running)
+            return new Error(`the container exited (${s.ExitCode}); last lines: ${tail}`);
           throw new Error(`no "${msg}" yet; last lines: ${tail}`);
         },
-        { timeout, interval: 500, message: `container log "${msg}"` },
+        { timeout: 60_000, interval: 500, message: `container log "${msg}"` },
       );
+      if (found instanceof Error) throw found;
+      return found;
+    };
 
     const started = await waitForLog('manager started');
     assert.equal(started['namespace'], home);
     // The kubelet's probes of install.yaml, on the health port.
-    for (const probe of [manager.readinessProbe, manager.livenessProbe]) {
-      const path = probe?.httpGet?.path ?? assert.fail('an httpGet probe');
+    for (const kubeletProbe of [manager.readinessProbe, manager.livenessProbe]) {
+      const path = kubeletProbe?.httpGet?.path ?? assert.fail('an httpGet probe');
       await eventually(
         async () => {
-          assert.equal(await httpStatus(healthPort, path), 200);
+          assert.equal((await probe(healthPort, path)).status, 200);
         },
         { timeout: 30_000, message: `GET ${path} on the health port` },
       );
@@ -457,19 +467,9 @@ describe('frappe-operator run in the container', () => {
     const grace = pod.terminationGracePeriodSeconds ?? 30;
     await podman(['stop', '-t', String(grace), id]);
     const stopped = await state();
-    assert.equal(stopped.ExitCode, 0, JSON.stringify((await logLines()).slice(-8)));
-    const signal = (await logLines()).find((l) => l.msg === 'signal received: shutting down');
+    const last = await logLines();
+    assert.equal(stopped.ExitCode, 0, JSON.stringify(last.slice(-8)));
+    const signal = last.find((l) => l.msg === 'signal received: shutting down');
     assert.equal(signal?.['signal'], 'SIGTERM');
   });
 });
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
-      .on('error', reject);
-  });
-}

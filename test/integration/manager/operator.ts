@@ -200,14 +200,18 @@ export function adminClient(): KubeClient {
   return KubeClient.fromKubeConfig(kubeConfig(), { userAgent: 'frappe-operator-tests' });
 }
 
-/** A token of ServiceAccount `sa`, from the TokenRequest API. */
-export async function serviceAccountToken(namespace: string, sa: string): Promise<string> {
+/** A token of ServiceAccount `sa`, from the TokenRequest API (the API's minimum life is 600 s). */
+export async function serviceAccountToken(
+  namespace: string,
+  sa: string,
+  expirationSeconds = 3600,
+): Promise<string> {
   const res = (await adminClient().createRaw(
     `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`,
     {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenRequest',
-      spec: { expirationSeconds: 3600 },
+      spec: { expirationSeconds },
     },
   )) as { status?: { token?: string } };
   const token = res.status?.token;
@@ -243,18 +247,23 @@ export async function metricsReaderToken(namespace: string): Promise<string> {
   return serviceAccountToken(namespace, 'reader');
 }
 
-/** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
-export async function tokenKubeconfig(token: string): Promise<string> {
+/** The current cluster of the test kubeconfig: its server and CA certificate (PEM). */
+export function testClusterEndpoint(): { server: string; ca: Buffer } {
   const cluster = kubeConfig().getCurrentCluster();
   if (cluster === null) throw new Error('the test kubeconfig has no current cluster');
-  const ca =
-    cluster.caData ??
-    (cluster.caFile === undefined ? undefined : fs.readFileSync(cluster.caFile).toString('base64'));
+  const { server, caData, caFile } = cluster;
+  if (caData !== undefined) return { server, ca: Buffer.from(caData, 'base64') };
+  if (caFile !== undefined) return { server, ca: fs.readFileSync(caFile) };
+  throw new Error('the test kubeconfig has no cluster CA');
+}
+
+/** A kubeconfig for the test cluster that authenticates with `token` (file in a temp dir). */
+export async function tokenKubeconfig(token: string): Promise<string> {
+  const { server, ca } = testClusterEndpoint();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sa-kubeconfig-'));
   tempDirs.add(dir);
-  if (ca === undefined) throw new Error('the test kubeconfig has no cluster CA');
   const file = path.join(dir, 'config');
-  await writeKubeconfig(file, cluster.server, ca, { token });
+  await writeKubeconfig(file, server, ca.toString('base64'), { token });
   return file;
 }
 
