@@ -58,11 +58,18 @@ function secretsOfSite(site: FrappeSite): string[] {
   return names.flatMap((n) => (n === undefined ? [] : [`${ns}/${n}`]));
 }
 
-/** The shared MariaDB a site names (its own dbConfig, else the default), as `namespace/name`. */
+/**
+ * The MariaDBs whose status a site waits on, as `namespace/name`: the shared one it names (its
+ * own dbConfig, else the default) and its dedicated one. Both, whatever the mode: the mode may
+ * come from the bench, and a MariaDB that no site waits on costs one index entry.
+ */
 function mariadbOfSite(site: FrappeSite): string[] {
   const ns = site.metadata.namespace ?? '';
   const ref = site.spec.dbConfig?.mariadbRef;
-  return [`${ref?.namespace ?? ns}/${ref?.name ?? 'frappe-mariadb'}`];
+  return [
+    `${ref?.namespace ?? ns}/${ref?.name ?? 'frappe-mariadb'}`,
+    `${ns}/${siteChild(site.metadata.name ?? '', 'mariadb')}`,
+  ];
 }
 
 const requestsOf = (sites: FrappeSite[]): Request[] =>

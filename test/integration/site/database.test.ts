@@ -9,7 +9,16 @@ import { before, describe, it } from 'node:test';
 import type { KubeObject } from '../../../src/kube/client.ts';
 import type { Job } from '../../../src/controllers/shared/objects.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { apply, mariadb, readyBench, site, useSiteOperator, waitForSite } from './support.ts';
+import { eventually } from '../../harness/eventually.ts';
+import {
+  apply,
+  mariadb,
+  readyBench,
+  site,
+  siteCondition,
+  useSiteOperator,
+  waitForSite,
+} from './support.ts';
 
 const BENCH = 'db-bench';
 
@@ -83,11 +92,35 @@ describe('FrappeSite databases', () => {
     await waitForSite(env.client, env.ns, 'refused', 'Ready', 'True');
   });
 
-  it('gives a dedicated site its own restricted MariaDB', async () => {
+  it('gives a dedicated site its own restricted MariaDB, and goes on when it turns Ready', async () => {
+    // Held back until its Database, User and Grant are Ready: only the MariaDB's own status
+    // change can then wake the site (it once woke only sites of a shared MariaDB).
+    env.holdBack('MariaDB', 'solo-mariadb', 'Provisioning');
     await apply(
       site('solo', BENCH, { dbConfig: { mode: 'dedicated', storageSize: '20Gi' } }),
       env.ns,
     );
+    await eventually(
+      async () => {
+        const held = await waitForSite(env.client, env.ns, 'solo', 'DatabaseReady', 'False');
+        assert.match(
+          siteCondition(held, 'DatabaseReady')?.message ?? '',
+          /solo-mariadb: Ready=False/,
+        );
+        for (const [kind, name] of [
+          ['Database', 'solo-db'],
+          ['User', 'solo-user'],
+          ['Grant', 'solo-grant'],
+        ] as const) {
+          const obj = await env.client.get<
+            MariaDBObject & { status?: { conditions?: { status: string }[] } }
+          >('k8s.mariadb.com/v1alpha1', kind, env.ns, name);
+          assert.equal(obj?.status?.conditions?.[0]?.status, 'True', `${kind} ${name} Ready`);
+        }
+      },
+      { timeout: 120_000, message: 'the site waits on its held-back MariaDB alone' },
+    );
+    env.release('MariaDB', 'solo-mariadb');
     const s = await waitForSite(env.client, env.ns, 'solo', 'Ready', 'True');
     assert.equal(s.status?.database?.mode, 'dedicated');
     assert.equal(s.status.database.host, `solo-mariadb.${env.ns}.svc.cluster.local`);

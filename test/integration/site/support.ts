@@ -38,6 +38,8 @@ export interface SiteTestEnv {
   readonly client: KubeClient;
   /** The stand-in MariaDB Operator: hold `kind/name` back with Ready=False and `reason`. */
   holdBack(kind: string, name: string, reason: string | undefined): void;
+  /** The stand-in MariaDB Operator: set Ready=True on `kind/name` again. */
+  release(kind: string, name: string): void;
 }
 
 interface MariaDBLike extends KubeObject {
@@ -85,6 +87,9 @@ export function useSiteOperator(
     },
     holdBack(kind, name, reason) {
       held.set(`${kind}/${name}`, reason);
+    },
+    release(kind, name) {
+      held.delete(`${kind}/${name}`);
     },
     log: () => lines.join(''),
     async extraNamespace(p: string) {
