@@ -17,7 +17,7 @@
 // The backup tests' S3-compatible server, Versity Gateway (ensureS3GatewayBinary), is built and
 // cached the same way (`go install`, cache dir versitygw/<version>/), but apart from the control
 // plane: only what needs S3 asks for it.
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import {
   access,
   chmod,
@@ -69,9 +69,9 @@ export async function ensureBinaries(opts: BuildOptions = {}): Promise<Binaries>
   if (assets !== undefined && assets !== '') return assetBinaries(assets);
 
   const root = cacheRoot();
-  const etcdDir = await ensureComponent(root, 'etcd', ETCD_VERSION, buildEtcd, log);
-  const kwokDir = await ensureComponent(root, 'kwok', KWOK_VERSION, buildKwok, log);
-  const k8sDir = await ensureComponent(root, 'k8s', K8S_VERSION, buildKubernetes, log);
+  const etcdDir = await ensureComponent(root, ETCD, buildEtcd, log);
+  const kwokDir = await ensureComponent(root, KWOK, buildKwok, log);
+  const k8sDir = await ensureComponent(root, KUBERNETES, buildKubernetes, log);
   return {
     etcd: join(etcdDir, 'etcd'),
     kubeApiserver: join(k8sDir, 'kube-apiserver'),
@@ -112,68 +112,141 @@ async function assetBinaries(dir: string): Promise<Binaries> {
 }
 
 /**
- * The Versity Gateway binary (the S3-compatible server of the backup tests), built into the cache
- * on first use; from FRAPPE_K8S_ASSETS when that is set (a missing `versitygw` there is fatal).
+ * A command `go install`ed from the module proxy into the cache (the test servers other than the
+ * control plane: the S3 server, helm, exporters). `version` is the module version; `verify` runs
+ * the built binary and expects `expect` in its output.
  */
-export async function ensureS3GatewayBinary(opts: BuildOptions = {}): Promise<string> {
+export interface GoTool {
+  /** The binary's name, also its cache directory and its name in FRAPPE_K8S_ASSETS. */
+  name: string;
+  /** The package to install, without the version (`github.com/x/y/cmd/y`). */
+  pkg: string;
+  version: string;
+  /** -X settings for the version a binary prints (as upstream's Makefile sets them). */
+  ldflags?: string[];
+  verify: { args: string[]; expect: string };
+  /** What uses it, for error messages (`the S3 server of the backup tests`). */
+  role: string;
+  /** How long a first build takes on 2 cores, shown while it builds. */
+  estimate: string;
+}
+
+/** Versity Gateway, the S3-compatible server of the backup tests (./s3-gateway.ts). */
+export const VERSITY_GATEWAY: GoTool = {
+  name: 'versitygw',
+  pkg: 'github.com/versity/versitygw/cmd/versitygw',
+  version: VERSITYGW_VERSION,
+  // main.Version is what `versitygw --version` prints (upstream's Makefile sets it so).
+  ldflags: [`-X main.Version=${VERSITYGW_VERSION}`],
+  verify: { args: ['--version'], expect: `Version  : ${VERSITYGW_VERSION}` },
+  role: 'the S3 server of the backup tests',
+  estimate: '4–10 min, most of it downloads',
+};
+
+/**
+ * The binary of `tool`, built into the cache on first use; from FRAPPE_K8S_ASSETS when that is
+ * set (the tool missing there is fatal).
+ */
+export async function ensureGoTool(tool: GoTool, opts: BuildOptions = {}): Promise<string> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const assets = process.env['FRAPPE_K8S_ASSETS'];
   if (assets !== undefined && assets !== '') {
-    const bin = join(assets, 'versitygw');
+    const bin = join(assets, tool.name);
     try {
       await access(bin, constants.X_OK);
     } catch (e) {
       throw new Error(
-        `FRAPPE_K8S_ASSETS=${assets} lacks versitygw, the S3 server of the backup tests ` +
+        `FRAPPE_K8S_ASSETS=${assets} lacks ${tool.name}, ${tool.role} ` +
           `(${(e as NodeJS.ErrnoException).code ?? String(e)}): add it (go install ` +
-          `github.com/versity/versitygw/cmd/versitygw@${VERSITYGW_VERSION}) or unset FRAPPE_K8S_ASSETS`,
+          `${tool.pkg}@${tool.version}) or unset FRAPPE_K8S_ASSETS`,
         { cause: e },
       );
     }
     return bin;
   }
-  const dir = await ensureComponent(
-    cacheRoot(),
-    'versitygw',
-    VERSITYGW_VERSION,
-    buildVersityGateway,
-    log,
-  );
-  return join(dir, 'versitygw');
+  const component: Component = {
+    name: tool.name,
+    version: tool.version,
+    what: `${tool.name} ${tool.version} (${tool.role}; first build ${tool.estimate})`,
+  };
+  const dir = await ensureComponent(cacheRoot(), component, goInstall(tool), log);
+  return join(dir, tool.name);
 }
 
+/** The Versity Gateway binary (see VERSITY_GATEWAY). */
+export const ensureS3GatewayBinary = (opts: BuildOptions = {}): Promise<string> =>
+  ensureGoTool(VERSITY_GATEWAY, opts);
+
+/** Fills `out` and returns the BUILD-INFO text; `log` goes to the component's build log. */
 type Builder = (out: string, log: (line: string) => void) => Promise<string>;
+
+/** One cached build: `<cache>/<name>/<version>/`; `what` is its progress line. */
+interface Component {
+  name: string;
+  version: string;
+  what: string;
+}
+
+const ETCD: Component = {
+  name: 'etcd',
+  version: ETCD_VERSION,
+  what: `etcd, etcdctl ${ETCD_VERSION} (first build 2–4 min)`,
+};
+const KWOK: Component = {
+  name: 'kwok',
+  version: KWOK_VERSION,
+  what: `kwok ${KWOK_VERSION} (first build 2–4 min)`,
+};
+const KUBERNETES: Component = {
+  name: 'k8s',
+  version: K8S_VERSION,
+  what:
+    `${KUBE_COMMANDS.join(', ')} ${K8S_VERSION} (first build 20–40 min on 2 cores and ` +
+    '~1 GB of modules; later builds reuse Go’s caches)',
+};
 
 /**
  * The cache directory of one component, building it first if it has no BUILD-INFO. The builder
  * fills `<dir>.tmp` and returns the BUILD-INFO text; the rename makes the result appear whole.
+ * Progress is one line when a build starts (what, and where its full log is) and one when it
+ * ends (how long it took); the build's own output — `go build -v` lists every package — goes
+ * only to that log, `<cache>/logs/<name>-<version>.log`, kept after the build.
  */
 async function ensureComponent(
   root: string,
-  name: string,
-  version: string,
+  c: Component,
   builder: Builder,
   log: (line: string) => void,
 ): Promise<string> {
-  const dir = join(root, name, version);
+  const dir = join(root, c.name, c.version);
   if (existsSync(join(dir, 'BUILD-INFO'))) return dir;
-  await mkdir(root, { recursive: true });
+  await mkdir(join(root, 'logs'), { recursive: true });
   return withLock(join(root, '.lock'), log, async () => {
     if (existsSync(join(dir, 'BUILD-INFO'))) return dir; // another run built it while we waited
     const tmp = `${dir}.tmp`;
     await removeTree(dir);
     await removeTree(tmp);
     await mkdir(tmp, { recursive: true });
+    const logPath = join(root, 'logs', `${c.name}-${c.version}.log`);
+    const buildLog = createWriteStream(logPath);
     const started = Date.now();
-    const info = await builder(tmp, log);
-    const took = Math.round((Date.now() - started) / 1000);
-    const goVersion = (await run(goBin(), ['version'], { env: goEnv() })).stdout.trim();
-    await writeFile(
-      join(tmp, 'BUILD-INFO'),
-      `${info}\n${goVersion}\nbuilt ${new Date().toISOString()} in ${took}s\n`,
-    );
-    await rename(tmp, dir);
-    log(`${name} ${version}: built in ${formatDuration(took)} → ${dir}`);
+    const elapsed = () => formatDuration(Math.round((Date.now() - started) / 1000));
+    log(`building ${c.what}… full log: ${logPath}`);
+    try {
+      const info = await builder(tmp, (line) => buildLog.write(`${line}\n`));
+      const goVersion = (await run(goBin(), ['version'], { env: goEnv() })).stdout.trim();
+      await writeFile(
+        join(tmp, 'BUILD-INFO'),
+        `${info}\n${goVersion}\nbuilt ${new Date().toISOString()} in ${elapsed()}\n`,
+      );
+      await rename(tmp, dir);
+    } catch (e) {
+      log(`building ${c.name} ${c.version} failed after ${elapsed()}: full log ${logPath}`);
+      throw e;
+    } finally {
+      await new Promise((resolve) => buildLog.end(resolve));
+    }
+    log(`built ${c.name} ${c.version} in ${elapsed()} → ${dir}`);
     return dir;
   });
 }
@@ -210,17 +283,11 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
 }
 
-function go(args: string[], cwd: string, log?: (line: string) => void) {
+function go(args: string[], cwd: string, log?: (line: string) => void, env?: NodeJS.ProcessEnv) {
   return run(goBin(), args, {
     cwd,
-    env: goEnv(),
-    ...(log === undefined
-      ? {}
-      : {
-          onLine: (l: string) => {
-            log(`  ${l}`);
-          },
-        }),
+    env: { ...goEnv(), ...env },
+    ...(log === undefined ? {} : { onLine: log }),
   });
 }
 
@@ -308,10 +375,6 @@ const buildKubernetes: Builder = async (out, log) => {
       ldflags.push(`-X k8s.io/component-base/version.${k}=${val}`);
       ldflags.push(`-X k8s.io/client-go/pkg/version.${k}=${val}`);
     }
-    log(
-      `building ${KUBE_COMMANDS.join(', ')} ${v}… (the first build takes ~20–40 min on 2 cores ` +
-        'and downloads ~1 GB of modules; later builds reuse Go’s caches)',
-    );
     await go(
       [
         'build',
@@ -354,7 +417,6 @@ const buildEtcd: Builder = async (out, log) => {
       ],
       w,
     );
-    log(`building etcd, etcdctl ${v}… (first build takes ~2–4 min)`);
     for (const [bin, pkg] of [
       ['etcd', 'go.etcd.io/etcd/server/v3'],
       ['etcdctl', 'go.etcd.io/etcd/etcdctl/v3'],
@@ -374,18 +436,12 @@ const buildEtcd: Builder = async (out, log) => {
 
 const buildKwok: Builder = async (out, log) => {
   const v = KWOK_VERSION;
-  log(`building kwok ${v}… (first build takes ~2–4 min)`);
   const cwd = tmpdir();
-  await run(
-    goBin(),
+  await go(
     ['install', '-v', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${v}`],
-    {
-      cwd,
-      env: { ...goEnv(), GOBIN: out },
-      onLine: (l) => {
-        log(`  ${l}`);
-      },
-    },
+    cwd,
+    log,
+    { GOBIN: out },
   );
   const src = await modDownload(`sigs.k8s.io/kwok@${v}`, cwd);
   if (src.Dir === undefined) throw new Error(`go mod download sigs.k8s.io/kwok@${v}: no Dir`);
@@ -395,33 +451,18 @@ const buildKwok: Builder = async (out, log) => {
   return `sigs.k8s.io/kwok/cmd/kwok@${v} (+ kustomize/ from the module)`;
 };
 
-const buildVersityGateway: Builder = async (out, log) => {
-  const v = VERSITYGW_VERSION;
-  const mod = 'github.com/versity/versitygw';
-  log(
-    `building versitygw ${v}… (the first build takes ~4–10 min on 2 cores, most of it downloads)`,
-  );
-  await run(
-    goBin(),
-    [
-      'install',
-      '-v',
-      '-trimpath',
-      // main.Version is what `versitygw --version` prints (upstream's Makefile sets it so).
-      `-ldflags=-s -w -X main.Version=${v}`,
-      `${mod}/cmd/versitygw@${v}`,
-    ],
-    {
-      cwd: tmpdir(),
-      env: { ...goEnv(), GOBIN: out },
-      onLine: (l) => {
-        log(`  ${l}`);
-      },
-    },
-  );
-  await verifyVersion(join(out, 'versitygw'), ['--version'], `Version  : ${v}`);
-  return `${mod}/cmd/versitygw@${v}`;
-};
+/** `go install tool.pkg@tool.version` into the output directory, then its version check. */
+const goInstall =
+  (tool: GoTool): Builder =>
+  async (out, log) => {
+    const ldflags = ['-s', '-w', ...(tool.ldflags ?? [])].join(' ');
+    const ref = `${tool.pkg}@${tool.version}`;
+    await go(['install', '-v', '-trimpath', `-ldflags=${ldflags}`, ref], tmpdir(), log, {
+      GOBIN: out,
+    });
+    await verifyVersion(join(out, tool.name), tool.verify.args, tool.verify.expect);
+    return ref;
+  };
 
 export function formatDuration(seconds: number): string {
   const m = Math.floor(seconds / 60);
