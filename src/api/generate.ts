@@ -1,7 +1,8 @@
 // `npm run generate`: writes the CRDs (config/crd/bases/vyogo.tech_<plural>.yaml), the API
 // reference (docs/api-reference.md) and the defaulting schemas (src/api/v1alpha1/defaulting.json)
 // from the schemas in src/api/v1alpha1, and the install bundle
-// (config/rbac, config/manager, config/install.yaml) from src/deploy. `generatedFiles()` is
+// (config/rbac, config/manager, config/install.yaml) and the monitoring files (config/prometheus,
+// config/grafana, the chart's files/) from src/deploy. `generatedFiles()` is
 // also what the unit test compares with the committed files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { crdPath, crdYaml, openAPIV3Schema } from './crd.ts';
 import { defaultingSchema } from './defaults.ts';
 import { bundleFiles } from '../deploy/bundle.ts';
+import { monitoringFiles } from '../deploy/monitoring.ts';
 import { apiReference } from './docs.ts';
 import { KINDS } from './v1alpha1/index.ts';
 
@@ -32,6 +34,7 @@ export function generatedFiles(): Map<string, string> {
   files.set('docs/api-reference.md', apiReference(KINDS));
   files.set(DEFAULTING_PATH, defaultingJson(KINDS));
   for (const [path, content] of bundleFiles()) files.set(path, content);
+  for (const [path, content] of monitoringFiles()) files.set(path, content);
   return files;
 }
 
