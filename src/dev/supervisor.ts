@@ -3,6 +3,12 @@
 // children in order), its output in logs/<name>.log and its pid in pids/<name>.pid (read by the
 // stale-run reaper after a SIGKILLed runner). An exit nobody asked for is recorded with the tail
 // of the child's log, so readiness waits fail fast with the reason.
+//
+// A runner killed with SIGKILL runs no handler, so each child is started through util-linux's
+// `setpriv --pdeathsig SIGKILL`, which sets the kernel's parent-death signal and execs the
+// command (same pid): the kernel kills the child the moment its runner dies, and nothing of a
+// playground or a test cluster outlives it. Without setpriv (not Linux) the children are
+// started directly and the next run's reaper (./reaper.ts) ends what a killed runner left.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -11,6 +17,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lastLines } from './exec.ts';
 
 const STOP_GRACE_MS = 10_000;
+
+/** util-linux's setpriv, when this machine has it. */
+const SETPRIV = (process.env['PATH'] ?? '')
+  .split(':')
+  .filter((dir) => dir.startsWith('/'))
+  .map((dir) => join(dir, 'setpriv'))
+  .find((path) => existsSync(path));
 
 interface Child {
   name: string;
@@ -43,7 +56,11 @@ export class Supervisor {
     const fd = openSync(logPath, 'a');
     let proc: ChildProcess;
     try {
-      proc = spawn(bin, args, {
+      const [command, argv] =
+        SETPRIV === undefined
+          ? [bin, args]
+          : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', bin, ...args]];
+      proc = spawn(command, argv, {
         cwd: this.workDir,
         env: env ?? process.env,
         stdio: ['ignore', fd, fd],
