@@ -518,9 +518,15 @@ export async function backupAgent(
 ): Promise<number> {
   const [command, ...rest] = argv;
   const log = agentLogger(command ?? '');
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stderr.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    process.stderr.write(`backup-agent: no command\n\n${USAGE}\n`);
+    return 2;
+  }
+  // Help, also of a command (`upload --help`): the usage on stdout.
+  const help = ['help', '--help', '-h'];
+  if (help.includes(command) || rest.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   let code = 1;
   try {
