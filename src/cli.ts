@@ -189,15 +189,17 @@ a source checkout (\`npm start\`).
 
   -h, --help   this help`;
 
-const USAGE = `usage: frappe-operator COMMAND [flags]     (frappe-operator COMMAND --help: its flags)
-
-  run           the operator (the manager of the install bundle)
-  render        print, offline, the objects the operator creates for the given manifests
-  crds          print the CustomResourceDefinitions (| kubectl apply --server-side -f -)
-  dev           the local playground: a control plane on 127.0.0.1, the operator, the sample
-                bench; Ctrl-C stops everything (needs Go and a checkout)
-  backup-agent  upload|download|list|verify|prune: the backup agent of backup and restore Jobs
-  help          this list`;
+const USAGE = `usage: frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
+                          [--leader-elect=true] [--metrics-cert-dir=DIR]
+                              the operator (the manager of the install bundle)
+       frappe-operator render -f FILE [-f FILE ...] [--namespace NS] [--config FILE] [--no-keda]
+                              print, offline, the objects the operator creates for the manifests
+       frappe-operator crds   print the CRDs (frappe-operator crds | kubectl apply --server-side -f -)
+       frappe-operator dev    the local playground: a control plane on 127.0.0.1, the operator,
+                              the sample bench; Ctrl-C stops everything (needs Go and a checkout)
+       frappe-operator backup-agent upload|download|list|verify|prune [flags]
+                              the backup agent of backup and restore Jobs
+       frappe-operator help   this list; frappe-operator COMMAND --help: a command's flags`;
 
 function usageError(command: string, problem: string, usage: string): number {
   process.stderr.write(

@@ -518,15 +518,16 @@ export async function backupAgent(
 ): Promise<number> {
   const [command, ...rest] = argv;
   const log = agentLogger(command ?? '');
-  if (command === undefined) {
-    process.stderr.write(`backup-agent: no command\n\n${USAGE}\n`);
-    return 2;
-  }
-  // Help, also of a command (`upload --help`): the usage on stdout.
+  // The usage goes to stderr: stdout is for the JSON report. Help, also of a command
+  // (`upload --help`), exits 0; no command at all is a usage error.
   const help = ['help', '--help', '-h'];
-  if (help.includes(command) || rest.some((a) => a === '--help' || a === '-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
+  if (
+    command === undefined ||
+    help.includes(command) ||
+    rest.some((a) => a === '--help' || a === '-h')
+  ) {
+    process.stderr.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
   }
   let code = 1;
   try {

@@ -310,20 +310,28 @@ describe('--help of every subcommand', () => {
     'backup-agent': ['upload', 'download', '--destination', '--source', '--endpoint'],
   };
   for (const [command, flags] of Object.entries(FLAGS)) {
-    it(`${command} --help and -h: usage with every flag on stdout, exit 0`, async () => {
+    it(`${command} --help and -h: usage with every flag, exit 0`, async () => {
       for (const help of ['--help', '-h']) {
-        const { code, stdout } = await cli([command, help]);
+        const { code, stdout, stderr } = await cli([command, help]);
         assert.equal(code, 0);
-        assert.match(stdout, new RegExp(`usage: frappe-operator ${command}`));
-        for (const f of flags) assert.ok(stdout.includes(f), `${command} ${help} names ${f}`);
+        // The agent keeps stdout for its JSON report: its usage goes to stderr.
+        const usage = command === 'backup-agent' ? stderr : stdout;
+        assert.match(usage, new RegExp(`^usage: frappe-operator ${command}`));
+        for (const f of flags) assert.ok(usage.includes(f), `${command} ${help} names ${f}`);
       }
     });
   }
 
+  it('backup-agent COMMAND --help: the usage, exit 0', async () => {
+    const { code, stderr } = await cli(['backup-agent', 'upload', '--help']);
+    assert.equal(code, 0);
+    assert.match(stderr, /^usage: frappe-operator backup-agent/);
+  });
+
   it('the top-level usage lists every subcommand', async () => {
     const { code, stdout } = await cli(['--help']);
     assert.equal(code, 0);
-    for (const c of Object.keys(FLAGS)) assert.match(stdout, new RegExp(`\\n  ${c} `));
+    for (const c of Object.keys(FLAGS)) assert.match(stdout, new RegExp(`frappe-operator ${c} `));
   });
 
   it('an unknown subcommand or flag: usage on stderr naming it, exit 2', async () => {
