@@ -36,6 +36,11 @@ const LAYERS = [
     why: 'the backup agent runs in Job pods from the operator image: it talks to S3 or a mounted volume only, never to the Kubernetes API, and loads none of the operator',
   },
   {
+    from: 'src/render/',
+    forbid: ['src/dev/', 'src/agent/', 'src/kube/kubeconfig.ts', 'src/runtime/manager.ts'],
+    why: '`frappe-operator render` and `crds` run offline from the operator image: no cluster, no kubeconfig, no manager, and no dev code (not all of it works from the image)',
+  },
+  {
     from: 'src/runtime/',
     forbid: ['src/controllers/', 'src/config/', 'src/api/', 'src/dev/'],
     why: 'the controller runtime is generic: it knows no product kind, configuration or document',

@@ -1,4 +1,6 @@
-// The `frappe-operator` command.
+// The `frappe-operator` command (docs/cli.md). Every subcommand takes `--help` / `-h` (usage on
+// stdout, exit 0); an unknown subcommand or flag prints the usage on stderr and exits with 2,
+// naming the offending word.
 //
 //   frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
 //                       [--leader-elect=true] [--metrics-cert-dir=DIR]
@@ -9,6 +11,17 @@
 // until leadership is lost (exit 1 at once, as controller-runtime does). Flags use Go's syntax
 // (`--flag=value`, `--flag value`, a bare `--leader-elect` meaning true), as kubebuilder's
 // manifests pass them.
+//
+//   frappe-operator render -f FILE [-f FILE ...] [--namespace NS] [--config FILE] [--no-keda]
+//   frappe-operator crds
+//
+// `render` prints, offline, the children the operator would create for the manifests it is
+// given; `crds` prints our CustomResourceDefinitions (src/render/index.ts). Both are loaded only
+// for those commands: they load the API schemas, which the operator itself never does.
+//
+//   frappe-operator dev
+//
+// `dev` is the local playground (src/dev, loaded only for it; it needs a source checkout and Go).
 //
 //   frappe-operator backup-agent upload|download|list|verify|prune [flags]
 //
@@ -25,6 +38,7 @@ import { setupSiteController } from './controllers/site/index.ts';
 import { setupSiteBackupController } from './controllers/backup/index.ts';
 import { setupSiteJobController } from './controllers/sitejob/index.ts';
 import { KubeClient } from './kube/client.ts';
+import { flagProblem, wantsHelp } from './flags.ts';
 import { log } from './log.ts';
 import { Manager, type ManagedController } from './runtime/manager.ts';
 
@@ -113,9 +127,16 @@ export async function runCommand(
   argv: readonly string[],
   controllers: readonly ControllerSetup[],
 ): Promise<number> {
+  let flags: RunFlags;
+  try {
+    flags = parseRunFlags(argv);
+  } catch (e) {
+    process.stderr.write(`frappe-operator run: ${flagProblem(e)}\n\n${RUN_USAGE}\n`);
+    return 2;
+  }
   let manager: Manager;
   try {
-    manager = await buildManager(parseRunFlags(argv), controllers);
+    manager = await buildManager(flags, controllers);
     await manager.start();
   } catch (e) {
     log.error({ err: e }, 'start-up failed');
@@ -145,19 +166,78 @@ export async function runCommand(
   }
 }
 
+export const RUN_USAGE = `usage: frappe-operator run [--metrics-bind-address=ADDR] [--health-probe-bind-address=ADDR]
+                           [--leader-elect=true|false] [--metrics-cert-dir=DIR]
+
+Runs the operator: the controllers of FrappeBench, FrappeSite, SiteBackup and SiteJob, with the
+configuration of ConfigMap frappe-operator-config and FRAPPE_* env (docs/cli.md).
+
+  --metrics-bind-address=ADDR        metrics endpoint (HTTPS); "0" disables it (default :8443)
+  --health-probe-bind-address=ADDR   /healthz and /readyz; "0" disables it (default :8081)
+  --leader-elect=true|false          leader election, for several replicas (default true)
+  --metrics-cert-dir=DIR             tls.crt and tls.key of the metrics endpoint (default: a
+                                     self-signed certificate)
+  -h, --help                         this help
+
+Exit codes: 0 stopped by SIGTERM/SIGINT; 1 start-up failed or leadership lost; 2 usage error.`;
+
+const DEV_USAGE = `usage: frappe-operator dev
+
+The local playground: a control plane on 127.0.0.1 (etcd, kube-apiserver, controller-manager,
+scheduler, kwok), the operator, the sample bench and a site; Ctrl-C stops everything. Needs Go and
+a source checkout (\`npm start\`).
+
+  -h, --help   this help`;
+
 const USAGE = `usage: frappe-operator run [--metrics-bind-address=:8443] [--health-probe-bind-address=:8081]
                           [--leader-elect=true] [--metrics-cert-dir=DIR]
+                              the operator (the manager of the install bundle)
+       frappe-operator render -f FILE [-f FILE ...] [--namespace NS] [--config FILE] [--no-keda]
+                              print, offline, the objects the operator creates for the manifests
+       frappe-operator crds   print the CRDs (frappe-operator crds | kubectl apply --server-side -f -)
        frappe-operator dev    the local playground: a control plane on 127.0.0.1, the operator,
                               the sample bench; Ctrl-C stops everything (needs Go and a checkout)
        frappe-operator backup-agent upload|download|list|verify|prune [flags]
-                              the backup agent of backup and restore Jobs (\`backup-agent help\`)`;
+                              the backup agent of backup and restore Jobs
+       frappe-operator help   this list; frappe-operator COMMAND --help: a command's flags`;
 
-async function main(argv: readonly string[]): Promise<number> {
+function usageError(command: string, problem: string, usage: string): number {
+  process.stderr.write(
+    `frappe-operator${command === '' ? '' : ` ${command}`}: ${problem}\n\n${usage}\n`,
+  );
+  return 2;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
+      if (wantsHelp(rest)) {
+        process.stdout.write(`${RUN_USAGE}\n`);
+        return 0;
+      }
       return runCommand(rest, CONTROLLERS);
+    case 'render': {
+      // Imported only here: render and crds load the API schemas, the operator never does.
+      const { renderCommand } = await import('./render/index.ts');
+      return renderCommand(rest);
+    }
+    case 'crds': {
+      const { crdsCommand } = await import('./render/index.ts');
+      return crdsCommand(rest);
+    }
     case 'dev': {
+      if (wantsHelp(rest)) {
+        process.stdout.write(`${DEV_USAGE}\n`);
+        return 0;
+      }
+      const [word] = rest;
+      if (word !== undefined) {
+        const problem = word.startsWith('-')
+          ? `unknown flag ${word}`
+          : `unexpected argument ${word}`;
+        return usageError('dev', problem, DEV_USAGE);
+      }
       // Imported only here: the operator itself never loads the local control plane's code.
       const { runPlayground } = await import('./dev/playground.ts');
       const say = (line: string): boolean => process.stderr.write(`[playground] ${line}\n`);
@@ -179,9 +259,14 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
       process.stdout.write(`${USAGE}\n`);
       return 0;
+    case undefined:
+      return usageError('', 'no command', USAGE);
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
+      return usageError(
+        '',
+        `${command.startsWith('-') ? 'unknown flag' : 'unknown command'} ${command}`,
+        USAGE,
+      );
   }
 }
 

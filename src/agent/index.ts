@@ -518,7 +518,14 @@ export async function backupAgent(
 ): Promise<number> {
   const [command, ...rest] = argv;
   const log = agentLogger(command ?? '');
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // The usage goes to stderr: stdout is for the JSON report. Help, also of a command
+  // (`upload --help`), exits 0; no command at all is a usage error.
+  const help = ['help', '--help', '-h'];
+  if (
+    command === undefined ||
+    help.includes(command) ||
+    rest.some((a) => a === '--help' || a === '-h')
+  ) {
     process.stderr.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }

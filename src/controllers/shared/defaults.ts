@@ -21,11 +21,14 @@ export interface OperatorDefaults {
   isOpenShift: boolean;
 }
 
-/** The defaults in force; OpenShift is detected by discovery unless FRAPPE_IS_OPENSHIFT says. */
-export async function operatorDefaults(
-  holder: OperatorConfigHolder,
-  client: KubeClient,
-): Promise<OperatorDefaults> {
+/**
+ * The defaults of the configuration in force, with `isOpenShift` decided by the caller (discovery
+ * in the operator; the configuration or a flag where there is no cluster, as `render` does).
+ */
+export function configDefaults(
+  holder: Pick<OperatorConfigHolder, 'config' | 'sourceOf'>,
+  isOpenShift: boolean,
+): OperatorDefaults {
   const c = holder.config;
   return {
     frappeImage: c.defaultFrappeImage,
@@ -44,8 +47,18 @@ export async function operatorDefaults(
       gidSet: holder.sourceOf('defaultGID') === 'env',
       fsGroupSet: holder.sourceOf('defaultFSGroup') === 'env',
     },
-    isOpenShift:
-      c.isOpenShift ??
-      (await client.hasResource('security.openshift.io/v1', 'SecurityContextConstraints')),
+    isOpenShift,
   };
+}
+
+/** The defaults in force; OpenShift is detected by discovery unless FRAPPE_IS_OPENSHIFT says. */
+export async function operatorDefaults(
+  holder: OperatorConfigHolder,
+  client: KubeClient,
+): Promise<OperatorDefaults> {
+  return configDefaults(
+    holder,
+    holder.config.isOpenShift ??
+      (await client.hasResource('security.openshift.io/v1', 'SecurityContextConstraints')),
+  );
 }

@@ -15,6 +15,16 @@ export interface SecretContents {
   plain: Partial<Record<PlainKey, string>>;
 }
 
+/** The keys of a Secret's `data` (base64 values) and its plain connection settings. */
+export function secretContents(data: Readonly<Record<string, string>>): SecretContents {
+  const plain: SecretContents['plain'] = {};
+  for (const k of PLAIN_KEYS) {
+    const v = data[k];
+    if (v !== undefined) plain[k] = Buffer.from(v, 'base64').toString('utf8').trim();
+  }
+  return { keys: new Set(Object.keys(data)), plain };
+}
+
 export class SecretKeys {
   readonly #client: KubeClient;
   /** `namespace/name` → what version `resourceVersion` holds. */
@@ -39,13 +49,7 @@ export class SecretKeys {
       namespace,
       name,
     );
-    const data = live?.data ?? {};
-    const plain: SecretContents['plain'] = {};
-    for (const k of PLAIN_KEYS) {
-      const v = data[k];
-      if (v !== undefined) plain[k] = Buffer.from(v, 'base64').toString('utf8').trim();
-    }
-    const contents = { keys: new Set(Object.keys(data)), plain };
+    const contents = secretContents(live?.data ?? {});
     this.#known.set(key, {
       resourceVersion: live?.metadata.resourceVersion ?? resourceVersion,
       contents,
