@@ -11,8 +11,13 @@ import { MANAGER_LABELS, NAMESPACE, PREFIX } from './names.ts';
 
 const MONITORING_API = 'monitoring.coreos.com/v1';
 
+/** A Prometheus Operator object. */
+export interface MonitoringObject extends KubeObject {
+  spec: Record<string, unknown>;
+}
+
 /** The guide's ServiceMonitor: the metrics Service's port `https`, selected by control-plane. */
-export function serviceMonitor(): KubeObject {
+export function serviceMonitor(): MonitoringObject {
   return {
     apiVersion: MONITORING_API,
     kind: 'ServiceMonitor',
@@ -33,7 +38,7 @@ export function serviceMonitor(): KubeObject {
 }
 
 /** The guide's PodMonitor: port `metrics` of every pod labelled `app: frappe`, all namespaces. */
-export function podMonitor(): KubeObject {
+export function podMonitor(): MonitoringObject {
   return {
     apiVersion: MONITORING_API,
     kind: 'PodMonitor',
@@ -83,7 +88,7 @@ export function ruleGroups(): RuleGroup[] {
 }
 
 /** The PrometheusRule of ruleGroups(). */
-export function prometheusRule(): KubeObject {
+export function prometheusRule(): MonitoringObject {
   return {
     apiVersion: MONITORING_API,
     kind: 'PrometheusRule',
