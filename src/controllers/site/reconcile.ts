@@ -457,11 +457,16 @@ class SiteReconcile implements SiteSteps {
   }
 
   /** Wait for a running, or report a failed, site-init or restore Job. */
-  #notYet(phase: JobPhase<SiteReport>, job: string, failed: string, what: string): StepOutcome {
+  #notYet(
+    phase: JobPhase<SiteReport>,
+    job: string,
+    failedReason: string,
+    what: string,
+  ): StepOutcome {
     if (phase.phase === 'Failed') {
       const message = `Job ${job} failed (${phase.reason}: ${phase.message}); ${retryNote(phase)}`;
       this.#records.work = { job, phase: 'Failed', message };
-      const reason = phase.reason === 'AppNotInBench' ? phase.reason : failed;
+      const reason = phase.reason === 'AppNotInBench' ? phase.reason : failedReason;
       return wait(
         reason,
         message,
