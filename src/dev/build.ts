@@ -199,7 +199,7 @@ export const HELM: GoTool = {
   ],
   verify: { args: ['version', '--short'], expect: HELM_VERSION },
   role: 'the Helm chart tests',
-  estimate: '3–8 min, most of it downloads',
+  estimate: '5–15 min, most of it compiling',
 };
 
 /** The helm binary (see HELM). */
