@@ -11,12 +11,13 @@
 // exits non-zero whatever the tests did. SIGINT/SIGTERM stop the tests, then the cluster.
 // The S3 server of the backup tests (Versity Gateway, src/dev/s3-gateway.ts) is built here too,
 // before the tests start, so no test waits on a build; test files start their own instances. If
-// it cannot be built, the reason goes to the tests the same way and the run fails.
+// it cannot be built, the reason goes to the tests the same way and the run fails. So is helm, for
+// the chart tests (test/integration/helm).
 import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureS3GatewayBinary } from '../src/dev/build.ts';
+import { ensureHelmBinary, ensureS3GatewayBinary } from '../src/dev/build.ts';
 import { startCluster, type Cluster } from '../src/dev/cluster.ts';
 import { clusterEnv, ENV } from './harness/env.ts';
 
@@ -72,6 +73,7 @@ async function main(mode: string | undefined): Promise<number> {
   let cluster: Cluster | undefined;
   let clusterError: string | undefined;
   let s3Error: string | undefined;
+  let helmError: string | undefined;
   if (mode !== 'unit') {
     // Built first, so a live cluster never idles through a build.
     try {
@@ -82,6 +84,13 @@ async function main(mode: string | undefined): Promise<number> {
       say(
         `the S3 server of the backup tests could not be built; those tests will fail:\n${s3Error}`,
       );
+    }
+    try {
+      await ensureHelmBinary({ log: (l) => process.stderr.write(`[test-helm] ${l}\n`) });
+    } catch (e) {
+      helmError = e instanceof Error ? e.message : String(e);
+      env[ENV.helmError] = helmError;
+      say(`helm could not be built; the chart tests will fail:\n${helmError}`);
     }
     try {
       cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
@@ -103,6 +112,10 @@ async function main(mode: string | undefined): Promise<number> {
     }
     if (s3Error !== undefined) {
       say(`failed: the S3 server could not be built: ${s3Error.split('\n')[0] ?? ''}`);
+      return code === 0 ? 1 : code;
+    }
+    if (helmError !== undefined) {
+      say(`failed: helm could not be built: ${helmError.split('\n')[0] ?? ''}`);
       return code === 0 ? 1 : code;
     }
     return code;

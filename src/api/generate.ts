@@ -2,7 +2,8 @@
 // reference (docs/api-reference.md) and the defaulting schemas (src/api/v1alpha1/defaulting.json)
 // from the schemas in src/api/v1alpha1, and the install bundle
 // (config/rbac, config/manager, config/install.yaml) and the monitoring files (config/prometheus,
-// config/grafana, the chart's files/) from src/deploy. `generatedFiles()` is
+// config/grafana, the chart's files/) and the generated parts of the Helm chart (Chart.yaml, crds/)
+// from src/deploy. `generatedFiles()` is
 // also what the unit test compares with the committed files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { crdPath, crdYaml, openAPIV3Schema } from './crd.ts';
 import { defaultingSchema } from './defaults.ts';
 import { bundleFiles } from '../deploy/bundle.ts';
+import { chartFiles } from '../deploy/chart.ts';
 import { monitoringFiles } from '../deploy/monitoring.ts';
 import { apiReference } from './docs.ts';
 import { KINDS } from './v1alpha1/index.ts';
@@ -35,6 +37,7 @@ export function generatedFiles(): Map<string, string> {
   files.set(DEFAULTING_PATH, defaultingJson(KINDS));
   for (const [path, content] of bundleFiles()) files.set(path, content);
   for (const [path, content] of monitoringFiles()) files.set(path, content);
+  for (const [path, content] of chartFiles()) files.set(path, content);
   return files;
 }
 

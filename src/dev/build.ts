@@ -16,7 +16,8 @@
 //
 // The backup tests' S3-compatible server, Versity Gateway (ensureS3GatewayBinary), is built and
 // cached the same way (`go install`, cache dir versitygw/<version>/), but apart from the control
-// plane: only what needs S3 asks for it.
+// plane: only what needs S3 asks for it. So is helm (ensureHelmBinary, cache dir helm/<version>/),
+// for the chart's tests.
 import { createWriteStream, existsSync } from 'node:fs';
 import {
   access,
@@ -35,7 +36,13 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.ts';
 import { withLock } from './lock.ts';
-import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION, VERSITYGW_VERSION } from './versions.ts';
+import {
+  ETCD_VERSION,
+  HELM_VERSION,
+  K8S_VERSION,
+  KWOK_VERSION,
+  VERSITYGW_VERSION,
+} from './versions.ts';
 
 export interface Binaries {
   etcd: string;
@@ -176,6 +183,28 @@ export async function ensureGoTool(tool: GoTool, opts: BuildOptions = {}): Promi
 /** The Versity Gateway binary (see VERSITY_GATEWAY). */
 export const ensureS3GatewayBinary = (opts: BuildOptions = {}): Promise<string> =>
   ensureGoTool(VERSITY_GATEWAY, opts);
+
+/**
+ * Helm, which the chart's tests run (`helm lint`, `helm template`). internal/version.version is
+ * what `helm version` prints (upstream's Makefile sets it so, with gitTreeState; the module
+ * proxy's zip carries no commit, so gitCommit stays empty and `--short` prints the bare version).
+ */
+export const HELM: GoTool = {
+  name: 'helm',
+  pkg: 'helm.sh/helm/v4/cmd/helm',
+  version: HELM_VERSION,
+  ldflags: [
+    `-X helm.sh/helm/v4/internal/version.version=${HELM_VERSION}`,
+    '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
+  ],
+  verify: { args: ['version', '--short'], expect: HELM_VERSION },
+  role: 'the Helm chart tests',
+  estimate: '5–15 min, most of it compiling',
+};
+
+/** The helm binary (see HELM). */
+export const ensureHelmBinary = (opts: BuildOptions = {}): Promise<string> =>
+  ensureGoTool(HELM, opts);
 
 /** Fills `out` and returns the BUILD-INFO text; `log` goes to the component's build log. */
 type Builder = (out: string, log: (line: string) => void) => Promise<string>;

@@ -18,3 +18,7 @@ export const KWOK_VERSION = 'v0.8.0';
 // (`posix` backend). MinIO is AGPL and not used; an in-memory fake would not prove the agent
 // against a real S3 implementation. v1.8.0 is the only version the proxy lists.
 export const VERSITYGW_VERSION = 'v1.8.0';
+
+// Helm, for the chart's tests (charts/frappe-operator, test/integration/helm): the v4 CLI,
+// `go install`-able from the module proxy (its go.mod has no replace directives).
+export const HELM_VERSION = 'v4.3.2';

@@ -1,12 +1,12 @@
 // The harness's commands (the local playground is `frappe-operator dev`, src/dev/playground.ts):
-//   build    build the control plane's binaries and the backup tests' S3 server (Versity
-//            Gateway) ahead of time (with progress);
+//   build    build the control plane's binaries, the backup tests' S3 server (Versity
+//            Gateway) and the chart tests' helm ahead of time (with progress);
 //   cluster  the bare control plane (src/dev/cluster.ts): print how to reach it, also for the
 //            integration tests, and keep it running until Ctrl-C (or SIGTERM), then stop it
 //            cleanly;
 //   image    build the operator's container image with podman (test/harness/image.ts): the
 //            Dockerfile's base images made locally and cached, then `podman build --pull=never`.
-import { ensureBinaries, ensureS3GatewayBinary } from '../../src/dev/build.ts';
+import { ensureBinaries, ensureHelmBinary, ensureS3GatewayBinary } from '../../src/dev/build.ts';
 import { startCluster } from '../../src/dev/cluster.ts';
 import { clusterEnv } from './env.ts';
 import { buildOperatorImage, requireImageTools } from './image.ts';
@@ -49,6 +49,7 @@ async function main(cmd: string | undefined): Promise<void> {
       const b = await ensureBinaries({ log: say });
       say(`binaries ready (kube-apiserver: ${b.kubeApiserver})`);
       say(`S3 server ready (versitygw: ${await ensureS3GatewayBinary({ log: say })})`);
+      say(`helm ready (${await ensureHelmBinary({ log: say })})`);
       return;
     }
     case 'cluster':

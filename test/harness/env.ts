@@ -19,6 +19,8 @@ export const ENV = {
   error: 'FRAPPE_TEST_CLUSTER_ERROR',
   /** Why the backup tests' S3 server could not be built (test/harness/s3.ts fails with it). */
   s3Error: 'FRAPPE_TEST_S3_ERROR',
+  /** Why helm, for the chart tests, could not be built (test/harness/helm.ts fails with it). */
+  helmError: 'FRAPPE_TEST_HELM_ERROR',
 } as const;
 
 /** The variables handing `cluster` to test processes; KUBECACHEDIR is kubectl's discovery cache. */
