@@ -207,10 +207,10 @@ export const ensureHelmBinary = (opts: BuildOptions = {}): Promise<string> =>
   ensureGoTool(HELM, opts);
 
 /** Fills `out` and returns the BUILD-INFO text; `log` goes to the component's build log. */
-type Builder = (out: string, log: (line: string) => void) => Promise<string>;
+export type Builder = (out: string, log: (line: string) => void) => Promise<string>;
 
 /** One cached build: `<cache>/<name>/<version>/`; `what` is its progress line. */
-interface Component {
+export interface Component {
   name: string;
   version: string;
   what: string;
@@ -241,7 +241,7 @@ const KUBERNETES: Component = {
  * ends (how long it took); the build's own output — `go build -v` lists every package — goes
  * only to that log, `<cache>/logs/<name>-<version>.log`, kept after the build.
  */
-async function ensureComponent(
+export async function ensureComponent(
   root: string,
   c: Component,
   builder: Builder,
