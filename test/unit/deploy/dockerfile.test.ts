@@ -4,9 +4,11 @@
 // src/cli.ts, and .dockerignore lets only what the build copies reach it.
 import assert from 'node:assert/strict';
 import { access, constants, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { managerPodSpec } from '../../../src/deploy/manager.ts';
+import { run } from '../../../src/dev/exec.ts';
 import { dockerfileArgs } from '../../harness/image.ts';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -38,10 +40,13 @@ describe('Dockerfile', () => {
     assert.equal(pod.containers[0]?.securityContext?.runAsUser, undefined);
   });
 
-  it('has a launcher that execs node on src/cli.ts', async () => {
+  it('has a launcher that execs node on src/cli.ts (in a checkout, the pinned Node)', async () => {
     const launcher = fileURLToPath(new URL('bin/frappe-operator', ROOT));
     await access(launcher, constants.X_OK);
-    assert.match(await readFile(launcher, 'utf8'), /^exec node "\$app\/src\/cli\.ts" "\$@"$/m);
+    assert.match(await readFile(launcher, 'utf8'), /^exec "\$node" "\$app\/src\/cli\.ts" "\$@"$/m);
+    // Run from another directory, as a PATH entry would: the CLI answers.
+    const res = await run(launcher, ['crds', '--help'], { cwd: tmpdir() });
+    assert.match(res.stdout, /frappe-operator crds/);
   });
 
   it('.dockerignore lets in package.json, package-lock.json, src/ and the launcher only', async () => {
