@@ -331,6 +331,8 @@ async function usage(
     '  kubectl get frappe -A',
     `  kubectl get frappebench ${bench} -n ${NAMESPACE} -o jsonpath='{.status.componentScaling}'`,
     `  kubectl get deployments,hpa,scaledobjects,pods -n ${NAMESPACE}`,
+    '  # the same objects from the manifest alone, offline (what to review in a pull request):',
+    `  ./bin/frappe-operator render -f config/samples/frappebench.yaml -n ${NAMESPACE}`,
     '',
     "  # the Operations Guide's patches (vertical scaling, version upgrade, apps):",
     ...(await patchCommands('frappebench', bench)),
