@@ -35,7 +35,14 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.ts';
 import { withLock } from './lock.ts';
-import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION, VERSITYGW_VERSION } from './versions.ts';
+import {
+  ETCD_VERSION,
+  K8S_VERSION,
+  KWOK_VERSION,
+  REDIS_EXPORTER_VERSION,
+  STATSD_EXPORTER_VERSION,
+  VERSITYGW_VERSION,
+} from './versions.ts';
 
 export interface Binaries {
   etcd: string;
@@ -176,6 +183,30 @@ export async function ensureGoTool(tool: GoTool, opts: BuildOptions = {}): Promi
 /** The Versity Gateway binary (see VERSITY_GATEWAY). */
 export const ensureS3GatewayBinary = (opts: BuildOptions = {}): Promise<string> =>
   ensureGoTool(VERSITY_GATEWAY, opts);
+
+/** statsd_exporter, the gunicorn sidecar's exporter, run by the monitoring tests. */
+export const STATSD_EXPORTER: GoTool = {
+  name: 'statsd_exporter',
+  pkg: 'github.com/prometheus/statsd_exporter',
+  version: STATSD_EXPORTER_VERSION,
+  // prometheus/common's version package, as upstream's .promu.yml sets it.
+  ldflags: [`-X github.com/prometheus/common/version.Version=${STATSD_EXPORTER_VERSION.slice(1)}`],
+  verify: { args: ['--version'], expect: `version ${STATSD_EXPORTER_VERSION.slice(1)}` },
+  role: 'the statsd exporter of the monitoring tests',
+  estimate: '1–3 min',
+};
+
+/** redis_exporter, the Redis sidecar's exporter, run by the monitoring tests. */
+export const REDIS_EXPORTER: GoTool = {
+  name: 'redis_exporter',
+  pkg: 'github.com/oliver006/redis_exporter',
+  version: REDIS_EXPORTER_VERSION,
+  // main.BuildVersion is what `redis_exporter -version` prints (upstream's Makefile sets it).
+  ldflags: [`-X main.BuildVersion=${REDIS_EXPORTER_VERSION}`],
+  verify: { args: ['-version'], expect: REDIS_EXPORTER_VERSION },
+  role: 'the Redis exporter of the monitoring tests',
+  estimate: '1–3 min',
+};
 
 /** Fills `out` and returns the BUILD-INFO text; `log` goes to the component's build log. */
 type Builder = (out: string, log: (line: string) => void) => Promise<string>;

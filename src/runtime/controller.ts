@@ -189,6 +189,11 @@ export class Controller {
     return this.#max;
   }
 
+  /** `new` until start(), `running` while workers run (on the leader), `stopped` after stop(). */
+  get state(): 'new' | 'running' | 'stopped' {
+    return this.#state;
+  }
+
   /** Stop taking keys, let in-flight reconciles finish; resolves when they have. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;

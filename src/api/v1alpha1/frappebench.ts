@@ -3,7 +3,7 @@
 // columns and the admission rules B0–B23 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND } from './names.ts';
+import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND, BENCH_PHASES, type BenchPhase } from './names.ts';
 import { DEFAULT_RESOURCES, describeSize, type ResourceDefaults } from './resources.ts';
 import {
   IntOrString,
@@ -1031,15 +1031,7 @@ export const FrappeBenchSpec = Type.Object(
 );
 export type FrappeBenchSpec = Static<typeof FrappeBenchSpec>;
 
-export const BENCH_PHASES = [
-  'Pending',
-  'Provisioning',
-  'Updating',
-  'Ready',
-  'Failed',
-  'Deleting',
-] as const;
-export type BenchPhase = (typeof BENCH_PHASES)[number];
+export { BENCH_PHASES, type BenchPhase };
 
 export const ComponentScalingStatus = Type.Object(
   {
