@@ -294,6 +294,30 @@ const GunicornConfig = Type.Object(
           "gunicorn --timeout in seconds: a request running longer is aborted (GUNICORN_TIMEOUT of the official images). nginx's proxy_read_timeout (PROXY_READ_TIMEOUT) follows it.",
       }),
     ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              default: true,
+              description:
+                'Run gunicorn with --statsd-host=127.0.0.1:9125 --statsd-prefix=frappe and a statsd-exporter sidecar (port metrics 9102) serving http_requests_total{status}, gunicorn_requests_total, gunicorn_request_duration_seconds (histogram), gunicorn_workers and gunicorn_log_messages_total{level}, mapped by ConfigMap <bench>-statsd-mapping. false: neither.',
+            }),
+          ),
+          image: Type.Optional(
+            Type.String({
+              maxLength: 512,
+              description:
+                'statsd-exporter image (default: the operator defaultStatsdExporterImage).',
+            }),
+          ),
+        },
+        {
+          default: {},
+          description: 'Prometheus metrics of gunicorn, through a statsd-exporter sidecar.',
+        },
+      ),
+    ),
   },
   {
     default: {},

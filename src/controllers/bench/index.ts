@@ -29,6 +29,7 @@ const DEFAULT_KEYS: readonly ConfigKey[] = [
   'defaultFrappeImage',
   'defaultRedisImage',
   'defaultRedisExporterImage',
+  'defaultStatsdExporterImage',
 ];
 
 /** The sites PVC has no ownerReference; its `bench` label names the bench. */

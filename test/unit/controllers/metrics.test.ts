@@ -41,7 +41,7 @@ const bench = (ns: string, name: string, phase?: string): Stored<FrappeBench> =>
     ...(phase === undefined ? {} : { status: { phase } }),
   }) as Stored<FrappeBench>;
 
-const condition = (type: string, status: string, reason: string) => ({
+const condition = (type: string, status: 'True' | 'False', reason: string) => ({
   type,
   status,
   reason,
