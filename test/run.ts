@@ -16,7 +16,12 @@ import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureS3GatewayBinary } from '../src/dev/build.ts';
+import {
+  ensureGoTool,
+  ensureS3GatewayBinary,
+  REDIS_EXPORTER,
+  STATSD_EXPORTER,
+} from '../src/dev/build.ts';
 import { startCluster, type Cluster } from '../src/dev/cluster.ts';
 import { clusterEnv, ENV } from './harness/env.ts';
 
@@ -82,6 +87,16 @@ async function main(mode: string | undefined): Promise<number> {
       say(
         `the S3 server of the backup tests could not be built; those tests will fail:\n${s3Error}`,
       );
+    }
+    // The exporters of the monitoring test: a failed build fails that test with the reason.
+    for (const tool of [STATSD_EXPORTER, REDIS_EXPORTER]) {
+      try {
+        await ensureGoTool(tool, { log: (l) => process.stderr.write(`[test-exporters] ${l}\n`) });
+      } catch (e) {
+        const why = `${tool.name}: ${e instanceof Error ? e.message : String(e)}`;
+        env[ENV.exportersError] = why;
+        say(`${tool.role} could not be built; that test will fail:\n${why}`);
+      }
     }
     try {
       cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });

@@ -23,6 +23,7 @@ import { isTerminalError } from './errors.ts';
 import {
   activeWorkers,
   maxConcurrentReconciles,
+  RECONCILE_RESULTS,
   reconcileErrorsTotal,
   reconcileTimeSeconds,
   reconcileTotal,
@@ -118,6 +119,12 @@ export class Controller {
     this.#max = Math.max(1, opts.maxConcurrentReconciles ?? 1);
     maxConcurrentReconciles.set({ controller: this.name }, this.#max);
     activeWorkers.set({ controller: this.name }, 0);
+    // Every series at 0 from the start, as controller-runtime's initMetrics does, so rate() and
+    // alerts on errors work before the first error.
+    const controller = { controller: this.name };
+    reconcileErrorsTotal.inc(controller, 0);
+    terminalReconcileErrorsTotal.inc(controller, 0);
+    for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ ...controller, result }, 0);
   }
 
   enqueue(req: Request): void {

@@ -19,6 +19,8 @@ export const ENV = {
   error: 'FRAPPE_TEST_CLUSTER_ERROR',
   /** Why the backup tests' S3 server could not be built (test/harness/s3.ts fails with it). */
   s3Error: 'FRAPPE_TEST_S3_ERROR',
+  /** Why an exporter of the monitoring test could not be built (it fails with it). */
+  exportersError: 'FRAPPE_TEST_EXPORTERS_ERROR',
 } as const;
 
 /** The variables handing `cluster` to test processes; KUBECACHEDIR is kubectl's discovery cache. */
