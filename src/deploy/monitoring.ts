@@ -3,7 +3,10 @@
 // benches' pods, the PrometheusRule of alerts and the Grafana dashboard. One source, written by
 // `npm run generate` to config/prometheus/ and config/grafana/ (kubebuilder's layout) and to the
 // Helm chart's files/ (its templates include them), and compared with the committed files by
-// the unit tests.
+// the unit tests. Every metric an alert or a panel names must be exposed by the operator, the
+// gunicorn statsd-exporter sidecar (src/controllers/bench/statsd.ts) or redis_exporter:
+// test/integration/monitoring/metrics.test.ts checks it against real scrapes (cAdvisor's
+// container metrics excepted). docs/monitoring.md describes it all.
 import { Document } from 'yaml';
 import { YAML_OUTPUT } from '../api/crd.ts';
 import type { KubeObject } from '../kube/client.ts';

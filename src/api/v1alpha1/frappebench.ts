@@ -322,7 +322,7 @@ const GunicornConfig = Type.Object(
   {
     default: {},
     description:
-      'gunicorn of <bench>-gunicorn. The operator runs the official argv, never the image entrypoint: /home/frappe/frappe-bench/env/bin/gunicorn --chdir=/home/frappe/frappe-bench/sites --bind=0.0.0.0:8000 --threads=<threads> --workers=<workers> --worker-class=gthread --worker-tmp-dir=/dev/shm --timeout=<timeout> --preload frappe.app:application. A change rolls the Deployment.',
+      'gunicorn of <bench>-gunicorn. The operator runs the official argv, never the image entrypoint: /home/frappe/frappe-bench/env/bin/gunicorn --chdir=/home/frappe/frappe-bench/sites --bind=0.0.0.0:8000 --threads=<threads> --workers=<workers> --worker-class=gthread --worker-tmp-dir=/dev/shm --timeout=<timeout> --preload [--statsd-host=127.0.0.1:9125 --statsd-prefix=frappe, while metrics.enabled] frappe.app:application. A change rolls the Deployment.',
   },
 );
 
