@@ -24,6 +24,8 @@ import { plainContainer, type PodSettings } from '../shared/pod.ts';
 import { mergeResources } from '../shared/resources.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
 
+/** The sidecar container's name. */
+export const STATSD_CONTAINER = 'statsd-exporter';
 /** The port the sidecar serves /metrics on, named `metrics` (the PodMonitor's port). */
 export const STATSD_EXPORTER_PORT = 9102;
 /** Where gunicorn sends its statsD lines: the sidecar, in the same pod. */
@@ -120,7 +122,7 @@ export function statsdSidecar(plan: BenchPlan, s: PodSettings, image: string): S
   const mount: VolumeMount = { name: 'statsd-mapping', mountPath: MAPPING_DIR, readOnly: true };
   return {
     container: plainContainer(s, {
-      name: 'statsd-exporter',
+      name: STATSD_CONTAINER,
       image,
       args: STATSD_EXPORTER_ARGS,
       ports: [{ name: 'metrics', containerPort: STATSD_EXPORTER_PORT, protocol: 'TCP' }],
