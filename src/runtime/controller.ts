@@ -119,12 +119,6 @@ export class Controller {
     this.#max = Math.max(1, opts.maxConcurrentReconciles ?? 1);
     maxConcurrentReconciles.set({ controller: this.name }, this.#max);
     activeWorkers.set({ controller: this.name }, 0);
-    // Every series at 0 from the start, as controller-runtime's initMetrics does, so rate() and
-    // alerts on errors work before the first error.
-    const controller = { controller: this.name };
-    reconcileErrorsTotal.inc(controller, 0);
-    terminalReconcileErrorsTotal.inc(controller, 0);
-    for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ ...controller, result }, 0);
   }
 
   enqueue(req: Request): void {
@@ -181,6 +175,12 @@ export class Controller {
   start(): void {
     if (this.#state !== 'new') throw new Error(`controller ${this.name} already started`);
     this.#state = 'running';
+    // Every reconcile series at 0 once the controller runs (on the leader), as controller-runtime's
+    // initMetrics does in Start, so rate() and alerts on errors work before the first error.
+    const controller = { controller: this.name };
+    reconcileErrorsTotal.inc(controller, 0);
+    terminalReconcileErrorsTotal.inc(controller, 0);
+    for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ ...controller, result }, 0);
     this.#log.info({ workers: this.#max }, 'starting workers');
     this.#resize();
   }
