@@ -9,15 +9,15 @@
 // and exit with the test run's code. If the cluster cannot be built or started the tests still
 // run, with the reason in the environment, so every integration test fails with it; the run then
 // exits non-zero whatever the tests did. SIGINT/SIGTERM stop the tests, then the cluster.
-// The S3 server of the backup tests (Versity Gateway, src/dev/s3-gateway.ts) is built here too,
-// before the tests start, so no test waits on a build; test files start their own instances. If
-// it cannot be built, the reason goes to the tests the same way and the run fails. So is helm, for
-// the chart tests (test/integration/helm).
+// The other tools the tests run (TEST_TOOLS of src/dev/build.ts: the backup tests' S3 server,
+// helm, the monitoring test's exporters) are built here too, before the tests start, so no test
+// waits on a build; test files start their own instances. If one cannot be built, the reason goes
+// to the tests the same way (test/harness/tools.ts) and the run fails.
 import { spawn } from 'node:child_process';
 import { glob } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureHelmBinary, ensureS3GatewayBinary } from '../src/dev/build.ts';
+import { ensureGoTool, TEST_TOOLS } from '../src/dev/build.ts';
 import { startCluster, type Cluster } from '../src/dev/cluster.ts';
 import { clusterEnv, ENV } from './harness/env.ts';
 
@@ -72,26 +72,25 @@ async function main(mode: string | undefined): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   let cluster: Cluster | undefined;
   let clusterError: string | undefined;
-  let s3Error: string | undefined;
-  let helmError: string | undefined;
+  const toolErrors: Record<string, string> = {};
   if (mode !== 'unit') {
-    // Built first, so a live cluster never idles through a build.
-    try {
-      await ensureS3GatewayBinary({ log: (l) => process.stderr.write(`[test-s3] ${l}\n`) });
-    } catch (e) {
-      s3Error = e instanceof Error ? e.message : String(e);
-      env[ENV.s3Error] = s3Error;
-      say(
-        `the S3 server of the backup tests could not be built; those tests will fail:\n${s3Error}`,
-      );
+    // Built first, so a live cluster never idles through a build; a failure fails the tests
+    // that use the tool (test/harness/tools.ts), with its reason, and then the run.
+    for (const tool of TEST_TOOLS) {
+      try {
+        await ensureGoTool(tool, {
+          log: (l) =>
+            process.stderr.write(`[${tool.name}] ${l}
+`),
+        });
+      } catch (e) {
+        toolErrors[tool.name] = e instanceof Error ? e.message : String(e);
+        say(
+          `${tool.name} (${tool.role}) could not be built; its tests will fail:\n${toolErrors[tool.name] ?? ''}`,
+        );
+      }
     }
-    try {
-      await ensureHelmBinary({ log: (l) => process.stderr.write(`[test-helm] ${l}\n`) });
-    } catch (e) {
-      helmError = e instanceof Error ? e.message : String(e);
-      env[ENV.helmError] = helmError;
-      say(`helm could not be built; the chart tests will fail:\n${helmError}`);
-    }
+    env[ENV.toolErrors] = JSON.stringify(toolErrors);
     try {
       cluster = await startCluster({ log: (l) => process.stderr.write(`[test-cluster] ${l}\n`) });
       Object.assign(env, clusterEnv(cluster));
@@ -110,12 +109,9 @@ async function main(mode: string | undefined): Promise<number> {
       say(`failed: the test control plane could not start: ${clusterError.split('\n')[0] ?? ''}`);
       return code === 0 ? 1 : code;
     }
-    if (s3Error !== undefined) {
-      say(`failed: the S3 server could not be built: ${s3Error.split('\n')[0] ?? ''}`);
-      return code === 0 ? 1 : code;
-    }
-    if (helmError !== undefined) {
-      say(`failed: helm could not be built: ${helmError.split('\n')[0] ?? ''}`);
+    const failedTools = Object.keys(toolErrors);
+    if (failedTools.length > 0) {
+      say(`failed: could not build ${failedTools.join(', ')}`);
       return code === 0 ? 1 : code;
     }
     return code;

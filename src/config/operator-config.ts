@@ -34,6 +34,7 @@ export interface OperatorConfig {
   readonly defaultIngressClassName: string;
   readonly defaultRedisImage: string;
   readonly defaultRedisExporterImage: string;
+  readonly defaultStatsdExporterImage: string;
   readonly defaultMariaDBImage: string;
   readonly metricsAuth: MetricsAuth;
   /** The namespaces the operator watches and reconciles; empty: every namespace. */
@@ -112,6 +113,13 @@ export const CONFIG_SPEC: { readonly [K in ConfigKey]: KeySpec<OperatorConfig[K]
     configMapKey: 'defaultRedisExporterImage',
     env: 'FRAPPE_DEFAULT_REDIS_EXPORTER_IMAGE',
     default: 'docker.io/oliver006/redis_exporter:v1.62.0',
+    parse: image,
+  },
+  defaultStatsdExporterImage: {
+    configMapKey: 'defaultStatsdExporterImage',
+    env: 'FRAPPE_DEFAULT_STATSD_EXPORTER_IMAGE',
+    // The version the monitoring tests run (src/dev/versions.ts STATSD_EXPORTER_VERSION).
+    default: 'docker.io/prom/statsd-exporter:v0.31.0',
     parse: image,
   },
   defaultMariaDBImage: {

@@ -41,6 +41,8 @@ import {
   HELM_VERSION,
   K8S_VERSION,
   KWOK_VERSION,
+  REDIS_EXPORTER_VERSION,
+  STATSD_EXPORTER_VERSION,
   VERSITYGW_VERSION,
 } from './versions.ts';
 
@@ -132,6 +134,13 @@ export interface GoTool {
   /** -X settings for the version a binary prints (as upstream's Makefile sets them). */
   ldflags?: string[];
   verify: { args: string[]; expect: string };
+  /**
+   * Build in the downloaded module (`go mod download`, then `go build` there) instead of `go
+   * install pkg@version`: for a module whose version list the proxy refuses (403), which `go
+   * install` needs for its deprecation check while `go mod download` of one version does not.
+   * Only for a main package at the module's root (`pkg` is the module).
+   */
+  fromModule?: boolean;
   /** What uses it, for error messages (`the S3 server of the backup tests`). */
   role: string;
   /** How long a first build takes on 2 cores, shown while it builds. */
@@ -202,9 +211,40 @@ export const HELM: GoTool = {
   estimate: '5–15 min, most of it compiling',
 };
 
-/** The helm binary (see HELM). */
-export const ensureHelmBinary = (opts: BuildOptions = {}): Promise<string> =>
-  ensureGoTool(HELM, opts);
+/** statsd_exporter, the gunicorn sidecar's exporter, run by the monitoring tests. */
+export const STATSD_EXPORTER: GoTool = {
+  name: 'statsd_exporter',
+  pkg: 'github.com/prometheus/statsd_exporter',
+  version: STATSD_EXPORTER_VERSION,
+  // prometheus/common's version package, as upstream's .promu.yml sets it.
+  ldflags: [`-X github.com/prometheus/common/version.Version=${STATSD_EXPORTER_VERSION.slice(1)}`],
+  verify: { args: ['--version'], expect: `version ${STATSD_EXPORTER_VERSION.slice(1)}` },
+  role: 'the statsd exporter of the monitoring tests',
+  estimate: '1–3 min',
+};
+
+/** redis_exporter, the Redis sidecar's exporter, run by the monitoring tests. */
+export const REDIS_EXPORTER: GoTool = {
+  name: 'redis_exporter',
+  pkg: 'github.com/oliver006/redis_exporter',
+  version: REDIS_EXPORTER_VERSION,
+  // main.BuildVersion is what `redis_exporter -version` prints (upstream's Makefile sets it).
+  ldflags: [`-X main.BuildVersion=${REDIS_EXPORTER_VERSION}`],
+  // It prints its version through its logger (stdout unless -log-format says otherwise).
+  verify: { args: ['-version'], expect: `Redis Metrics Exporter ${REDIS_EXPORTER_VERSION}` },
+  // The proxy serves v1.62.0 but answers 403 to the version list `go install` reads.
+  fromModule: true,
+  role: 'the Redis exporter of the monitoring tests',
+  estimate: '1–3 min',
+};
+
+/** The servers and commands the tests run besides the control plane, built before a test run. */
+export const TEST_TOOLS: readonly GoTool[] = [
+  VERSITY_GATEWAY,
+  HELM,
+  STATSD_EXPORTER,
+  REDIS_EXPORTER,
+];
 
 /** Fills `out` and returns the BUILD-INFO text; `log` goes to the component's build log. */
 export type Builder = (out: string, log: (line: string) => void) => Promise<string>;
@@ -486,9 +526,16 @@ const goInstall =
   async (out, log) => {
     const ldflags = ['-s', '-w', ...(tool.ldflags ?? [])].join(' ');
     const ref = `${tool.pkg}@${tool.version}`;
-    await go(['install', '-v', '-trimpath', `-ldflags=${ldflags}`, ref], tmpdir(), log, {
-      GOBIN: out,
-    });
+    if (tool.fromModule === true) {
+      const src = await modDownload(ref, tmpdir());
+      if (src.Dir === undefined) throw new Error(`go mod download ${ref}: no Dir`);
+      const bin = join(out, tool.name);
+      await go(['build', '-v', '-trimpath', `-ldflags=${ldflags}`, '-o', bin, '.'], src.Dir, log);
+    } else {
+      await go(['install', '-v', '-trimpath', `-ldflags=${ldflags}`, ref], tmpdir(), log, {
+        GOBIN: out,
+      });
+    }
     await verifyVersion(join(out, tool.name), tool.verify.args, tool.verify.expect);
     return ref;
   };

@@ -22,3 +22,11 @@ export const VERSITYGW_VERSION = 'v1.8.0';
 // Helm, for the chart's tests (charts/frappe-operator, test/integration/helm): the v4 CLI,
 // `go install`-able from the module proxy (its go.mod has no replace directives).
 export const HELM_VERSION = 'v4.3.2';
+
+// The exporters of the monitoring tests (test/integration/monitoring): the same versions as the
+// images the operator runs (statsd-exporter: the gunicorn sidecar, src/controllers/bench/statsd.ts;
+// redis_exporter: the operator's defaultRedisExporterImage), `go install`ed from the module proxy.
+// The proxy serves statsd_exporter v0.31.0 as its newest version; it lists no versions of
+// redis_exporter (403 on @v/list) but serves v1.62.0 when asked for it by version.
+export const STATSD_EXPORTER_VERSION = 'v0.31.0';
+export const REDIS_EXPORTER_VERSION = 'v1.62.0';

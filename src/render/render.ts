@@ -194,6 +194,7 @@ function benchObjects(stored: Stored<FrappeBench>, o: RenderOptions): KubeObject
     ...c.redis,
     c.initConfig,
     desiredJob(c.init),
+    ...c.statsdMapping,
     ...c.components,
     ...c.disruptionBudgets,
     // Without KEDA the reconciler applies only the HPAs.

@@ -23,6 +23,7 @@ import { isTerminalError } from './errors.ts';
 import {
   activeWorkers,
   maxConcurrentReconciles,
+  RECONCILE_RESULTS,
   reconcileErrorsTotal,
   reconcileTimeSeconds,
   reconcileTotal,
@@ -174,6 +175,12 @@ export class Controller {
   start(): void {
     if (this.#state !== 'new') throw new Error(`controller ${this.name} already started`);
     this.#state = 'running';
+    // Every reconcile series at 0 once the controller runs (on the leader), as controller-runtime's
+    // initMetrics does in Start, so rate() and alerts on errors work before the first error.
+    const controller = { controller: this.name };
+    reconcileErrorsTotal.inc(controller, 0);
+    terminalReconcileErrorsTotal.inc(controller, 0);
+    for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ ...controller, result }, 0);
     this.#log.info({ workers: this.#max }, 'starting workers');
     this.#resize();
   }
@@ -187,6 +194,11 @@ export class Controller {
 
   get maxConcurrentReconciles(): number {
     return this.#max;
+  }
+
+  /** `new` until start(), `running` while workers run (on the leader), `stopped` after stop(). */
+  get state(): 'new' | 'running' | 'stopped' {
+    return this.#state;
   }
 
   /** Stop taking keys, let in-flight reconciles finish; resolves when they have. */

@@ -19,7 +19,8 @@ const reconcileBuckets = [
 // controller-runtime's work-queue buckets: ExponentialBuckets(10e-9, 10, 12), i.e. 10ns .. 1000s.
 const queueBuckets = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 
-export type ReconcileResult = 'success' | 'error' | 'requeue' | 'requeue_after';
+export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
+export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 
 export const reconcileTotal = new Counter({
   name: 'controller_runtime_reconcile_total',

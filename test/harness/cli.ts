@@ -6,7 +6,7 @@
 //            cleanly;
 //   image    build the operator's container image with podman (test/harness/image.ts): the
 //            Dockerfile's base images made locally and cached, then `podman build --pull=never`.
-import { ensureBinaries, ensureHelmBinary, ensureS3GatewayBinary } from '../../src/dev/build.ts';
+import { ensureBinaries, ensureGoTool, TEST_TOOLS } from '../../src/dev/build.ts';
 import { startCluster } from '../../src/dev/cluster.ts';
 import { clusterEnv } from './env.ts';
 import { buildOperatorImage, requireImageTools } from './image.ts';
@@ -48,8 +48,8 @@ async function main(cmd: string | undefined): Promise<void> {
     case 'build': {
       const b = await ensureBinaries({ log: say });
       say(`binaries ready (kube-apiserver: ${b.kubeApiserver})`);
-      say(`S3 server ready (versitygw: ${await ensureS3GatewayBinary({ log: say })})`);
-      say(`helm ready (${await ensureHelmBinary({ log: say })})`);
+      for (const tool of TEST_TOOLS)
+        say(`${tool.name} ready (${await ensureGoTool(tool, { log: say })})`);
       return;
     }
     case 'cluster':

@@ -17,10 +17,11 @@ export const ENV = {
   server: 'FRAPPE_TEST_SERVER',
   kubectl: 'FRAPPE_TEST_KUBECTL',
   error: 'FRAPPE_TEST_CLUSTER_ERROR',
-  /** Why the backup tests' S3 server could not be built (test/harness/s3.ts fails with it). */
-  s3Error: 'FRAPPE_TEST_S3_ERROR',
-  /** Why helm, for the chart tests, could not be built (test/harness/helm.ts fails with it). */
-  helmError: 'FRAPPE_TEST_HELM_ERROR',
+  /**
+   * Why a test tool (TEST_TOOLS of src/dev/build.ts: the S3 server, helm, the exporters) could
+   * not be built, as JSON `{name: reason}`: ./tools.ts fails the tests that use it with it.
+   */
+  toolErrors: 'FRAPPE_TEST_TOOL_ERRORS',
 } as const;
 
 /** The variables handing `cluster` to test processes; KUBECACHEDIR is kubectl's discovery cache. */

@@ -4,9 +4,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureHelmBinary } from '../../src/dev/build.ts';
+import { HELM } from '../../src/dev/build.ts';
 import { run, type RunResult } from '../../src/dev/exec.ts';
-import { ENV, testCluster } from './env.ts';
+import { testCluster } from './env.ts';
+import { testTool } from './tools.ts';
 
 export interface TestHelm {
   /** The binary. */
@@ -21,12 +22,8 @@ export interface TestHelm {
 }
 
 export async function testHelm(): Promise<TestHelm> {
-  const error = process.env[ENV.helmError];
-  if (error !== undefined && error !== '') {
-    throw new Error(`helm, for the chart tests, could not be built: ${error}`);
-  }
   const cluster = testCluster();
-  const path = await ensureHelmBinary({ log: (l) => process.stderr.write(`[test-helm] ${l}\n`) });
+  const path = await testTool(HELM);
   const home = await mkdtemp(join(tmpdir(), 'frappe-helm-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,

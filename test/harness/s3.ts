@@ -6,7 +6,8 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Gateway, type S3Gateway } from '../../src/dev/s3-gateway.ts';
-import { ENV } from './env.ts';
+import { VERSITY_GATEWAY } from '../../src/dev/build.ts';
+import { assertToolBuilt } from './tools.ts';
 import { kubectl } from './kubectl.ts';
 
 export interface TestS3 {
@@ -34,10 +35,7 @@ export interface TestS3 {
 }
 
 export async function startTestS3(): Promise<TestS3> {
-  const error = process.env[ENV.s3Error];
-  if (error !== undefined && error !== '') {
-    throw new Error(`the S3 server of the backup tests could not be built: ${error}`);
-  }
+  assertToolBuilt(VERSITY_GATEWAY);
   const gateway = await startS3Gateway({
     log: (l) => process.stderr.write(`[test-s3] ${l}\n`),
   });

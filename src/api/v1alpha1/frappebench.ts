@@ -3,7 +3,7 @@
 // columns and the admission rules B0–B23 of API.md §6.
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND } from './names.ts';
+import { AUTOSCALED_COMPONENTS, COMPONENTS, KIND, BENCH_PHASES, type BenchPhase } from './names.ts';
 import { DEFAULT_RESOURCES, describeSize, type ResourceDefaults } from './resources.ts';
 import {
   IntOrString,
@@ -294,11 +294,35 @@ const GunicornConfig = Type.Object(
           "gunicorn --timeout in seconds: a request running longer is aborted (GUNICORN_TIMEOUT of the official images). nginx's proxy_read_timeout (PROXY_READ_TIMEOUT) follows it.",
       }),
     ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              default: true,
+              description:
+                'Run gunicorn with --statsd-host=127.0.0.1:9125 --statsd-prefix=frappe and a statsd-exporter sidecar (port metrics 9102) serving http_requests_total{status}, gunicorn_requests_total, gunicorn_request_duration_seconds (histogram), gunicorn_workers and gunicorn_log_messages_total{level}, mapped by ConfigMap <bench>-statsd-mapping. false: neither.',
+            }),
+          ),
+          image: Type.Optional(
+            Type.String({
+              maxLength: 512,
+              description:
+                'statsd-exporter image (default: the operator defaultStatsdExporterImage).',
+            }),
+          ),
+        },
+        {
+          default: {},
+          description: 'Prometheus metrics of gunicorn, through a statsd-exporter sidecar.',
+        },
+      ),
+    ),
   },
   {
     default: {},
     description:
-      'gunicorn of <bench>-gunicorn. The operator runs the official argv, never the image entrypoint: /home/frappe/frappe-bench/env/bin/gunicorn --chdir=/home/frappe/frappe-bench/sites --bind=0.0.0.0:8000 --threads=<threads> --workers=<workers> --worker-class=gthread --worker-tmp-dir=/dev/shm --timeout=<timeout> --preload frappe.app:application. A change rolls the Deployment.',
+      'gunicorn of <bench>-gunicorn. The operator runs the official argv, never the image entrypoint: /home/frappe/frappe-bench/env/bin/gunicorn --chdir=/home/frappe/frappe-bench/sites --bind=0.0.0.0:8000 --threads=<threads> --workers=<workers> --worker-class=gthread --worker-tmp-dir=/dev/shm --timeout=<timeout> --preload [--statsd-host=127.0.0.1:9125 --statsd-prefix=frappe, while metrics.enabled] frappe.app:application. A change rolls the Deployment.',
   },
 );
 
@@ -1031,15 +1055,7 @@ export const FrappeBenchSpec = Type.Object(
 );
 export type FrappeBenchSpec = Static<typeof FrappeBenchSpec>;
 
-export const BENCH_PHASES = [
-  'Pending',
-  'Provisioning',
-  'Updating',
-  'Ready',
-  'Failed',
-  'Deleting',
-] as const;
-export type BenchPhase = (typeof BENCH_PHASES)[number];
+export { BENCH_PHASES, type BenchPhase };
 
 export const ComponentScalingStatus = Type.Object(
   {

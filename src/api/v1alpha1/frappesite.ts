@@ -2,7 +2,7 @@
 // ingress/TLS, restore and deletion. Schema, types, printer columns and the admission rules S0–S12
 // (and D1–D6 on dbConfig) of API.md §6.
 import { Type } from '@sinclair/typebox';
-import { KIND } from './names.ts';
+import { KIND, SITE_PHASES, type SitePhase } from './names.ts';
 import type { Static } from '@sinclair/typebox';
 import { PatternString, StringEnum, celUnchanged } from '../schema.ts';
 import {
@@ -231,15 +231,7 @@ export const FrappeSiteSpec = Type.Object(
 );
 export type FrappeSiteSpec = Static<typeof FrappeSiteSpec>;
 
-export const SITE_PHASES = [
-  'Pending',
-  'Provisioning',
-  'Restoring',
-  'Ready',
-  'Failed',
-  'Deleting',
-] as const;
-export type SitePhase = (typeof SITE_PHASES)[number];
+export { SITE_PHASES, type SitePhase };
 
 export const FrappeSiteStatus = Type.Object(
   {

@@ -38,3 +38,25 @@ export const AUTOSCALED_COMPONENTS = [
   'worker-long',
 ] as const;
 export type AutoscaledComponent = (typeof AUTOSCALED_COMPONENTS)[number];
+
+/** The phases of a FrappeBench (status.phase). */
+export const BENCH_PHASES = [
+  'Pending',
+  'Provisioning',
+  'Updating',
+  'Ready',
+  'Failed',
+  'Deleting',
+] as const;
+export type BenchPhase = (typeof BENCH_PHASES)[number];
+
+/** The phases of a FrappeSite (status.phase). */
+export const SITE_PHASES = [
+  'Pending',
+  'Provisioning',
+  'Restoring',
+  'Ready',
+  'Failed',
+  'Deleting',
+] as const;
+export type SitePhase = (typeof SITE_PHASES)[number];

@@ -22,6 +22,7 @@ export const DEFAULT_RESOURCES = {
   assets: sized('50m', '64Mi', '500m', '256Mi'),
   redis: sized('100m', '128Mi', '1', '1Gi'),
   redisExporter: sized('25m', '32Mi', '200m', '128Mi'),
+  statsdExporter: sized('25m', '32Mi', '200m', '128Mi'),
   benchInit: sized('100m', '512Mi', '1', '2Gi'),
   siteInit: sized('250m', '512Mi', '2', '3Gi'),
   restore: sized('250m', '512Mi', '2', '3Gi'),

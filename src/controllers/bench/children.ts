@@ -17,6 +17,7 @@ import { benchInitRequest, initConfigMap, type InitApps } from './init.ts';
 import { disruptionBudgets } from './pdb.ts';
 import type { BenchPlan } from './plan.ts';
 import { redisObjects } from './redis.ts';
+import { statsdMappingConfigMap } from './statsd.ts';
 import { sitesClaim } from './storage.ts';
 
 export interface BenchChildren {
@@ -27,6 +28,8 @@ export interface BenchChildren {
   initConfig: ConfigMap;
   /** Deployments and Services; empty until a bench-init has succeeded. */
   components: (Deployment | Service)[];
+  /** The statsd-exporter mapping of gunicorn's metrics (./statsd.ts); none when disabled. */
+  statsdMapping: ConfigMap[];
   disruptionBudgets: PodDisruptionBudget[];
   autoscaling: (HorizontalPodAutoscaler | KedaObject)[];
 }
@@ -39,6 +42,8 @@ export function benchChildren(plan: BenchPlan): BenchChildren {
     init: benchInitRequest(plan),
     initConfig: initConfigMap(plan),
     components: running ? componentObjects(plan) : [],
+    statsdMapping:
+      running && plan.statsdExporterImage !== undefined ? [statsdMappingConfigMap(plan)] : [],
     disruptionBudgets: running ? disruptionBudgets(plan) : [],
     autoscaling: running ? autoscalingObjects(plan) : [],
   };

@@ -44,6 +44,7 @@ import { DEFAULT_RESOURCES, type ResourceDefaults } from '../../api/v1alpha1/res
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import { SOCKETIO_PORT } from './init.ts';
 import { benchChild, benchLabels, type BenchPlan } from './plan.ts';
+import { STATSD_FLAGS, statsdSidecar } from './statsd.ts';
 
 type ResourceKey =
   'gunicorn' | 'nginx' | 'socketio' | 'scheduler' | 'workerDefault' | 'workerShort' | 'workerLong';
@@ -81,7 +82,7 @@ const NGINX_PORT = 8080;
  * gunicorn's argv: the official one (frappe_docker images/layered/Containerfile CMD and
  * resources/core/start.sh, whose GUNICORN_WORKERS/THREADS/TIMEOUT default to 2/4/120; frappe/helm
  * erpnext/templates/deployment-gunicorn.yaml passes it as worker.gunicorn.args) with workers,
- * threads and timeout from `spec.gunicorn`.
+ * threads and timeout from `spec.gunicorn`, and the statsD flags when `gunicorn.metrics.enabled`.
  */
 function gunicornCommand(plan: BenchPlan): string[] {
   const g = plan.gunicorn;
@@ -95,6 +96,8 @@ function gunicornCommand(plan: BenchPlan): string[] {
     '--worker-tmp-dir=/dev/shm',
     `--timeout=${g.timeout}`,
     '--preload',
+    // gunicorn's statsD metrics to the statsd-exporter sidecar (./statsd.ts).
+    ...(plan.statsdExporterImage === undefined ? [] : STATSD_FLAGS),
     'frappe.app:application',
   ];
 }
@@ -283,6 +286,12 @@ export function componentDeployment(plan: BenchPlan, component: DeploymentCompon
     resources: plan.resources.components[component],
     volumeMounts: mounts,
   });
+  // gunicorn's metrics: the statsd-exporter sidecar, its mapping volume, the mapping's hash.
+  const sidecar =
+    component === 'gunicorn' && plan.statsdExporterImage !== undefined
+      ? statsdSidecar(plan, settings, plan.statsdExporterImage)
+      : undefined;
+  const templateMeta = podTemplateMeta(settings, labels);
   return {
     ...KINDS.Deployment,
     metadata: childMeta(plan.bench, benchChild(plan, component), labels),
@@ -291,11 +300,17 @@ export function componentDeployment(plan: BenchPlan, component: DeploymentCompon
       selector: { matchLabels: selectorLabels(plan.name, component) },
       ...(c.strategy === undefined ? {} : { strategy: c.strategy }),
       template: {
-        metadata: podTemplateMeta(settings, labels),
+        metadata:
+          sidecar === undefined
+            ? templateMeta
+            : {
+                ...templateMeta,
+                annotations: { ...templateMeta.annotations, ...sidecar.annotations },
+              },
         spec: podSpec(settings, {
           initContainers: [assetsContainer(plan, settings)],
-          containers: [container],
-          volumes,
+          containers: sidecar === undefined ? [container] : [container, sidecar.container],
+          volumes: sidecar === undefined ? volumes : [...volumes, sidecar.volume],
           mountsSites: true,
           ...(c.terminationGracePeriodSeconds === undefined
             ? {}

@@ -1,7 +1,8 @@
 // The FrappeBench controller on a manager: the benches, the kinds of child it writes (selected
 // by the operator's managed-by label; a child edited or deleted by hand brings its bench back,
 // so it is repaired), the FrappeSites for the dependents check, and the operator defaults it
-// reads. Register `setupBenchController` with the manager (src/cli.ts CONTROLLERS).
+// reads; and the bench gauges of ./metrics.ts. Register `setupBenchController` with the manager
+// (src/cli.ts CONTROLLERS).
 import type { FrappeBench, FrappeSite } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
@@ -17,6 +18,7 @@ import { childName } from '../shared/naming.ts';
 import { KINDS, type PersistentVolumeClaim, type Secret } from '../shared/objects.ts';
 import { benchOfSite, indexSitesByBench } from '../shared/site-index.ts';
 import { KEDA_API_VERSION, type KedaObject } from './autoscaling.ts';
+import { exportBenchMetrics } from './metrics.ts';
 import { BenchReconciler, type BenchInformers, type KedaInformers } from './reconcile.ts';
 
 export { BENCH_FINALIZER, BenchReconciler } from './reconcile.ts';
@@ -27,6 +29,7 @@ const DEFAULT_KEYS: readonly ConfigKey[] = [
   'defaultFrappeImage',
   'defaultRedisImage',
   'defaultRedisExporterImage',
+  'defaultStatsdExporterImage',
 ];
 
 /** The sites PVC has no ownerReference; its `bench` label names the bench. */
@@ -117,6 +120,8 @@ export function setupBenchController(manager: Manager, config: OperatorConfigHol
   const controller = b.complete((req, rc) => reconciler.reconcile(req, rc), {
     maxConcurrentReconciles: config.config.maxConcurrentReconciles,
   });
+  // frappe_operator_bench_phase and frappe_operator_benches, read from the cache at each scrape.
+  exportBenchMetrics({ list: () => informers.benches.list(), controller });
   const siteCame = (site: FrappeSite): void => {
     for (const r of benchOfSite(site)) controller.enqueue(r);
   };

@@ -64,6 +64,8 @@ export interface BenchPlan {
   redisPassword: RedisPasswordState | undefined;
   /** gunicorn's argv settings (`spec.gunicorn`, schema defaults filled in). */
   gunicorn: GunicornSettings;
+  /** The statsd-exporter sidecar's image when `gunicorn.metrics.enabled`; undefined: no metrics. */
+  statsdExporterImage: string | undefined;
   /** nginx's real-IP settings (`spec.nginx`, schema defaults filled in). */
   nginx: NginxSettings;
   /** The apps the bench requires (`apps` merged with `appsJSON`). */
@@ -79,6 +81,7 @@ export interface GunicornSettings {
   threads: number;
   /** Seconds. */
   timeout: number;
+  metrics: { enabled: boolean; image?: string };
 }
 
 /** `spec.nginx` with every default filled in. */
@@ -205,6 +208,9 @@ export function resolveBench(bench: Stored<FrappeBench>, ctx: BenchContext): Ben
     redis,
     redisPassword: ctx.redisPassword,
     gunicorn,
+    statsdExporterImage: gunicorn.metrics.enabled
+      ? (gunicorn.metrics.image ?? ctx.defaults.statsdExporterImage)
+      : undefined,
     nginx,
     apps,
     commonSiteConfig: config,

@@ -58,6 +58,7 @@ import type { OperatorDefaults } from '../shared/defaults.ts';
 import { InvalidSpecError, invalidSpecOutcome } from '../shared/invalid-spec.ts';
 import { initJobName, type InitApps } from './init.ts';
 import { benchChild, benchLabels, resolveBench, withDefaults, type BenchPlan } from './plan.ts';
+import { statsdMappingName } from './statsd.ts';
 import {
   redisAuthSecret,
   redisName,
@@ -501,7 +502,11 @@ class BenchReconcile implements BenchSteps {
     const configMaps = this.#deps.informers.configMaps;
     // The Job mounts this one; those of earlier content are no longer needed.
     await this.#apply(this.#want.initConfig, configMaps);
-    await this.#prune(configMaps, [this.#want.initConfig]);
+    await this.#prune(
+      configMaps,
+      [this.#want.initConfig],
+      (c) => c.metadata.name !== statsdMappingName(this.#plan),
+    );
     const runner = this.#deps.jobs;
     const hash = plan.initHash;
     // The Job is deleted a day after it finished; the status's record says it ran for these
@@ -530,6 +535,13 @@ class BenchReconcile implements BenchSteps {
 
   async components(): Promise<StepOutcome> {
     const { informers } = this.#deps;
+    // The sidecar's mapping before the Deployment whose pods mount it; gone when disabled.
+    for (const cm of this.#want.statsdMapping) await this.#apply(cm, informers.configMaps);
+    await this.#prune(
+      informers.configMaps,
+      this.#want.statsdMapping,
+      (c) => c.metadata.name === statsdMappingName(this.#plan),
+    );
     for (const obj of this.#want.components) {
       if (obj.kind === 'Deployment') {
         const applied = await this.#apply(obj as Deployment, informers.deployments);

@@ -35,6 +35,7 @@ import type { KubeObject } from '../../kube/client.ts';
 import type { ScalingPlan } from './autoscaling.ts';
 import { DEPLOYMENT_COMPONENTS, type DeploymentComponent } from './context.ts';
 import type { RequiredApp } from './init.ts';
+import { STATSD_CONTAINER } from './statsd.ts';
 
 /** Where bench-init stands for the current inputs. */
 export type InitState =
@@ -191,8 +192,11 @@ export function componentAvailable(d: Deployment | undefined, plan: ScalingPlan)
   );
 }
 
+/** Whether the Deployment's Frappe containers run `image` (the metrics sidecar has its own). */
 const runsImage = (d: Deployment | undefined, image: string): boolean =>
-  d?.spec.template.spec?.containers.every((c) => c.image === image) ?? false;
+  d?.spec.template.spec?.containers
+    .filter((c) => c.name !== STATSD_CONTAINER)
+    .every((c) => c.image === image) ?? false;
 
 export function componentsOutcome(
   deployments: Partial<Record<DeploymentComponent, Deployment>>,

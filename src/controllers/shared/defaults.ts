@@ -9,6 +9,7 @@ export interface OperatorDefaults {
   frappeImage: string;
   redisImage: string;
   redisExporterImage: string;
+  statsdExporterImage: string;
   mariadbImage: string;
   /** The operator's own image: the backup agent of backup and restore Jobs. */
   operatorImage: string | undefined;
@@ -34,6 +35,7 @@ export function configDefaults(
     frappeImage: c.defaultFrappeImage,
     redisImage: c.defaultRedisImage,
     redisExporterImage: c.defaultRedisExporterImage,
+    statsdExporterImage: c.defaultStatsdExporterImage,
     mariadbImage: c.defaultMariaDBImage,
     operatorImage: c.operatorImage,
     ingressClassName: c.defaultIngressClassName,

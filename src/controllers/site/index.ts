@@ -21,6 +21,7 @@ import { MANAGED_SELECTOR } from '../shared/labels.ts';
 import { KINDS, type Ingress, type Secret } from '../shared/objects.ts';
 import { indexSitesByBench, sitesOfBench } from '../shared/site-index.ts';
 import { MARIADB_API_VERSION, type MariaDBObject } from './database.ts';
+import { exportSiteMetrics } from './metrics.ts';
 import { MigrationSlots } from './migrations.ts';
 import { siteChild } from './names.ts';
 import type { MariaDBInformers, SiteInformers } from './deps.ts';
@@ -153,6 +154,8 @@ export function setupSiteController(manager: Manager, config: OperatorConfigHold
   const controller = b.complete((req, rc) => reconciler.reconcile(req, rc), {
     maxConcurrentReconciles: concurrency(),
   });
+  // The site gauges (phase, Ready, failed migration), read from the cache at each scrape.
+  exportSiteMetrics({ list: () => sites.list(), controller });
   const resize = (): void => {
     const want = concurrency();
     if (want !== controller.maxConcurrentReconciles) controller.setMaxConcurrentReconciles(want);

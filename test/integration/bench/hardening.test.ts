@@ -33,7 +33,10 @@ const bench = (name: string, spec: Record<string, unknown> = {}): FrappeBench =>
 const IMAGE = 'docker.io/frappe/erpnext:version-15';
 const FORGED = 'evil.example.com/miner:latest';
 
-/** Every image the bench's Deployments run (init containers included), without duplicates. */
+/**
+ * Every image the bench's Frappe containers run (init containers included; not the gunicorn
+ * pods' statsd-exporter sidecar, whose image the operator configures), without duplicates.
+ */
 async function deploymentImages(client: KubeClient, ns: string, name: string): Promise<string[]> {
   const list = await client.list<Deployment>('apps/v1', 'Deployment', {
     namespace: ns,
@@ -41,7 +44,9 @@ async function deploymentImages(client: KubeClient, ns: string, name: string): P
   });
   const images = list.items.flatMap((d) => {
     const pod = d.spec.template.spec;
-    return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image ?? '');
+    return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]
+      .filter((c) => c.name !== 'statsd-exporter')
+      .map((c) => c.image ?? '');
   });
   assert.equal(list.items.length, 7);
   return [...new Set(images)].sort();

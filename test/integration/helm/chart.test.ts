@@ -211,6 +211,7 @@ const EVERY_SETTING: Record<ConfigKey, unknown> = {
   defaultIngressClassName: 'nginx',
   defaultRedisImage: 'registry.example.com/redis:7.4',
   defaultRedisExporterImage: 'registry.example.com/redis_exporter:v1.62.0',
+  defaultStatsdExporterImage: 'registry.example.com/statsd-exporter:v0.31.0',
   defaultMariaDBImage: 'registry.example.com/mariadb:10.11',
   metricsAuth: 'none',
   watchNamespaces: ['production', 'staging'],

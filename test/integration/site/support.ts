@@ -1,8 +1,9 @@
 // Helpers of the FrappeSite integration tests: an in-process manager running the bench and site
-// controllers for one test namespace (and reading shared MariaDBs of others), a Ready bench to
-// put sites on, and the test's stand-in for the MariaDB Operator — in the spirit of kwok playing
-// the kubelet, it sets `Ready` on the MariaDB, Database, User and Grant objects of the watched
-// namespaces (or `Ready=False` with a reason, for the names it is told to hold back).
+// controllers for one test namespace (and reading shared MariaDBs of others; optionally serving
+// its real /metrics), a Ready bench to put sites on, and the test's stand-in for the MariaDB
+// Operator — in the spirit of kwok playing the kubelet, it sets `Ready` on the MariaDB,
+// Database, User and Grant objects of the watched namespaces (or `Ready=False` with a reason,
+// for the names it is told to hold back).
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
@@ -54,10 +55,15 @@ interface MariaDBLike extends KubeObject {
  */
 export function useSiteOperator(
   prefix: string,
-  opts: { env?: Record<string, string>; labels?: Record<string, string> } = {},
-): SiteTestEnv & { extraNamespace(prefix: string): Promise<string>; log(): string } {
+  opts: { env?: Record<string, string>; labels?: Record<string, string>; metrics?: boolean } = {},
+): SiteTestEnv & {
+  extraNamespace(prefix: string): Promise<string>;
+  log(): string;
+  /** The port of the manager's HTTPS /metrics (with `metrics: true`, no authentication). */
+  readonly metricsPort: number;
+} {
   let ns = '';
-  let op: { client: KubeClient; stop: () => Promise<void> } | undefined;
+  let op: { client: KubeClient; stop: () => Promise<void>; metricsPort?: number } | undefined;
   const lines: string[] = [];
   const namespaces: string[] = [];
   const held = new Map<string, string | undefined>();
@@ -68,7 +74,7 @@ export function useSiteOperator(
     await applyFixtureCrds(['mariadb', 'cert-manager', 'keda']);
     ns = await createTestNamespace(prefix, opts.labels);
     namespaces.push(ns);
-    op = await startSiteOperator(ns, opts.env, lines);
+    op = await startSiteOperator(ns, opts.env, lines, { metrics: opts.metrics === true });
     playing = playMariaDBOperator(op.client, namespaces, held, () => stopped);
   });
   after(async () => {
@@ -92,6 +98,11 @@ export function useSiteOperator(
       held.delete(`${kind}/${name}`);
     },
     log: () => lines.join(''),
+    get metricsPort() {
+      const port = op?.metricsPort;
+      if (port === undefined) throw new Error('the operator serves no metrics (metrics: true)');
+      return port;
+    },
     async extraNamespace(p: string) {
       const n = await createTestNamespace(p);
       namespaces.push(n);
@@ -166,6 +177,8 @@ export interface RunningSiteOperator {
   holder: OperatorConfigHolder;
   sites: Controller;
   stop: () => Promise<void>;
+  /** The manager's HTTPS /metrics port, when started with `metrics: true`. */
+  metricsPort?: number;
 }
 
 /**
@@ -176,6 +189,7 @@ export async function startSiteOperator(
   namespace: string,
   env: Record<string, string> = {},
   lines: string[] = [],
+  opts: { metrics?: boolean } = {},
 ): Promise<RunningSiteOperator> {
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -197,7 +211,8 @@ export async function startSiteOperator(
     namespaces: [namespace],
     leaderElection: false,
     healthProbeAddress: undefined,
-    metricsAddress: undefined,
+    // The real HTTPS metrics server on a free port, without TokenReview (metricsAuth: none).
+    metricsAddress: opts.metrics === true ? { host: '127.0.0.1', port: 0 } : undefined,
     metricsAuthorization: false,
     gracefulShutdownTimeoutMs: 10_000,
     logger: createLogger({ level: 'debug', destination }),
@@ -207,8 +222,14 @@ export async function startSiteOperator(
   manager.addController(sites);
   manager.addController(setupSiteJobController(manager, holder));
   manager.addController(setupSiteBackupController(manager, holder));
-  await manager.start();
-  return { client, holder, sites, stop: () => manager.stop() };
+  const addresses = await manager.start();
+  return {
+    client,
+    holder,
+    sites,
+    stop: () => manager.stop(),
+    ...(addresses.metrics === undefined ? {} : { metricsPort: addresses.metrics.port }),
+  };
 }
 
 /** A bench `name` (default spec: the guide's version) in `ns`, waited for until Ready. */

@@ -42,8 +42,14 @@ describe('validateFrappeBench', () => {
     assert.deepEqual(value.spec.siteMigration, { policy: 'Auto', maxConcurrent: 5 });
     assert.deepEqual(value.spec.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
     assert.deepEqual(value.spec.imageConfig, { pullPolicy: 'IfNotPresent' });
-    // The official chart's and images' values (frappe/helm erpnext/values.yaml, frappe_docker).
-    assert.deepEqual(value.spec.gunicorn, { workers: 2, threads: 4, timeout: 120 });
+    // The official chart's and images' values (frappe/helm erpnext/values.yaml, frappe_docker),
+    // and gunicorn's metrics on.
+    assert.deepEqual(value.spec.gunicorn, {
+      workers: 2,
+      threads: 4,
+      timeout: 120,
+      metrics: { enabled: true },
+    });
     assert.deepEqual(value.spec.nginx, {
       upstreamRealIPAddress: '127.0.0.1',
       upstreamRealIPHeader: 'X-Forwarded-For',

@@ -9,6 +9,7 @@ export function operatorDefaults(overrides: Partial<OperatorDefaults> = {}): Ope
     frappeImage: CONFIG_SPEC.defaultFrappeImage.default,
     redisImage: CONFIG_SPEC.defaultRedisImage.default,
     redisExporterImage: CONFIG_SPEC.defaultRedisExporterImage.default,
+    statsdExporterImage: CONFIG_SPEC.defaultStatsdExporterImage.default,
     mariadbImage: CONFIG_SPEC.defaultMariaDBImage.default,
     operatorImage: 'ghcr.io/example/frappe-operator:test',
     ingressClassName: CONFIG_SPEC.defaultIngressClassName.default,

@@ -117,6 +117,7 @@ export function childList(plan: BenchPlan): KubeObject[] {
     ...c.redis,
     c.initConfig,
     desiredJob(c.init),
+    ...c.statsdMapping,
     ...c.components,
     ...c.disruptionBudgets,
     ...c.autoscaling,

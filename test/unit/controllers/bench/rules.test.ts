@@ -130,8 +130,11 @@ test('Deployments wait for bench-init and then run the image it succeeded for', 
   });
   const d = componentDeployment(planOf(bench, old), 'gunicorn');
   const pod = d.spec.template.spec;
+  // (the statsd-exporter sidecar runs its own image)
   assert.deepEqual(
-    [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image),
+    [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]
+      .filter((c) => c.name !== 'statsd-exporter')
+      .map((c) => c.image),
     ['docker.io/frappe/erpnext:version-15', 'docker.io/frappe/erpnext:version-15'],
   );
   assert.equal(d.spec.template.metadata?.labels?.['app.kubernetes.io/version'], 'version-14');
@@ -159,7 +162,7 @@ test('the image comes from the operator alone: a succeeded Job is read for its i
   const d = componentDeployment(plan, 'gunicorn');
   assert.deepEqual(
     d.spec.template.spec?.containers.map((c) => c.image),
-    ['docker.io/frappe/erpnext:version-15'],
+    ['docker.io/frappe/erpnext:version-15', 'docker.io/prom/statsd-exporter:v0.31.0'],
   );
   // The sites claim records nothing a tenant could forge.
   assert.equal(children(bench, context(initialized())).storage.metadata.annotations, undefined);

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
 import { componentDeployment } from '../../../../src/controllers/bench/components.ts';
+import { benchChildren } from '../../../../src/controllers/bench/children.ts';
 import { benchInitRequest } from '../../../../src/controllers/bench/init.ts';
+import { STATSD_EXPORTER_ARGS, STATSD_MAPPING } from '../../../../src/controllers/bench/statsd.ts';
 import {
   DEPLOYMENT_COMPONENTS,
   type DeploymentComponent,
@@ -94,8 +96,66 @@ test('gunicorn: the official argv by default (the chart’s and the images’ CM
     '--worker-tmp-dir=/dev/shm',
     '--timeout=120',
     '--preload',
+    '--statsd-host=127.0.0.1:9125',
+    '--statsd-prefix=frappe',
     'frappe.app:application',
   ]);
+});
+
+test('gunicorn metrics: on by default, a statsd-exporter sidecar on port metrics with the mapping ConfigMap', () => {
+  const plan = planOf(prodBench(), context(initialized()));
+  const d = componentDeployment(plan, 'gunicorn');
+  const pod = d.spec.template.spec;
+  const sidecar = pod?.containers.find((c) => c.name === 'statsd-exporter');
+  assert.ok(sidecar !== undefined);
+  assert.equal(sidecar.image, 'docker.io/prom/statsd-exporter:v0.31.0');
+  assert.deepEqual(sidecar.ports, [{ name: 'metrics', containerPort: 9102, protocol: 'TCP' }]);
+  assert.deepEqual(sidecar.args, STATSD_EXPORTER_ARGS);
+  assert.ok(sidecar.resources?.limits?.memory !== undefined);
+  assert.equal(sidecar.securityContext?.allowPrivilegeEscalation, false);
+  assert.deepEqual(
+    pod?.volumes?.find((v) => v.name === 'statsd-mapping')?.configMap?.name,
+    'prod-bench-statsd-mapping',
+  );
+  assert.ok(d.spec.template.metadata?.annotations?.['vyogo.tech/statsd-mapping-hash']);
+  const cm = benchChildren(plan).statsdMapping;
+  assert.deepEqual(
+    cm.map((c) => [c.metadata.name, Object.keys(c.data ?? {})]),
+    [['prod-bench-statsd-mapping', ['mapping.yaml']]],
+  );
+  assert.equal(cm[0]?.data?.['mapping.yaml'], STATSD_MAPPING);
+  // Only gunicorn gets one.
+  for (const c of ['nginx', 'socketio', 'worker-default'] as const) {
+    assert.deepEqual(
+      componentDeployment(plan, c).spec.template.spec?.containers.map((x) => x.name),
+      [c === 'worker-default' ? 'worker' : c],
+    );
+  }
+});
+
+test('gunicorn metrics: gunicorn.metrics.enabled false drops the flags, the sidecar and the ConfigMap; image overrides', () => {
+  const off = planOf(
+    withSpec({ gunicorn: { metrics: { enabled: false } } }),
+    context(initialized()),
+  );
+  const d = componentDeployment(off, 'gunicorn');
+  const template = d.spec.template;
+  const containers = template.spec?.containers ?? [];
+  assert.deepEqual(
+    containers.map((c) => c.name),
+    ['gunicorn'],
+  );
+  assert.ok(!(containers[0]?.command ?? []).some((a) => a.startsWith('--statsd')));
+  assert.equal(template.metadata?.annotations?.['vyogo.tech/statsd-mapping-hash'], undefined);
+  assert.deepEqual(benchChildren(off).statsdMapping, []);
+  const mine = planOf(
+    withSpec({ gunicorn: { metrics: { image: 'registry.example/statsd-exporter:v1' } } }),
+    context(initialized()),
+  );
+  assert.equal(
+    componentDeployment(mine, 'gunicorn').spec.template.spec?.containers[1]?.image,
+    'registry.example/statsd-exporter:v1',
+  );
 });
 
 test('gunicorn: workers, threads and timeout from spec.gunicorn; nginx proxy_read_timeout follows', () => {

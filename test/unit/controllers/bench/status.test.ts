@@ -169,6 +169,17 @@ const cond = (
   return c === undefined ? undefined : `${c.status}/${c.reason}`;
 };
 
+test('the statsd-exporter sidecar runs its own image: gunicorn is rolled out all the same', async () => {
+  const gunicorn = available(IMAGE);
+  const pod = gunicorn.spec.template.spec;
+  assert.ok(pod !== undefined);
+  pod.containers.push({ name: 'statsd-exporter', image: 'docker.io/prom/statsd-exporter:v0.31.0' });
+  const o = observed(prodBench());
+  const s = await status(prodBench(), { ...o, deployments: { ...o.deployments, gunicorn } });
+  assert.equal(cond(s, 'Progressing'), 'False/Complete');
+  assert.equal(s.phase, 'Ready');
+});
+
 test('a converged bench is Ready, not Progressing or Degraded', async () => {
   const s = await status(prodBench(), observed(prodBench()));
   assert.equal(s.phase, 'Ready');
