@@ -20,7 +20,7 @@ import type { FrappeBench, FrappeSite, SiteBackup, SiteJob } from '../api/v1alph
 import type { KubeObject } from '../kube/client.ts';
 import type { Stored } from '../kube/informer.ts';
 import { desiredJob } from '../runtime/jobs.ts';
-import { benchChildren } from '../controllers/bench/children.ts';
+import { benchChildren, childObjects } from '../controllers/bench/children.ts';
 import type { BenchContext } from '../controllers/bench/context.ts';
 import { KEDA_API_VERSION } from '../controllers/bench/autoscaling.ts';
 import {
@@ -186,19 +186,13 @@ function convergedBench(bench: Stored<FrappeBench>, o: RenderOptions): BenchPlan
 
 function benchObjects(stored: Stored<FrappeBench>, o: RenderOptions): KubeObject[] {
   const plan = convergedBench(benchWithDefaults(stored), o);
-  const c = benchChildren(plan);
   const generated = plan.redis.generatedSecretName;
   return [
-    c.storage,
     ...(generated === undefined ? [] : [redisAuthSecret(plan, generated, GENERATED_VALUE)]),
-    ...c.redis,
-    c.initConfig,
-    desiredJob(c.init),
-    ...c.statsdMapping,
-    ...c.components,
-    ...c.disruptionBudgets,
     // Without KEDA the reconciler applies only the HPAs.
-    ...c.autoscaling.filter((obj) => o.kedaAvailable || obj.apiVersion !== KEDA_API_VERSION),
+    ...childObjects(benchChildren(plan)).filter(
+      (obj) => o.kedaAvailable || obj.apiVersion !== KEDA_API_VERSION,
+    ),
   ];
 }
 

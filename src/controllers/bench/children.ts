@@ -1,6 +1,7 @@
 // Every child a bench should have, per reconcile step, from the pure builders on the resolved
 // plan — what the reconciler applies and what the snapshot tests render.
-import type { JobRequest } from '../../runtime/jobs.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { desiredJob, type JobRequest } from '../../runtime/jobs.ts';
 import type {
   ConfigMap,
   Deployment,
@@ -47,4 +48,18 @@ export function benchChildren(plan: BenchPlan): BenchChildren {
     disruptionBudgets: running ? disruptionBudgets(plan) : [],
     autoscaling: running ? autoscalingObjects(plan) : [],
   };
+}
+
+/** Every child of `c`, in apply order, the bench-init Job as the Job runner creates it. */
+export function childObjects(c: BenchChildren): KubeObject[] {
+  return [
+    c.storage,
+    ...c.redis,
+    c.initConfig,
+    desiredJob(c.init),
+    ...c.statsdMapping,
+    ...c.components,
+    ...c.disruptionBudgets,
+    ...c.autoscaling,
+  ];
 }

@@ -43,7 +43,12 @@ import {
 import { eventually } from '../../harness/eventually.ts';
 import { testHelm, type TestHelm } from '../../harness/helm.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { applyFixtureCrds, createTestNamespace, deleteNamespace } from '../../harness/namespace.ts';
+import {
+  applyFixtureCrds,
+  applyOurCrds,
+  createTestNamespace,
+  deleteNamespace,
+} from '../../harness/namespace.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHART = join(ROOT, CHART_DIR);
@@ -454,6 +459,10 @@ describe('helm install, upgrade and uninstall on the control plane', () => {
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
     await applyFixtureCrds(['monitoring']);
+    // Other tests apply the CRDs with their own field manager; helm's server-side apply of the
+    // chart's crds/ then conflicts on any field whose value differs (a CRD of an older
+    // checkout on a reused cluster). Applying the checkout's CRDs first makes them agree.
+    await applyOurCrds();
   });
 
   after(async () => {

@@ -37,7 +37,13 @@ import { kubectl } from '../../harness/kubectl.ts';
 import { metricNames, sampleNames } from '../../harness/promql.ts';
 import { failJobPods } from '../../harness/stages.ts';
 import { sample, scrape } from '../manager/operator.ts';
-import { apply, readyBench, site, useSiteOperator, waitForSite } from '../site/support.ts';
+import {
+  apply,
+  applyExternalSites,
+  readyBench,
+  useSiteOperator,
+  waitForSite,
+} from '../site/support.ts';
 
 /**
  * Metrics no scrape of ours can show: container memory comes from the kubelet's cAdvisor
@@ -151,24 +157,7 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
       frappeVersion: 'version-15',
       redisConfig: { metrics: { enabled: true } },
     });
-    await kubectl(
-      ['create', 'secret', 'generic', 'shop-db', '--from-literal=username=shop'].concat(
-        '--from-literal=password=Sh0p-DB-Pass',
-      ),
-      { namespace: env.ns },
-    );
-    for (const name of ['good', 'bad']) {
-      await apply(
-        site(name, BENCH, {
-          dbConfig: {
-            provider: 'external',
-            connectionSecretRef: { name: 'shop-db' },
-            host: 'db.example.internal',
-          },
-        }),
-        env.ns,
-      );
-    }
+    await applyExternalSites(env.ns, BENCH, ['good', 'bad']);
     for (const name of ['good', 'bad']) {
       const s = await waitForSite(env.client, env.ns, name, 'Ready', 'True', undefined, 180_000);
       assert.equal(s.status?.migratedImage, OLD);

@@ -10,7 +10,13 @@ import { migratePurpose } from '../../../src/controllers/site/names.ts';
 import { eventually } from '../../harness/eventually.ts';
 import { kubectl } from '../../harness/kubectl.ts';
 import { failJobPods } from '../../harness/stages.ts';
-import { apply, getSite, readyBench, site, useSiteOperator, waitForSite } from './support.ts';
+import {
+  applyExternalSites,
+  getSite,
+  readyBench,
+  useSiteOperator,
+  waitForSite,
+} from './support.ts';
 
 const BENCH = 'upgrade-bench';
 const SITES = Array.from({ length: 20 }, (_, i) => `shop-${String(i).padStart(2, '0')}`);
@@ -31,31 +37,7 @@ describe('FrappeSite migrations on a bench upgrade', () => {
       frappeVersion: 'version-15',
       siteMigration: { maxConcurrent: MAX },
     });
-    await kubectl(
-      [
-        'create',
-        'secret',
-        'generic',
-        'shop-db',
-        '--from-literal=username=shop',
-        '--from-literal=password=Sh0p-DB-Pass',
-      ],
-      {
-        namespace: env.ns,
-      },
-    );
-    for (const name of SITES) {
-      await apply(
-        site(name, BENCH, {
-          dbConfig: {
-            provider: 'external',
-            connectionSecretRef: { name: 'shop-db' },
-            host: 'db.example.internal',
-          },
-        }),
-        env.ns,
-      );
-    }
+    await applyExternalSites(env.ns, BENCH, SITES);
     for (const name of SITES) {
       const s = await waitForSite(env.client, env.ns, name, 'Ready', 'True');
       assert.equal(s.status?.migratedImage, OLD);

@@ -305,6 +305,34 @@ export function site(name: string, bench: string, spec: Record<string, unknown> 
 }
 
 /**
+ * Sites `names` on `bench` on an external database — its connection Secret `shop-db` created
+ * first — that reach Ready with no database behind them: kwok runs no site-init.
+ */
+export async function applyExternalSites(
+  ns: string,
+  bench: string,
+  names: readonly string[],
+): Promise<void> {
+  await kubectl(
+    [
+      'create',
+      'secret',
+      'generic',
+      'shop-db',
+      '--from-literal=username=shop',
+      '--from-literal=password=Sh0p-DB-Pass',
+    ],
+    { namespace: ns },
+  );
+  const dbConfig = {
+    provider: 'external',
+    connectionSecretRef: { name: 'shop-db' },
+    host: 'db.example.internal',
+  };
+  for (const name of names) await apply(site(name, bench, { dbConfig }), ns);
+}
+
+/**
  * No value of any Secret in the test's namespace (at least `atLeast` of them, 8 characters or
  * longer) appears in any other object of the namespace — events and Jobs included — or in the
  * operator's log.

@@ -2,10 +2,9 @@
 // applied): prod-bench as API.md §2.1 assembles it from the guide's snippets, compliance-bench
 // from the guide's text; and a BenchContext with the operator's defaults.
 import { validateFrappeBench, type FrappeBench } from '../../../../src/api/v1alpha1/index.ts';
-import { benchChildren } from '../../../../src/controllers/bench/children.ts';
+import { benchChildren, childObjects } from '../../../../src/controllers/bench/children.ts';
 import type { BenchContext } from '../../../../src/controllers/bench/context.ts';
 import type { KubeObject } from '../../../../src/kube/client.ts';
-import { desiredJob } from '../../../../src/runtime/jobs.ts';
 import type { Stored } from '../../../../src/kube/informer.ts';
 import {
   resolveBench,
@@ -110,16 +109,4 @@ export function initializedPlan(bench: Stored<FrappeBench>, ctx: BenchContext): 
 }
 
 /** Every child of `plan`, in apply order, the bench-init Job as the runner creates it. */
-export function childList(plan: BenchPlan): KubeObject[] {
-  const c = benchChildren(plan);
-  return [
-    c.storage,
-    ...c.redis,
-    c.initConfig,
-    desiredJob(c.init),
-    ...c.statsdMapping,
-    ...c.components,
-    ...c.disruptionBudgets,
-    ...c.autoscaling,
-  ];
-}
+export const childList = (plan: BenchPlan): KubeObject[] => childObjects(benchChildren(plan));
