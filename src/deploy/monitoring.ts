@@ -90,14 +90,14 @@ export function ruleGroups(): RuleGroup[] {
         {
           alert: 'FrappeSiteDown',
           expr:
-            'frappe_operator_site_ready == 0 unless on (namespace, site) ' +
+            'frappe_operator_site_ready == 0 unless on (namespace, name) ' +
             'frappe_operator_site_phase{phase=~"Provisioning|Restoring|Deleting"} == 1',
           for: '5m',
           labels: { severity: 'critical' },
           annotations: {
-            summary: 'Frappe site {{ $labels.namespace }}/{{ $labels.site }} is down',
+            summary: 'Frappe site {{ $labels.namespace }}/{{ $labels.name }} is down',
             description:
-              'FrappeSite {{ $labels.namespace }}/{{ $labels.site }} (bench {{ $labels.bench }}) has not been Ready for 5 minutes: `kubectl describe frappesite -n {{ $labels.namespace }} {{ $labels.site }}` names the step that blocks.',
+              'FrappeSite {{ $labels.namespace }}/{{ $labels.name }} (bench {{ $labels.bench }}) has not been Ready for 5 minutes: `kubectl describe frappesite -n {{ $labels.namespace }} {{ $labels.name }}` names the step that blocks.',
           },
         },
         {
@@ -143,9 +143,9 @@ export function ruleGroups(): RuleGroup[] {
           for: '1m',
           labels: { severity: 'critical' },
           annotations: {
-            summary: 'The migration of {{ $labels.namespace }}/{{ $labels.site }} failed',
+            summary: 'The migration of {{ $labels.namespace }}/{{ $labels.name }} failed',
             description:
-              'The last migrate Job of FrappeSite {{ $labels.namespace }}/{{ $labels.site }} failed and the site stays in maintenance mode: fix the cause (`kubectl describe frappesite -n {{ $labels.namespace }} {{ $labels.site }}` names the Job), then change the annotation vyogo.tech/retry to migrate again.',
+              'The last migrate Job of FrappeSite {{ $labels.namespace }}/{{ $labels.name }} failed and the site stays in maintenance mode: fix the cause (`kubectl describe frappesite -n {{ $labels.namespace }} {{ $labels.name }}` names the Job), then change the annotation vyogo.tech/retry to migrate again.',
           },
         },
       ],
@@ -251,7 +251,7 @@ function dashboardSections(): [string, PanelSpec[]][] {
             'frappe_operator_site_ready == 0: the sites whose condition Ready is not True.',
           type: 'table',
           unit: 'short',
-          targets: [target(`frappe_operator_site_ready{${ns}} == 0`, '{{namespace}}/{{site}}')],
+          targets: [target(`frappe_operator_site_ready{${ns}} == 0`, '{{namespace}}/{{name}}')],
         },
         {
           title: 'Failed migrations',
@@ -260,7 +260,7 @@ function dashboardSections(): [string, PanelSpec[]][] {
           type: 'table',
           unit: 'short',
           targets: [
-            target(`frappe_operator_site_migration_failed{${ns}} == 1`, '{{namespace}}/{{site}}'),
+            target(`frappe_operator_site_migration_failed{${ns}} == 1`, '{{namespace}}/{{name}}'),
           ],
         },
         {

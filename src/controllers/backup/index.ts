@@ -3,10 +3,7 @@
 // image of the backup pod); the CronJobs and one-shot Jobs they own, and the Jobs of those
 // CronJobs (a run that ends updates the status); and the Secrets' metadata (a credentials Secret
 // created later). Register `setupSiteBackupController` with the manager.
-//
-// Metric: `frappe_operator_backup_last_success_timestamp_seconds{namespace, site, sitebackup}`,
-// the completion time of the newest successful backup, so an alert can page on a stale backup.
-import { Gauge } from 'prom-client';
+// Metrics: ./metrics.ts, from the SiteBackups' cache.
 import type { FrappeBench, FrappeSite, SiteBackup } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, KIND } from '../../api/v1alpha1/names.ts';
 import type { OperatorConfigHolder } from '../../config/holder.ts';
@@ -14,27 +11,13 @@ import { ControllerBuilder } from '../../runtime/builder.ts';
 import type { Controller, Request } from '../../runtime/controller.ts';
 import { JobRunner, type JobObject } from '../../runtime/jobs.ts';
 import type { Manager } from '../../runtime/manager.ts';
-import { registry } from '../../runtime/metrics.ts';
 import { operatorDefaults } from '../shared/defaults.ts';
 import { MANAGED_SELECTOR } from '../shared/labels.ts';
 import { KINDS, type CronJob, type Secret } from '../shared/objects.ts';
+import { exportBackupMetrics } from './metrics.ts';
 import { controllerName, SiteBackupReconciler } from './reconcile.ts';
 
 export const CONTROLLER_NAME = 'sitebackup';
-
-export const lastSuccessGauge = new Gauge({
-  name: 'frappe_operator_backup_last_success_timestamp_seconds',
-  help: 'Completion time of the newest successful backup of a site by a SiteBackup (Unix seconds)',
-  labelNames: ['namespace', 'site', 'sitebackup'] as const,
-  registers: [registry],
-});
-
-/** The gauge's labels of a SiteBackup: its namespace, resolved site and name. */
-const metricLabels = (sb: SiteBackup) => ({
-  namespace: sb.metadata.namespace ?? '',
-  site: sb.status?.site ?? sb.spec.siteRef?.name ?? sb.spec.site ?? '',
-  sitebackup: sb.metadata.name ?? '',
-});
 
 /** Index of SiteBackups by the site they name: `<namespace>/<siteRef.name or site>`. */
 const BY_SITE = 'site';
@@ -95,11 +78,6 @@ export function setupSiteBackupController(
     events,
     jobs: runner,
     defaults: () => operatorDefaults(config, client),
-    lastSuccess: (sb) => {
-      const at = sb.status?.lastSuccessfulBackup;
-      if (at === undefined) lastSuccessGauge.remove(metricLabels(sb));
-      else lastSuccessGauge.set(metricLabels(sb), Date.parse(at) / 1000);
-    },
   });
   const controller = b.complete((req, rc) => reconciler.reconcile(req, rc), {
     maxConcurrentReconciles: config.config.maxConcurrentReconciles,
@@ -124,9 +102,9 @@ export function setupSiteBackupController(
     delete: (sb) => {
       reconciler.forget(sb.metadata.uid);
       runner.forgetOwner(sb.metadata.uid);
-      lastSuccessGauge.remove(metricLabels(sb));
     },
   });
+  exportBackupMetrics({ list: () => backups.list(), controller });
   config.subscribe((c, changed) => {
     if (changed.includes('maxConcurrentReconciles')) {
       controller.setMaxConcurrentReconciles(c.maxConcurrentReconciles);

@@ -82,8 +82,6 @@ export interface BackupReconcilerDeps {
   events: EventRecorder;
   jobs: JobRunner;
   defaults: () => Promise<OperatorDefaults>;
-  /** The SiteBackup with its new status: the metric of its newest successful backup. */
-  lastSuccess: (backup: SiteBackup) => void;
   now?: () => Date;
 }
 
@@ -156,7 +154,6 @@ export class SiteBackupReconciler {
     }
     const status = siteBackupStatus(stored, walk, run.record(), this.#now());
     await writeStatus(this.#deps.client, this.#deps.events, stored, status, transitions, rc.logger);
-    this.#deps.lastSuccess({ ...stored, status });
     if (walk.error !== undefined) throw walk.error.error;
     return walk.requeueAfter === undefined ? undefined : { requeueAfter: walk.requeueAfter };
   }

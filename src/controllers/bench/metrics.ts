@@ -1,6 +1,7 @@
 // The FrappeBench gauges, computed at every scrape from the bench controller's cache
 // (../shared/cache-metrics.ts):
-//   frappe_operator_bench_phase{namespace, bench, phase}  1 for the bench's phase, 0 for the others
+//   frappe_operator_bench_phase{namespace, name, phase}   1 for the bench's phase, 0 for the others
+//       (API.md §4.2)
 //   frappe_operator_benches{namespace, phase}             benches per namespace and phase
 // A bench without a status yet counts as Pending (the phase the controller starts from).
 import type { FrappeBench } from '../../api/v1alpha1/index.ts';
@@ -9,16 +10,16 @@ import { CacheGauge, countByPhase, flag, type CacheSource } from '../shared/cach
 
 const phaseOf = (bench: FrappeBench): string => bench.status?.phase ?? 'Pending';
 
-export const benchPhaseGauge = new CacheGauge<FrappeBench, 'namespace' | 'bench' | 'phase'>({
+export const benchPhaseGauge = new CacheGauge<FrappeBench, 'namespace' | 'name' | 'phase'>({
   name: 'frappe_operator_bench_phase',
   help: 'The phase of a FrappeBench: 1 for its status.phase, 0 for every other phase',
-  labelNames: ['namespace', 'bench', 'phase'],
+  labelNames: ['namespace', 'name', 'phase'],
   *series(benches) {
     for (const b of benches) {
       const phase = phaseOf(b);
       for (const p of BENCH_PHASES) {
         yield [
-          { namespace: b.metadata.namespace, bench: b.metadata.name, phase: p },
+          { namespace: b.metadata.namespace, name: b.metadata.name, phase: p },
           flag(p === phase),
         ];
       }

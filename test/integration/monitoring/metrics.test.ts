@@ -200,7 +200,7 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
           assert.equal(
             sample(
               b,
-              `frappe_operator_bench_phase{namespace="${ns}",bench="${BENCH}",phase="${p}"}`,
+              `frappe_operator_bench_phase{namespace="${ns}",name="${BENCH}",phase="${p}"}`,
             ),
             p === phase ? 1 : 0,
             `bench phase ${phase}: ${p}`,
@@ -219,22 +219,22 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
       assert.equal(
         sample(
           body,
-          `frappe_operator_site_ready{namespace="${ns}",site="${name}",bench="${BENCH}"}`,
+          `frappe_operator_site_ready{namespace="${ns}",name="${name}",bench="${BENCH}"}`,
         ),
         1,
       );
       assert.equal(
-        sample(body, `frappe_operator_site_migration_failed{namespace="${ns}",site="${name}"}`),
+        sample(body, `frappe_operator_site_migration_failed{namespace="${ns}",name="${name}"}`),
         0,
       );
       assert.equal(
-        sample(body, `frappe_operator_site_phase{namespace="${ns}",site="${name}",phase="Ready"}`),
+        sample(body, `frappe_operator_site_phase{namespace="${ns}",name="${name}",phase="Ready"}`),
         1,
       );
     }
     const backup = sample(
       body,
-      `frappe_operator_backup_last_success_timestamp_seconds{namespace="${ns}",site="good",sitebackup="once"}`,
+      `frappe_operator_backup_last_success_timestamp_seconds{namespace="${ns}",sitebackup="once",site="good"}`,
     );
     assert.ok(backup !== undefined && backup > 1.7e9, `backup timestamp ${String(backup)}`);
     assert.equal(
@@ -262,7 +262,7 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
       async () => {
         const b = await operatorScrape();
         assert.equal(
-          sample(b, `frappe_operator_site_migration_failed{namespace="${ns}",site="bad"}`),
+          sample(b, `frappe_operator_site_migration_failed{namespace="${ns}",name="bad"}`),
           1,
         );
       },
@@ -277,7 +277,7 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
       async () => {
         const b = await operatorScrape();
         assert.equal(
-          sample(b, `frappe_operator_site_migration_failed{namespace="${ns}",site="good"}`),
+          sample(b, `frappe_operator_site_migration_failed{namespace="${ns}",name="good"}`),
           0,
         );
         const good = await env.client.get<FrappeSite>(API, 'FrappeSite', ns, 'good');
@@ -291,14 +291,14 @@ describe('monitoring: every metric of the alerts and the dashboard is exposed', 
     body = await eventually(
       async () => {
         const b = await operatorScrape();
-        const left = b.split('\n').filter((l) => l.includes(`site="bad"`));
+        const left = b.split('\n').filter((l) => l.includes(`name="bad"`));
         assert.deepEqual(left, []);
         return b;
       },
       { ...WAIT, message: 'no series of the deleted site' },
     );
     assert.equal(
-      sample(body, `frappe_operator_site_ready{namespace="${ns}",site="good",bench="${BENCH}"}`),
+      sample(body, `frappe_operator_site_ready{namespace="${ns}",name="good",bench="${BENCH}"}`),
       1,
     );
     assert.equal(
