@@ -1,6 +1,6 @@
 // spec.gunicorn and spec.nginx against the real API server: the API server stores the official
-// defaults (frappe/helm erpnext/values.yaml nginx.environment; frappe_docker's gunicorn argv)
-// in a bench that sets neither, accepts a manifest written as YAML with every field set, and
+// defaults (frappe/helm erpnext/values.yaml nginx.environment; frappe_docker's gunicorn argv;
+// gunicorn's statsD metrics on) in a bench that sets neither, accepts a manifest written as YAML with every field set, and
 // refuses `upstreamRealIPRecursive: on` unquoted — YAML 1.1, which kubectl reads, makes it a
 // boolean — instead of storing something else.
 import { strict as assert } from 'node:assert';
@@ -29,7 +29,12 @@ describe('FrappeBench gunicorn and nginx settings', () => {
       input: manifest('plain', '  frappeVersion: version-15'),
     });
     const spec = (await getObject('frappebench', 'plain', ns)).spec as Record<string, unknown>;
-    assert.deepEqual(spec.gunicorn, { workers: 2, threads: 4, timeout: 120 });
+    assert.deepEqual(spec.gunicorn, {
+      workers: 2,
+      threads: 4,
+      timeout: 120,
+      metrics: { enabled: true },
+    });
     assert.deepEqual(spec.nginx, {
       upstreamRealIPAddress: '127.0.0.1',
       upstreamRealIPHeader: 'X-Forwarded-For',
@@ -44,7 +49,7 @@ describe('FrappeBench gunicorn and nginx settings', () => {
       input: manifest(
         'tuned',
         [
-          '  gunicorn: {workers: 4, threads: 8, timeout: 300}',
+          '  gunicorn: {workers: 4, threads: 8, timeout: 300, metrics: {enabled: false, image: "registry.example.com/statsd-exporter:v0.31.0"}}',
           '  nginx:',
           '    upstreamRealIPAddress: fd00:10:244::/56',
           '    upstreamRealIPHeader: X-Real-IP',
@@ -53,7 +58,12 @@ describe('FrappeBench gunicorn and nginx settings', () => {
       ),
     });
     const spec = (await getObject('frappebench', 'tuned', ns)).spec as Record<string, unknown>;
-    assert.deepEqual(spec.gunicorn, { workers: 4, threads: 8, timeout: 300 });
+    assert.deepEqual(spec.gunicorn, {
+      workers: 4,
+      threads: 8,
+      timeout: 300,
+      metrics: { enabled: false, image: 'registry.example.com/statsd-exporter:v0.31.0' },
+    });
     assert.deepEqual(spec.nginx, {
       upstreamRealIPAddress: 'fd00:10:244::/56',
       upstreamRealIPHeader: 'X-Real-IP',
