@@ -6,8 +6,8 @@ import { ensureGoTool, type GoTool } from '../../src/dev/build.ts';
 import { ENV } from './env.ts';
 
 /** Why test/run.ts could not build the tools, by name. */
-export function toolErrors(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const raw = env[ENV.toolErrors];
+function toolErrors(): Record<string, string> {
+  const raw = process.env[ENV.toolErrors];
   return raw === undefined || raw === '' ? {} : (JSON.parse(raw) as Record<string, string>);
 }
 

@@ -6,7 +6,7 @@
 // control plane's, the operator's — may outlive it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -25,12 +25,14 @@ function bashBlocks(markdown: string): string[] {
 
 /** Whether `pid` still runs (a zombie waiting for its reaper has already died). */
 function running(pid: number): boolean {
-  if (!existsSync(`/proc/${String(pid)}`)) return false;
+  let status: string;
   try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${String(pid)}/status`, 'utf8'));
-  } catch {
-    return false;
+    status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
   }
+  return !/^State:\s+Z/m.test(status);
 }
 
 it('docs/getting-started.md: a Ready site and a completed backup on the playground; SIGKILL leaves no process', async (t) => {
